@@ -1,0 +1,1 @@
+"""The ``allyshare`` command-line interface."""

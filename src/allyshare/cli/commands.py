@@ -1,0 +1,247 @@
+"""What each ``allyshare`` sub-command does; parsing lives in :mod:`allyshare.cli.main`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
+from allyshare.errors import ConfigError, InvalidInput, InvalidObject
+from allyshare.keys import create_node_key, write_private_file
+from allyshare.service import Node
+from allyshare.stix.reading import read_objects
+from allyshare.stix.upgrade import upgrade_object
+from allyshare.storage import User, VersionFilter
+
+ADMIN_TOKEN_FILE = "admin.token"
+ADMIN_USER = "admin"
+# The explicit subject for work the operator does at the console; never reachable over HTTP.
+CLI_SUBJECT = User(name="system:cli", is_admin=True, disabled=False)
+IMPORT_BATCH = 5000
+
+err = Console(stderr=True)
+
+
+def _settings(data_dir: Path) -> Settings:
+    if not (data_dir / CONFIG_FILE).exists():
+        raise ConfigError(
+            f"{data_dir} is not an allyshare node (no {CONFIG_FILE}); run 'allyshare init' first"
+        )
+    return load_settings(data_dir)
+
+
+@contextmanager
+def _open_node(data_dir: Path) -> Iterator[Node]:
+    node = Node.open(_settings(data_dir))
+    try:
+        yield node
+    finally:
+        node.close()
+
+
+def initialise(data_dir: Path, *, country: str, name: str, database_url: str = "") -> str:
+    """Create the node's files and database; return the admin token (shown once)."""
+    if (data_dir / CONFIG_FILE).exists():
+        raise ConfigError(f"{data_dir} already holds a node ({CONFIG_FILE} exists)")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    settings = validate(
+        replace(Settings(data_dir), country=country, node_name=name, database_url=database_url)
+    )
+    write_settings_file(settings)
+    create_node_key(data_dir)
+    node = Node.open(load_settings(data_dir))
+    try:
+        token = node.add_user(ADMIN_USER, is_admin=True)
+    finally:
+        node.close()
+    write_private_file(data_dir / ADMIN_TOKEN_FILE, (token + "\n").encode())
+    return token
+
+
+def init(args: argparse.Namespace) -> int:
+    initialise(
+        args.data_dir, country=args.country, name=args.name, database_url=args.database_url
+    )
+    print(f"node {args.name!r} ({args.country}) created in {args.data_dir}")
+    print(f"admin token written to {args.data_dir / ADMIN_TOKEN_FILE}")
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from allyshare.logs import configure
+    from allyshare.taxii import create_app
+
+    settings = _settings(args.data_dir)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    configure(settings.log_level)
+    node = Node.open(settings)
+    try:
+        uvicorn.run(
+            create_app(node), host=host, port=port, log_level="warning", access_log=False,
+            proxy_headers=False,
+        )
+    finally:
+        node.close()
+    return 0
+
+
+def collection_add(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        collection = node.add_collection(args.title, args.description)
+    print(collection.id)
+    return 0
+
+
+def collection_list(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        for access in node.collections_for(CLI_SUBJECT):
+            print(f"{access.collection.id}\t{access.collection.title}")
+    return 0
+
+
+def user_add(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        for collection_id in [*args.can_read, *args.can_write]:
+            node.collection_for(CLI_SUBJECT, collection_id, "see")
+        token = node.add_user(args.name, is_admin=args.admin)
+        for collection_id in set(args.can_read) | set(args.can_write):
+            node.grant(
+                args.name,
+                collection_id,
+                read=collection_id in args.can_read,
+                write=collection_id in args.can_write,
+            )
+    print(token)
+    return 0
+
+
+def user_list(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        for user in node.store.list_users():
+            flags = ["admin"] if user.is_admin else []
+            if user.disabled:
+                flags.append("disabled")
+            print(f"{user.name}\t{','.join(flags)}")
+    return 0
+
+
+def import_files(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        node.collection_for(CLI_SUBJECT, args.collection, "write")
+        summary = import_into(node, args.collection, args.files, progress=not args.quiet)
+    print(
+        f"stored {summary['stored']}, duplicate {summary['duplicate']}, "
+        f"rejected {summary['rejected']}"
+    )
+    for reason, count in summary.reasons.most_common():
+        print(f"  rejected x{count}: {reason}")
+    return 0 if summary["rejected"] == 0 else 2
+
+
+class ImportSummary(Counter[str]):
+    """Counts of stored / duplicate / rejected objects, with each rejection's reason."""
+
+    def __init__(self) -> None:
+        super().__init__({"stored": 0, "duplicate": 0, "rejected": 0})
+        self.reasons: Counter[str] = Counter()
+
+
+def import_into(
+    node: Node, collection_id: str, paths: Iterable[Path], *, progress: bool = False
+) -> ImportSummary:
+    """Read, upgrade (STIX 2.0 to 2.1) and store objects in batches of ``IMPORT_BATCH``."""
+    summary = ImportSummary()
+    files = list(paths)
+    for path in files:
+        if not path.exists():
+            raise InvalidInput(f"{path}: no such file or directory")
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        disable=not progress,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("importing", total=None)
+        for path in files:
+            bar.update(task, description=path.name)
+            batch: list[object] = []
+            for obj in _upgraded(read_objects(path), summary):
+                batch.append(obj)
+                if len(batch) >= IMPORT_BATCH:
+                    _store_batch(node, collection_id, batch, summary)
+                    bar.advance(task, len(batch))
+                    batch = []
+            if batch:
+                _store_batch(node, collection_id, batch, summary)
+                bar.advance(task, len(batch))
+    return summary
+
+
+def _upgraded(source: Iterable[tuple[object, str | None]], summary: ImportSummary) -> Iterator[object]:
+    for obj, bundle_spec_version in source:
+        if not isinstance(obj, dict):
+            summary["rejected"] += 1
+            summary.reasons["not a JSON object"] += 1
+            continue
+        try:
+            yield upgrade_object(obj, bundle_spec_version)
+        except InvalidObject as exc:
+            summary["rejected"] += 1
+            summary.reasons[exc.reason] += 1
+
+
+def _store_batch(
+    node: Node, collection_id: str, batch: list[object], summary: ImportSummary
+) -> None:
+    status = node.add_objects(CLI_SUBJECT, collection_id, batch)
+    for success in status.successes:
+        summary["stored" if success["message"] == "stored" else "duplicate"] += 1
+    for failure in status.failures:
+        summary["rejected"] += 1
+        summary.reasons[failure["message"]] += 1
+
+
+def export(args: argparse.Namespace) -> int:
+    selection = VersionFilter(versions=frozenset({"all" if args.all_versions else "last"}))
+    with _open_node(args.data_dir) as node:
+        chunks = node.export(CLI_SUBJECT, args.collection, selection)
+        if args.output is None:
+            write_bundle(chunks, sys.stdout.buffer)
+        else:
+            with args.output.open("wb") as handle:
+                write_bundle(chunks, handle)
+    return 0
+
+
+def write_bundle(bodies: Iterable[bytes], out: BinaryIO) -> None:
+    """Stream a STIX bundle: the stored JSON of each object, never re-encoded."""
+    out.write(f'{{"type":"bundle","id":"bundle--{uuid.uuid4()}","objects":['.encode())
+    first = True
+    for body in bodies:
+        if not first:
+            out.write(b",")
+        out.write(body)
+        first = False
+    out.write(b"]}\n")
+
+
+def demo(args: argparse.Namespace) -> int:
+    from allyshare.cli.demo import run_demo
+
+    return run_demo(args)

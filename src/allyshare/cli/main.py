@@ -1,0 +1,110 @@
+"""The ``allyshare`` command.
+
+Each sub-command opens the node in ``--data-dir`` (default ``$ALLYSHARE_DATA_DIR``), acts through
+:class:`~allyshare.service.Node` as the explicit CLI system subject, and reports failures as one
+line on stderr with a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from allyshare.cli import commands
+from allyshare.config import default_data_dir
+from allyshare.errors import AllyshareError
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="allyshare",
+        description="Trusted STIX 2.1 / TAXII 2.1 sharing node.",
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="the node's data directory (default: $ALLYSHARE_DATA_DIR or ./allyshare-data)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    init = sub.add_parser("init", parents=[common], help="create a node in the data directory")
+    init.add_argument("--country", required=True, help="ISO 3166-1 alpha-3 code, e.g. USA")
+    init.add_argument("--name", required=True, help="the node's name")
+    init.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
+    init.set_defaults(run=commands.init)
+
+    serve = sub.add_parser("serve", parents=[common], help="serve TAXII 2.1")
+    serve.add_argument("--host", default=None, help="address to bind (default from settings)")
+    serve.add_argument("--port", type=int, default=None, help="port (default from settings)")
+    serve.set_defaults(run=commands.serve)
+
+    collection = sub.add_parser("collection", help="manage collections")
+    collection_sub = collection.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = collection_sub.add_parser("add", parents=[common], help="create a collection")
+    add.add_argument("title")
+    add.add_argument("--description", default="")
+    add.set_defaults(run=commands.collection_add)
+    listing = collection_sub.add_parser("list", parents=[common], help="list collections")
+    listing.set_defaults(run=commands.collection_list)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    user_add = user_sub.add_parser("add", parents=[common], help="create a user, print its token")
+    user_add.add_argument("name")
+    user_add.add_argument("--can-read", action="append", default=[], metavar="COLLECTION")
+    user_add.add_argument("--can-write", action="append", default=[], metavar="COLLECTION")
+    user_add.add_argument("--admin", action="store_true", help="full rights on every collection")
+    user_add.set_defaults(run=commands.user_add)
+    user_list = user_sub.add_parser("list", parents=[common], help="list users")
+    user_list.set_defaults(run=commands.user_list)
+
+    imp = sub.add_parser("import", parents=[common], help="import STIX files into a collection")
+    imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    imp.add_argument("--collection", required=True, metavar="COLLECTION_ID")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(run=commands.import_files)
+
+    export = sub.add_parser("export", parents=[common], help="export a collection as a bundle")
+    export.add_argument("--collection", required=True, metavar="COLLECTION_ID")
+    export.add_argument("-o", "--output", type=Path, default=None, help="file (default: stdout)")
+    export.add_argument(
+        "--all-versions", action="store_true", help="every version, not only the latest"
+    )
+    export.set_defaults(run=commands.export)
+
+    demo = sub.add_parser("demo", parents=[common], help="a demo node with content, served")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=6100)
+    demo.add_argument("--no-serve", action="store_true", help="prepare the node and exit")
+    demo.set_defaults(run=commands.demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "data_dir", None) is None:
+        args.data_dir = default_data_dir()
+    run: Command = args.run
+    try:
+        return run(args)
+    except AllyshareError as exc:
+        print(f"allyshare: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("allyshare: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"allyshare: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

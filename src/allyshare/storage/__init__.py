@@ -1,0 +1,29 @@
+"""Storage of object versions, collections, users and statuses; knows nothing of HTTP."""
+
+from allyshare.storage.records import (
+    Collection,
+    IngestResult,
+    NewVersion,
+    Outcome,
+    Page,
+    Permission,
+    StatusRecord,
+    StoredVersion,
+    User,
+    VersionFilter,
+)
+from allyshare.storage.store import Store
+
+__all__ = [
+    "Collection",
+    "IngestResult",
+    "NewVersion",
+    "Outcome",
+    "Page",
+    "Permission",
+    "StatusRecord",
+    "Store",
+    "StoredVersion",
+    "User",
+    "VersionFilter",
+]

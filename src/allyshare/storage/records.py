@@ -1,0 +1,99 @@
+"""What the store takes and returns: plain records with no HTTP or policy meaning."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    id: str
+    title: str
+    description: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    name: str
+    is_admin: bool
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Permission:
+    collection_id: str
+    can_read: bool
+    can_write: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """One validated object version to store; ``body`` is its canonical JSON."""
+
+    object_id: str
+    type: str
+    spec_version: str
+    version: str
+    version_key: str
+    body: bytes
+
+
+class Outcome(Enum):
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """Per input version, in input order, what the store did with it."""
+
+    outcomes: list[Outcome]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionFilter:
+    """Which versions of which objects a read selects.
+
+    ``versions`` holds ``"last"``, ``"first"``, ``"all"`` and/or version keys; an object
+    version is selected when it matches any of them.
+    """
+
+    object_ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    spec_versions: tuple[str, ...] = ()
+    versions: frozenset[str] = frozenset({"last"})
+    added_after: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    date_added: int
+    object_id: str
+    version: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[StoredVersion]
+    more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A TAXII add-objects status, as kept; ``details`` lists per-object results."""
+
+    id: str
+    collection_id: str
+    user_name: str
+    request_timestamp: int
+    total_count: int
+    success_count: int
+    failure_count: int
+    pending_count: int
+    successes: list[dict[str, str]] = field(default_factory=list)
+    failures: list[dict[str, str]] = field(default_factory=list)
+    pendings: list[dict[str, str]] = field(default_factory=list)

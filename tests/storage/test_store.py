@@ -1,0 +1,163 @@
+"""The store's contract, run against SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from allyshare.errors import Conflict, NotFound
+from allyshare.stix.versions import UNVERSIONED, version_key
+from allyshare.storage import (
+    Collection,
+    NewVersion,
+    Outcome,
+    StatusRecord,
+    Store,
+    VersionFilter,
+)
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    store = Store(database_url)
+    store.migrate()
+    store.create_collection(Collection("c1", "One", "first collection", 1))
+    yield store
+    store.close()
+
+
+def version(object_id: str, modified: str, **extra: object) -> NewVersion:
+    body = orjson.dumps({"id": object_id, "modified": modified, **extra})
+    return NewVersion(object_id, object_id.split("--")[0], "2.1", modified, version_key(modified), body)
+
+
+def unversioned(object_id: str, value: str) -> NewVersion:
+    body = orjson.dumps({"id": object_id, "type": "ipv4-addr", "value": value})
+    return NewVersion(object_id, "ipv4-addr", "2.1", "", UNVERSIONED, body)
+
+
+T1, T2, T3 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.5Z", "2026-02-01T00:00:00.000Z"
+
+
+def ids(page_items: list) -> list[tuple[str, str]]:  # type: ignore[type-arg]
+    return [(item.object_id, item.version) for item in page_items]
+
+
+def test_migrate_is_idempotent(store: Store) -> None:
+    store.migrate()
+    assert [c.id for c in store.list_collections()] == ["c1"]
+
+
+def test_duplicates_are_no_ops_and_reported(store: Store) -> None:
+    first = store.ingest("c1", [version("indicator--a", T1), version("indicator--b", T1)])
+    assert first.outcomes == [Outcome.STORED, Outcome.STORED]
+    again = store.ingest("c1", [version("indicator--a", T1), version("indicator--a", T2)])
+    assert again.outcomes == [Outcome.DUPLICATE, Outcome.STORED]
+    everything = store.read_page("c1", VersionFilter(versions=frozenset({"all"})), limit=10)
+    assert len(everything.items) == 3
+
+
+def test_duplicate_within_one_request(store: Store) -> None:
+    result = store.ingest("c1", [version("indicator--a", T1), version("indicator--a", T1)])
+    assert result.outcomes == [Outcome.STORED, Outcome.DUPLICATE]
+
+
+def test_version_filters_follow_timestamps_not_arrival(store: Store) -> None:
+    store.ingest("c1", [version("indicator--a", T2)])
+    store.ingest("c1", [version("indicator--a", T3), version("indicator--a", T1)])
+
+    def select(*wanted: str) -> list[str]:
+        page = store.read_page("c1", VersionFilter(versions=frozenset(wanted)), limit=10)
+        return sorted((item.version for item in page.items), key=version_key)
+
+    assert select("last") == [T3]
+    assert select("first") == [T1]
+    assert select("first", "last") == [T1, T3]
+    assert select("all") == [T1, T2, T3]
+    assert select(version_key("2026-01-01T00:00:00.500Z")) == [T2]
+
+
+def test_fraction_digits_order_correctly(store: Store) -> None:
+    store.ingest("c1", [version("indicator--a", "2026-01-01T00:00:00.9Z")])
+    store.ingest("c1", [version("indicator--a", "2026-01-01T00:00:00.10Z")])
+    page = store.read_page("c1", VersionFilter(), limit=10)
+    assert ids(page.items) == [("indicator--a", "2026-01-01T00:00:00.9Z")]
+
+
+def test_date_added_strictly_increases_and_pages_by_keyset(store: Store) -> None:
+    for batch in range(5):
+        store.ingest("c1", [version(f"indicator--{batch}-{i}", T1) for i in range(7)])
+    seen: list[int] = []
+    after = None
+    while True:
+        page = store.read_page("c1", VersionFilter(), limit=4, after=after)
+        seen.extend(item.date_added for item in page.items)
+        if not page.more:
+            break
+        after = page.items[-1].date_added
+    assert len(seen) == 35
+    assert seen == sorted(seen) and len(set(seen)) == 35
+
+
+def test_filters_by_type_id_and_added_after(store: Store) -> None:
+    store.ingest("c1", [version("indicator--a", T1), version("malware--b", T1)])
+    middle = store.read_page("c1", VersionFilter(), limit=1).items[0].date_added
+    store.ingest("c1", [version("malware--c", T1)])
+    by_type = store.read_page("c1", VersionFilter(types=("malware",)), limit=10)
+    assert [i.object_id for i in by_type.items] == ["malware--b", "malware--c"]
+    by_id = store.read_page("c1", VersionFilter(object_ids=("malware--c", "x--y")), limit=10)
+    assert [i.object_id for i in by_id.items] == ["malware--c"]
+    later = store.read_page("c1", VersionFilter(added_after=middle), limit=10)
+    assert [i.object_id for i in later.items] == ["malware--b", "malware--c"]
+    none = store.read_page("c1", VersionFilter(spec_versions=("2.0",)), limit=10)
+    assert none.items == [] and not none.more
+
+
+def test_unversioned_objects_conflict_when_content_differs(store: Store) -> None:
+    store.ingest("c1", [unversioned("ipv4-addr--1", "192.0.2.1")])
+    result = store.ingest(
+        "c1", [unversioned("ipv4-addr--1", "192.0.2.1"), unversioned("ipv4-addr--1", "192.0.2.9")]
+    )
+    assert result.outcomes == [Outcome.DUPLICATE, Outcome.CONFLICT]
+
+
+def test_delete_recomputes_latest(store: Store) -> None:
+    store.ingest("c1", [version("indicator--a", T1), version("indicator--a", T3)])
+    deleted = store.delete_versions(
+        "c1", VersionFilter(object_ids=("indicator--a",), versions=frozenset({version_key(T3)}))
+    )
+    assert deleted == 1
+    page = store.read_page("c1", VersionFilter(), limit=10)
+    assert ids(page.items) == [("indicator--a", T1)]
+    assert store.delete_versions("c1", VersionFilter(object_ids=("nothing--x",))) == 0
+
+
+def test_ingest_into_missing_collection_writes_nothing(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.ingest("missing", [version("indicator--a", T1)])
+    assert store.read_page("c1", VersionFilter(), limit=10).items == []
+
+
+def test_status_round_trip(store: Store) -> None:
+    record = StatusRecord(
+        "s1", "c1", "alice", 5, 2, 1, 1, 0,
+        successes=[{"id": "indicator--a", "version": T1, "message": "stored"}],
+        failures=[{"id": "x", "version": "", "message": "bad"}],
+    )
+    store.save_status(record)
+    assert store.get_status("s1") == record
+    assert store.get_status("s2") is None
+
+
+def test_users_and_permissions(store: Store) -> None:
+    store.create_user("alice", "hash-a", is_admin=False)
+    with pytest.raises(Conflict):
+        store.create_user("alice", "hash-b", is_admin=False)
+    found = store.user_by_token_hash("hash-a")
+    assert found is not None and found[0].name == "alice"
+    store.grant("alice", "c1", read=True, write=False)
+    assert store.permissions_of("alice")["c1"].can_read
+    store.grant("alice", "c1", read=False, write=False)
+    assert store.permissions_of("alice") == {}
