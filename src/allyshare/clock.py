@@ -12,9 +12,7 @@ from datetime import UTC, datetime
 
 from allyshare.errors import InvalidInput
 
-_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$"
-)
+_TIMESTAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

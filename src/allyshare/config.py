@@ -118,13 +118,18 @@ def _validated(base: Settings, raw: dict[str, Any]) -> Settings:
             values[name] = value
     settings = replace(base, **values)
     if not COUNTRY_CODE.match(settings.country):
-        raise ConfigError(f"country must be an ISO 3166-1 alpha-3 code such as USA or KOR, got {settings.country!r}")
+        raise ConfigError(
+            "country must be an ISO 3166-1 alpha-3 code such as USA or KOR, "
+            f"got {settings.country!r}"
+        )
     if settings.default_page_size > settings.max_page_size:
         raise ConfigError("default_page_size must not exceed max_page_size")
     if settings.port > 65535:
         raise ConfigError(f"port must be at most 65535, got {settings.port}")
     if settings.log_level not in _LOG_LEVELS:
-        raise ConfigError(f"log_level must be one of {sorted(_LOG_LEVELS)}, got {settings.log_level!r}")
+        raise ConfigError(
+            f"log_level must be one of {sorted(_LOG_LEVELS)}, got {settings.log_level!r}"
+        )
     url = settings.database_url
     if url and not (url.startswith("sqlite") or url.startswith("postgresql")):
         raise ConfigError("database url must be sqlite:///PATH or postgresql+psycopg://...")

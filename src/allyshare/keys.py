@@ -32,4 +32,3 @@ def create_node_key(data_dir: Path) -> Path:
     path = data_dir / NODE_KEY_FILE
     write_private_file(path, pem)
     return path
-

@@ -166,7 +166,9 @@ class Node:
 
     # objects
 
-    def add_objects(self, user: User, collection_id: str, submitted: Sequence[object]) -> StatusRecord:
+    def add_objects(
+        self, user: User, collection_id: str, submitted: Sequence[object]
+    ) -> StatusRecord:
         """Check every object, store the valid ones in one transaction, record the status."""
         self.collection_for(user, collection_id, "write")
         requested = now_us()
@@ -202,14 +204,24 @@ class Node:
         return status
 
     def read_objects(
-        self, user: User, collection_id: str, selection: VersionFilter, *, limit: int,
+        self,
+        user: User,
+        collection_id: str,
+        selection: VersionFilter,
+        *,
+        limit: int,
         after: int | None = None,
     ) -> Page:
         self.collection_for(user, collection_id, "read")
         return self.store.read_page(collection_id, selection, limit=limit, after=after)
 
     def read_manifest(
-        self, user: User, collection_id: str, selection: VersionFilter, *, limit: int,
+        self,
+        user: User,
+        collection_id: str,
+        selection: VersionFilter,
+        *,
+        limit: int,
         after: int | None = None,
     ) -> Page:
         self.collection_for(user, collection_id, "read")

@@ -30,7 +30,9 @@ def store(database_url: str) -> Iterator[Store]:
 
 def version(object_id: str, modified: str, **extra: object) -> NewVersion:
     body = orjson.dumps({"id": object_id, "modified": modified, **extra})
-    return NewVersion(object_id, object_id.split("--")[0], "2.1", modified, version_key(modified), body)
+    return NewVersion(
+        object_id, object_id.split("--")[0], "2.1", modified, version_key(modified), body
+    )
 
 
 def unversioned(object_id: str, value: str) -> NewVersion:
@@ -142,7 +144,14 @@ def test_ingest_into_missing_collection_writes_nothing(store: Store) -> None:
 
 def test_status_round_trip(store: Store) -> None:
     record = StatusRecord(
-        "s1", "c1", "alice", 5, 2, 1, 1, 0,
+        "s1",
+        "c1",
+        "alice",
+        5,
+        2,
+        1,
+        1,
+        0,
         successes=[{"id": "indicator--a", "version": T1, "message": "stored"}],
         failures=[{"id": "x", "version": "", "message": "bad"}],
     )

@@ -23,7 +23,7 @@ from allyshare.stix.reading import read_objects
 from allyshare.stix.upgrade import upgrade_object
 from allyshare.storage import User, VersionFilter
 
-ADMIN_TOKEN_FILE = "admin.token"
+ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 (a file name, not a secret)
 ADMIN_USER = "admin"
 # The explicit subject for work the operator does at the console; never reachable over HTTP.
 CLI_SUBJECT = User(name="system:cli", is_admin=True, disabled=False)
@@ -69,9 +69,7 @@ def initialise(data_dir: Path, *, country: str, name: str, database_url: str = "
 
 
 def init(args: argparse.Namespace) -> int:
-    initialise(
-        args.data_dir, country=args.country, name=args.name, database_url=args.database_url
-    )
+    initialise(args.data_dir, country=args.country, name=args.name, database_url=args.database_url)
     print(f"node {args.name!r} ({args.country}) created in {args.data_dir}")
     print(f"admin token written to {args.data_dir / ADMIN_TOKEN_FILE}")
     return 0
@@ -90,7 +88,11 @@ def serve(args: argparse.Namespace) -> int:
     node = Node.open(settings)
     try:
         uvicorn.run(
-            create_app(node), host=host, port=port, log_level="warning", access_log=False,
+            create_app(node),
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
             proxy_headers=False,
         )
     finally:
@@ -193,7 +195,9 @@ def import_into(
     return summary
 
 
-def _upgraded(source: Iterable[tuple[object, str | None]], summary: ImportSummary) -> Iterator[object]:
+def _upgraded(
+    source: Iterable[tuple[object, str | None]], summary: ImportSummary
+) -> Iterator[object]:
     for obj, bundle_spec_version in source:
         if not isinstance(obj, dict):
             summary["rejected"] += 1

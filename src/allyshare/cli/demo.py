@@ -52,8 +52,10 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"  collection      {collection_id}  ({DEMO_COLLECTION})")
     print(f"  analyst token   {analyst_token}")
     print(f"  admin token     {admin_token}")
-    print("  try: curl -H 'Authorization: Bearer <analyst token>' "
-          f"-H 'Accept: application/taxii+json;version=2.1' {url}api/collections/")
+    print(
+        "  try: curl -H 'Authorization: Bearer <analyst token>' "
+        f"-H 'Accept: application/taxii+json;version=2.1' {url}api/collections/"
+    )
     if args.no_serve:
         return 0
     return serve(args)

@@ -101,8 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("allyshare: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"allyshare: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-              file=sys.stderr)
+        print(
+            f"allyshare: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            file=sys.stderr,
+        )
         return 1
 
 

@@ -84,7 +84,9 @@ users = Table(
 permissions = Table(
     "permissions",
     metadata,
-    Column("user_name", String(200), ForeignKey("users.name", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "user_name", String(200), ForeignKey("users.name", ondelete="CASCADE"), primary_key=True
+    ),
     Column(
         "collection_id",
         String(64),

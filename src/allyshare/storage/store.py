@@ -38,6 +38,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
+from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.records import (
     Collection,
     IngestResult,
@@ -51,7 +52,6 @@ from allyshare.storage.records import (
     VersionFilter,
 )
 from allyshare.storage.schema import collections, objects, permissions, statuses, users
-from allyshare.stix.versions import UNVERSIONED
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _LOOKUP_CHUNK = 500
@@ -112,7 +112,9 @@ class Store:
 
     def list_collections(self) -> list[Collection]:
         query = select(
-            collections.c.id, collections.c.title, collections.c.description,
+            collections.c.id,
+            collections.c.title,
+            collections.c.description,
             collections.c.created_at,
         ).order_by(collections.c.created_at, collections.c.id)
         with self._read.connect() as connection:
@@ -120,7 +122,9 @@ class Store:
 
     def get_collection(self, collection_id: str) -> Collection | None:
         query = select(
-            collections.c.id, collections.c.title, collections.c.description,
+            collections.c.id,
+            collections.c.title,
+            collections.c.description,
             collections.c.created_at,
         ).where(collections.c.id == collection_id)
         with self._read.connect() as connection:
@@ -136,7 +140,10 @@ class Store:
                 raise Conflict(f"user {name!r} already exists")
             connection.execute(
                 insert(users).values(
-                    name=name, token_hash=token_hash, is_admin=is_admin, disabled=False,
+                    name=name,
+                    token_hash=token_hash,
+                    is_admin=is_admin,
+                    disabled=False,
                     created_at=now_us(),
                 )
             )
@@ -183,8 +190,10 @@ class Store:
             if read or write:
                 connection.execute(
                     insert(permissions).values(
-                        user_name=user_name, collection_id=collection_id,
-                        can_read=read, can_write=write,
+                        user_name=user_name,
+                        collection_id=collection_id,
+                        can_read=read,
+                        can_write=write,
                     )
                 )
 
@@ -387,17 +396,23 @@ class Store:
 
     @staticmethod
     def _reflag(connection: Connection, collection_id: str, object_id: str) -> None:
-        keys = connection.execute(
-            select(objects.c.version_key).where(
-                objects.c.collection_id == collection_id, objects.c.object_id == object_id
+        keys = (
+            connection.execute(
+                select(objects.c.version_key).where(
+                    objects.c.collection_id == collection_id, objects.c.object_id == object_id
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         if not keys:
             return
         latest, first = max(keys), min(keys)
         where = (objects.c.collection_id == collection_id, objects.c.object_id == object_id)
         connection.execute(
-            update(objects).where(*where).values(
+            update(objects)
+            .where(*where)
+            .values(
                 is_latest=objects.c.version_key == latest,
                 is_first=objects.c.version_key == first,
             )
@@ -407,8 +422,11 @@ class Store:
 
     def save_status(self, status: StatusRecord) -> None:
         details = orjson.dumps(
-            {"successes": status.successes, "failures": status.failures,
-             "pendings": status.pendings}
+            {
+                "successes": status.successes,
+                "failures": status.failures,
+                "pendings": status.pendings,
+            }
         )
         with self._write.begin() as connection:
             connection.execute(
@@ -427,9 +445,15 @@ class Store:
 
     def get_status(self, status_id: str) -> StatusRecord | None:
         query = select(
-            statuses.c.id, statuses.c.collection_id, statuses.c.user_name,
-            statuses.c.request_timestamp, statuses.c.total_count, statuses.c.success_count,
-            statuses.c.failure_count, statuses.c.pending_count, statuses.c.details,
+            statuses.c.id,
+            statuses.c.collection_id,
+            statuses.c.user_name,
+            statuses.c.request_timestamp,
+            statuses.c.total_count,
+            statuses.c.success_count,
+            statuses.c.failure_count,
+            statuses.c.pending_count,
+            statuses.c.details,
         ).where(statuses.c.id == status_id)
         with self._read.connect() as connection:
             row = connection.execute(query).first()
@@ -446,7 +470,7 @@ class Store:
 
 def _connect_sqlite(dbapi_connection: DBAPIConnection) -> None:
     # Autocommit at the driver level so the "begin" hook alone decides how a transaction starts.
-    dbapi_connection.isolation_level = None  # type: ignore[attr-defined]
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
         "PRAGMA journal_mode=WAL",

@@ -7,8 +7,8 @@ storage or access logic. Envelopes are assembled from the stored JSON bytes, nev
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -44,7 +44,8 @@ def create_app(node: Node) -> Starlette:
         wait = limiter.blocked_for(client)
         if wait > 0:
             raise HTTPProblem(
-                429, "too many failed logins; try again later",
+                429,
+                "too many failed logins; try again later",
                 {"Retry-After": str(int(wait) + 1)},
             )
         try:
@@ -127,8 +128,12 @@ def create_app(node: Node) -> Starlette:
         status = await run_in_threadpool(node.add_objects, user, cid, submitted)
         log.info(
             "objects added",
-            extra={"collection": cid, "user": user.name, "total": status.total_count,
-                   "failures": status.failure_count},
+            extra={
+                "collection": cid,
+                "user": user.name,
+                "total": status.total_count,
+                "failures": status.failure_count,
+            },
         )
         return _json(_status_resource(status), status_code=202)
 
@@ -196,7 +201,7 @@ def create_app(node: Node) -> Starlette:
         record = await run_in_threadpool(node.status, user, request.path_params["status_id"])
         return _json(_status_resource(record))
 
-    root = f"/taxii2/{{api_root}}"
+    root = "/taxii2/{api_root}"
     collection_path = f"{root}/collections/{{collection_id}}"
     routes = [
         Route("/taxii2/", endpoint(discovery), methods=["GET"]),
@@ -205,20 +210,27 @@ def create_app(node: Node) -> Starlette:
         Route(f"{collection_path}/", endpoint(collection), methods=["GET"]),
         Route(f"{collection_path}/objects/", endpoint(get_objects), methods=["GET"]),
         Route(
-            f"{collection_path}/objects/", endpoint(add_objects), methods=["POST"],
+            f"{collection_path}/objects/",
+            endpoint(add_objects),
+            methods=["POST"],
             name="add_objects",
         ),
         Route(f"{collection_path}/objects/{{object_id}}/", endpoint(get_object), methods=["GET"]),
         Route(
-            f"{collection_path}/objects/{{object_id}}/", endpoint(delete_object),
-            methods=["DELETE"], name="delete_object",
+            f"{collection_path}/objects/{{object_id}}/",
+            endpoint(delete_object),
+            methods=["DELETE"],
+            name="delete_object",
         ),
         Route(
-            f"{collection_path}/objects/{{object_id}}/versions/", endpoint(versions),
+            f"{collection_path}/objects/{{object_id}}/versions/",
+            endpoint(versions),
             methods=["GET"],
         ),
         Route(f"{collection_path}/manifest/", endpoint(manifest), methods=["GET"]),
         Route(f"{root}/status/{{status_id}}/", endpoint(status), methods=["GET"]),
+        # taxii2-client builds the status URL without the trailing slash.
+        Route(f"{root}/status/{{status_id}}", endpoint(status), methods=["GET"]),
     ]
 
     async def http_error(request: Request, exc: Exception) -> Response:

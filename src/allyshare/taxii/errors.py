@@ -41,7 +41,9 @@ class HTTPProblem(Exception):
         self.headers = headers or {}
 
 
-def error_response(status: int, description: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, description: str, headers: dict[str, str] | None = None
+) -> Response:
     body = {
         "title": _TITLES.get(status, "Error"),
         "description": description,

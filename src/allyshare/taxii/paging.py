@@ -39,9 +39,9 @@ def decode_cursor(token: str) -> int:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         raise InvalidInput(f"'next' is not a cursor this server issued: {token!r}") from None
-    if not raw.startswith(_CURSOR_PREFIX) or not raw[len(_CURSOR_PREFIX):].isdigit():
+    if not raw.startswith(_CURSOR_PREFIX) or not raw[len(_CURSOR_PREFIX) :].isdigit():
         raise InvalidInput(f"'next' is not a cursor this server issued: {token!r}")
-    return int(raw[len(_CURSOR_PREFIX):])
+    return int(raw[len(_CURSOR_PREFIX) :])
 
 
 def _values(params: QueryParams, name: str) -> tuple[str, ...]:
@@ -51,14 +51,12 @@ def _values(params: QueryParams, name: str) -> tuple[str, ...]:
     return tuple(values)
 
 
-def read_filter(
-    params: QueryParams, *, object_id: str | None = None, allow_id: bool = True
-) -> VersionFilter:
-    """The version filter a request asks for; bad values raise :class:`InvalidInput`."""
-    if object_id is None:
-        ids = _values(params, "match[id]") if allow_id else ()
-    else:
-        ids = (object_id,)
+def read_filter(params: QueryParams, *, object_id: str | None = None) -> VersionFilter:
+    """The version filter a request asks for; bad values raise :class:`InvalidInput`.
+
+    ``object_id`` comes from the path of the per-object endpoints and replaces ``match[id]``.
+    """
+    ids = _values(params, "match[id]") if object_id is None else (object_id,)
     versions: set[str] = set()
     for value in _values(params, "match[version]"):
         if value in _VERSION_WORDS:

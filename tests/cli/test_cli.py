@@ -1,0 +1,205 @@
+"""The ``allyshare`` command: set-up, users, import and export, and its error messages."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from allyshare.cli.main import main
+from allyshare.errors import InvalidObject
+from allyshare.stix.reading import read_objects
+from allyshare.stix.upgrade import upgrade_object
+from allyshare.stix.validation import check_object
+from allyshare.stix.versions import version_of
+
+from support.processes import cli
+
+
+@pytest.fixture
+def node_dir(
+    tmp_path: Path,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> Path:
+    monkeypatch.setenv("ALLYSHARE_DATABASE_URL", database_url)
+    data_dir = tmp_path / "node"
+    assert main(["init", "--data-dir", str(data_dir), "--country", "USA", "--name", "us"]) == 0
+    capsys.readouterr()
+    return data_dir
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def new_collection(capsys: pytest.CaptureFixture[str], node_dir: Path) -> str:
+    code, out, _ = run(capsys, "collection", "add", "Imports", "--data-dir", str(node_dir))
+    assert code == 0
+    return out.strip()
+
+
+def test_init_creates_config_database_keys_and_private_token(node_dir: Path) -> None:
+    for name in ("allyshare.toml", "node.key", "admin.token"):
+        assert (node_dir / name).is_file()
+    for secret in ("node.key", "admin.token"):
+        assert stat.S_IMODE((node_dir / secret).stat().st_mode) == 0o600
+    assert 'country = "USA"' in (node_dir / "allyshare.toml").read_text()
+
+
+def test_errors_are_one_line_and_non_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], node_dir: Path
+) -> None:
+    code, _, err = run(capsys, "collection", "add", "X", "--data-dir", str(tmp_path / "none"))
+    assert code == 1 and err.count("\n") == 1 and "allyshare init" in err
+    code, _, err = run(
+        capsys, "init", "--data-dir", str(node_dir), "--country", "USA", "--name", "again"
+    )
+    assert code == 1 and "already" in err
+    code, _, err = run(
+        capsys, "init", "--data-dir", str(tmp_path / "bad"), "--country", "usa", "--name", "x"
+    )
+    assert code == 1 and "ISO 3166" in err
+    code, _, err = run(
+        capsys,
+        "import",
+        str(tmp_path / "missing.json"),
+        "--collection",
+        "nope",
+        "--data-dir",
+        str(node_dir),
+    )
+    assert code == 1 and err.startswith("allyshare: error:") and "Traceback" not in err
+
+
+def test_user_add_prints_a_working_token(
+    capsys: pytest.CaptureFixture[str], node_dir: Path
+) -> None:
+    collection = new_collection(capsys, node_dir)
+    code, out, _ = run(
+        capsys, "user", "add", "alice", "--can-read", collection, "--data-dir", str(node_dir)
+    )
+    assert code == 0 and len(out.strip()) >= 40
+    code, _, err = run(
+        capsys,
+        "user",
+        "add",
+        "bob",
+        "--can-read",
+        "no-such-collection",
+        "--data-dir",
+        str(node_dir),
+    )
+    assert code == 1 and "no collection" in err
+
+
+def test_import_reports_rejections_with_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], node_dir: Path
+) -> None:
+    collection = new_collection(capsys, node_dir)
+    good = {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": "malware--6b616fc1-1505-48e3-8b2c-0d19337bff38",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": "ROKRAT",
+        "is_family": True,
+    }
+    bad = {**good, "id": "malware--not-a-uuid"}
+    source = tmp_path / "mixed.jsonl"
+    source.write_bytes(b"\n".join(orjson.dumps(o) for o in (good, bad, good)))
+    code, out, _ = run(
+        capsys,
+        "import",
+        str(source),
+        "--collection",
+        collection,
+        "--quiet",
+        "--data-dir",
+        str(node_dir),
+    )
+    assert code == 2
+    assert "stored 1, duplicate 1, rejected 1" in out
+    assert "rejected x1:" in out and "malware--not-a-uuid" in out
+
+
+def expected_objects(path: Path) -> dict[tuple[str, str], Any]:
+    """What a faithful import then export must give back: each acceptable version once."""
+    expected: dict[tuple[str, str], Any] = {}
+    for obj, bundle_version in read_objects(path):
+        if not isinstance(obj, dict):
+            continue
+        try:
+            upgraded = upgrade_object(obj, bundle_version)
+            info = check_object(upgraded)
+        except InvalidObject:
+            continue
+        expected.setdefault((info.id, version_of(upgraded)), upgraded)
+    return expected
+
+
+def stix_sources(shared_data: Path) -> list[Path]:
+    """Every STIX file in the shared data; each FileSystemStore tree counts as one source."""
+    stores = sorted(shared_data.glob("oasis/cti-python-stix2/*/stix2_data"))
+    files = [
+        path
+        for path in sorted(shared_data.rglob("*.json*"))
+        if path.name not in {"index.json", "default_data.json"}
+        and not any(store in path.parents for store in stores)
+        and ("misp" not in path.parts or "_stix2" in path.name)
+    ]
+    return stores + files
+
+
+def test_every_shared_bundle_round_trips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], node_dir: Path, shared_data: Path
+) -> None:
+    sources = stix_sources(shared_data)
+    assert len(sources) > 40
+    for number, path in enumerate(sources):
+        expected = expected_objects(path)
+        collection = new_collection(capsys, node_dir)
+        run(
+            capsys,
+            "import",
+            str(path),
+            "--collection",
+            collection,
+            "--quiet",
+            "--data-dir",
+            str(node_dir),
+        )
+        out = tmp_path / f"export-{number}.json"
+        code, _, err = run(
+            capsys,
+            "export",
+            "--collection",
+            collection,
+            "--all-versions",
+            "-o",
+            str(out),
+            "--data-dir",
+            str(node_dir),
+        )
+        assert code == 0, err
+        bundle = orjson.loads(out.read_bytes())
+        assert bundle["type"] == "bundle"
+        exported = {(o["id"], version_of(o)): o for o in bundle["objects"]}
+        assert exported == expected, path
+
+
+def test_cli_runs_as_a_real_process(tmp_path: Path, database_url: str) -> None:
+    env = {"ALLYSHARE_DATABASE_URL": database_url}
+    data_dir = tmp_path / "proc"
+    made = cli(data_dir, "init", "--country", "KOR", "--name", "kr", env=env)
+    assert made.returncode == 0, made.stderr
+    failed = cli(data_dir, "export", "--collection", "missing", env=env)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines() == [failed.stderr.strip()]
