@@ -451,6 +451,8 @@ _SEEDED_CHECKS.update(
         "granular_markings": _check_granular_markings,
         "external_references": _check_external_references,
         "extensions": _check_extensions,
+        "name": _check_string,
+        "description": _check_string,
         "labels": _check_string_list,
         "confidence": _check_confidence,
         "lang": _check_string,
@@ -460,6 +462,30 @@ _SEEDED_CHECKS.update(
         "hashes": _check_hashes,
         "payload_bin": _check_binary,
     }
+)
+# Open-vocabulary lists, arrays of strings on every type that defines them.
+_SEEDED_CHECKS.update(
+    dict.fromkeys(
+        (
+            "aliases",
+            "architecture_execution_envs",
+            "capabilities",
+            "goals",
+            "implementation_languages",
+            "indicator_types",
+            "infrastructure_types",
+            "malware_types",
+            "personal_motivations",
+            "protocols",
+            "report_types",
+            "roles",
+            "secondary_motivations",
+            "sectors",
+            "threat_actor_types",
+            "tool_types",
+        ),
+        _check_string_list,
+    )
 )
 # Grows with custom property names as they are met; bounded so hostile input cannot bloat it.
 _PROPERTY_CHECKS = dict(_SEEDED_CHECKS)

@@ -1,10 +1,15 @@
 """The relational schema, shared by SQLite and PostgreSQL.
 
-Each object version is one row keyed by (collection, id, version key) holding the canonical
-JSON as bytes, so reads stream stored bytes without re-serialising. ``date_added`` is an integer
-count of microseconds, strictly increasing per collection: TAXII clients page on it, and keyset
-pagination needs it unique. ``is_latest``/``is_first`` are kept on write so the default
-``match[version]=last`` filter is an indexed predicate, not a per-object subquery.
+Each object version is one row holding its canonical JSON as bytes, so reads stream stored
+bytes without re-serialising. ``date_added`` is an integer count of microseconds, strictly
+increasing per collection: TAXII clients page on it, and keyset pagination needs it unique, so
+(collection, date_added) is the primary key. ``is_latest``/``is_first`` are kept on write so
+the default ``match[version]=last`` filter is a plain predicate, not a per-object subquery.
+
+Indexes are kept narrow because their size sets the write speed: collections are referenced by
+a small integer ``seq``, and objects are found by a 64-bit hash of their id (``id_hash``)
+rather than by the id text. The store writes under a per-collection lock and checks for an
+existing (id, version key) before inserting, which is what keeps versions unique.
 """
 
 from __future__ import annotations
@@ -28,7 +33,8 @@ metadata = MetaData()
 collections = Table(
     "collections",
     metadata,
-    Column("id", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("id", String(64), nullable=False, unique=True),
     Column("title", Text, nullable=False),
     Column("description", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
@@ -38,24 +44,20 @@ collections = Table(
 objects = Table(
     "objects",
     metadata,
-    Column(
-        "collection_id",
-        String(64),
-        ForeignKey("collections.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("object_id", String(300), primary_key=True),
-    Column("version_key", String(64), primary_key=True),
+    Column("collection_seq", Integer, primary_key=True, autoincrement=False),
+    Column("date_added", BigInteger, primary_key=True, autoincrement=False),
+    Column("id_hash", BigInteger, nullable=False),
+    Column("object_id", String(300), nullable=False),
+    Column("version_key", String(64), nullable=False),
     Column("version", String(64), nullable=False),
-    Column("date_added", BigInteger, nullable=False),
     Column("type", String(250), nullable=False),
     Column("spec_version", String(16), nullable=False),
     Column("is_latest", Boolean, nullable=False),
     Column("is_first", Boolean, nullable=False),
     Column("body", LargeBinary, nullable=False),
 )
-Index("objects_by_added", objects.c.collection_id, objects.c.date_added, unique=True)
-Index("objects_by_type", objects.c.collection_id, objects.c.type, objects.c.date_added)
+Index("objects_by_id", objects.c.collection_seq, objects.c.id_hash)
+Index("objects_by_type", objects.c.collection_seq, objects.c.type, objects.c.date_added)
 
 statuses = Table(
     "statuses",

@@ -11,7 +11,8 @@ client paging with ``added_after`` never skips a version committed late.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import hashlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +55,8 @@ from allyshare.storage.records import (
 from allyshare.storage.schema import collections, objects, permissions, statuses, users
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_LOOKUP_CHUNK = 500
+# SQLite allows 32,766 parameters per statement (3.32 and later).
+_LOOKUP_CHUNK = 30_000
 
 
 class Store:
@@ -69,6 +71,14 @@ class Store:
         else:
             engine = create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
             self._read = self._write = engine
+        # The bulk insert goes to the driver directly: SQLAlchemy's per-row parameter
+        # processing cost more than the database's own work (see bench/).
+        marker = "?" if self.is_sqlite else "%s"
+        self._insert_sql = (
+            "INSERT INTO objects (collection_seq, date_added, id_hash, object_id, version_key, "
+            "version, type, spec_version, is_latest, is_first, body) VALUES "
+            f"({', '.join([marker] * 11)})"
+        )
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -213,84 +223,102 @@ class Store:
         a conflict rather than a silent no-op, since nothing else tells the two apart.
         """
         with self._write.begin() as connection:
-            last_added = self._lock_collection(connection, collection_id)
-            known = self._known_versions(connection, collection_id, {v.object_id for v in versions})
+            seq, last_added = self._lock_collection(connection, collection_id)
+            hashes = {v.object_id: id_hash(v.object_id) for v in versions}
+            known = self._known_versions(connection, seq, hashes)
             outcomes: list[Outcome] = []
-            rows: list[dict[str, Any]] = []
+            fresh: list[tuple[NewVersion, int]] = []
             pending_bodies: dict[str, bytes] = {}
-            touched: dict[str, set[str]] = {}
             previous_edges: dict[str, tuple[str, str]] = {}
             date_added = max(now_us() - 1, last_added)
+            stored = Outcome.STORED
             for version in versions:
-                keys = known.setdefault(version.object_id, set())
-                if version.version_key in keys:
-                    outcomes.append(
-                        self._repeat_outcome(connection, collection_id, version, pending_bodies)
-                    )
+                object_id, key = version.object_id, version.version_key
+                keys = known.get(object_id)
+                if keys is None:
+                    known[object_id] = {key}
+                elif key in keys:
+                    outcomes.append(self._repeat_outcome(connection, seq, version, pending_bodies))
                     continue
-                if version.object_id not in previous_edges and keys:
-                    previous_edges[version.object_id] = (max(keys), min(keys))
-                keys.add(version.version_key)
-                touched.setdefault(version.object_id, set()).add(version.version_key)
+                else:
+                    if object_id not in previous_edges:
+                        previous_edges[object_id] = (max(keys), min(keys))
+                    keys.add(key)
                 date_added += 1
-                if version.version_key == UNVERSIONED:
-                    pending_bodies[version.object_id] = version.body
-                rows.append(
-                    {
-                        "collection_id": collection_id,
-                        "object_id": version.object_id,
-                        "version_key": version.version_key,
-                        "version": version.version,
-                        "date_added": date_added,
-                        "type": version.type,
-                        "spec_version": version.spec_version,
-                        "body": version.body,
-                    }
-                )
-                outcomes.append(Outcome.STORED)
-            if rows:
-                edges = {oid: (max(known[oid]), min(known[oid])) for oid in touched}
-                for row in rows:
-                    latest, first = edges[row["object_id"]]
-                    row["is_latest"] = row["version_key"] == latest
-                    row["is_first"] = row["version_key"] == first
-                connection.execute(insert(objects), rows)
-                self._retire_edges(connection, collection_id, previous_edges, edges)
+                if key == UNVERSIONED:
+                    pending_bodies[object_id] = version.body
+                fresh.append((version, date_added))
+                outcomes.append(stored)
+            if fresh:
+                edges = {
+                    v.object_id: (max(known[v.object_id]), min(known[v.object_id]))
+                    for v, _ in fresh
+                    if len(known[v.object_id]) > 1
+                }
+                rows = [
+                    (
+                        seq,
+                        added,
+                        hashes[v.object_id],
+                        v.object_id,
+                        v.version_key,
+                        v.version,
+                        v.type,
+                        v.spec_version,
+                        v.object_id not in edges or edges[v.object_id][0] == v.version_key,
+                        v.object_id not in edges or edges[v.object_id][1] == v.version_key,
+                        v.body,
+                    )
+                    for v, added in fresh
+                ]
+                connection.exec_driver_sql(self._insert_sql, rows)
+                self._retire_edges(connection, seq, previous_edges, edges)
                 connection.execute(
                     update(collections)
-                    .where(collections.c.id == collection_id)
+                    .where(collections.c.seq == seq)
                     .values(last_added=date_added)
                 )
         return IngestResult(outcomes)
 
-    def _lock_collection(self, connection: Connection, collection_id: str) -> int:
-        query = select(collections.c.last_added).where(collections.c.id == collection_id)
+    def _lock_collection(self, connection: Connection, collection_id: str) -> tuple[int, int]:
+        """The collection's ``seq`` and last ``date_added``, holding its write lock."""
+        query = select(collections.c.seq, collections.c.last_added).where(
+            collections.c.id == collection_id
+        )
         if not self.is_sqlite:
             query = query.with_for_update()
-        last_added = connection.execute(query).scalar_one_or_none()
-        if last_added is None:
+        row = connection.execute(query).first()
+        if row is None:
             raise NotFound(f"no collection {collection_id}")
-        return int(last_added)
+        return int(row[0]), int(row[1])
 
-    @staticmethod
     def _known_versions(
-        connection: Connection, collection_id: str, object_ids: Iterable[str]
+        self, connection: Connection, seq: int, hashes: dict[str, int]
     ) -> dict[str, set[str]]:
+        """The stored version keys of the given objects (a hash match is confirmed by id)."""
         known: dict[str, set[str]] = {}
-        for chunk in _chunks(sorted(object_ids), _LOOKUP_CHUNK):
-            query = select(objects.c.object_id, objects.c.version_key).where(
-                objects.c.collection_id == collection_id, objects.c.object_id.in_(chunk)
-            )
-            for object_id, key in connection.execute(query):
-                known.setdefault(object_id, set()).add(key)
+        values = list(hashes.values())
+        for chunk in _chunks(values, _LOOKUP_CHUNK):
+            if self.is_sqlite:
+                sql = (
+                    "SELECT object_id, version_key FROM objects WHERE collection_seq = ? "
+                    f"AND id_hash IN ({', '.join('?' * len(chunk))})"
+                )
+                params: tuple[Any, ...] = (seq, *chunk)
+            else:
+                sql = (
+                    "SELECT object_id, version_key FROM objects "
+                    "WHERE collection_seq = %s AND id_hash = ANY(%s)"
+                )
+                params = (seq, list(chunk))
+            for object_id, key in connection.exec_driver_sql(sql, params):
+                if object_id in hashes:
+                    known.setdefault(object_id, set()).add(key)
         return known
 
     @staticmethod
     def _repeat_outcome(
-        connection: Connection,
-        collection_id: str,
-        version: NewVersion,
-        pending_bodies: dict[str, bytes],
+        connection: Connection, seq: int, version: NewVersion, pending_bodies: dict[str, bytes]
     ) -> Outcome:
         if version.version_key != UNVERSIONED:
             return Outcome.DUPLICATE
@@ -298,8 +326,7 @@ class Store:
         if stored is None:
             stored = connection.execute(
                 select(objects.c.body).where(
-                    objects.c.collection_id == collection_id,
-                    objects.c.object_id == version.object_id,
+                    *_object_is(seq, version.object_id),
                     objects.c.version_key == UNVERSIONED,
                 )
             ).scalar_one()
@@ -309,23 +336,23 @@ class Store:
     @staticmethod
     def _retire_edges(
         connection: Connection,
-        collection_id: str,
+        seq: int,
         previous: dict[str, tuple[str, str]],
         current: dict[str, tuple[str, str]],
     ) -> None:
         """Clear the latest/first flags of stored versions that new ones have displaced."""
-        no_longer_latest = [
-            {"o": oid, "k": old[0]} for oid, old in previous.items() if current[oid][0] != old[0]
-        ]
-        no_longer_first = [
-            {"o": oid, "k": old[1]} for oid, old in previous.items() if current[oid][1] != old[1]
-        ]
-        for flag, params in (("is_latest", no_longer_latest), ("is_first", no_longer_first)):
+        for flag, edge in (("is_latest", 0), ("is_first", 1)):
+            params = [
+                {"h": id_hash(oid), "o": oid, "k": old[edge]}
+                for oid, old in previous.items()
+                if current[oid][edge] != old[edge]
+            ]
             if params:
                 connection.execute(
                     update(objects)
                     .where(
-                        objects.c.collection_id == collection_id,
+                        objects.c.collection_seq == seq,
+                        objects.c.id_hash == bindparam("h"),
                         objects.c.object_id == bindparam("o"),
                         objects.c.version_key == bindparam("k"),
                     )
@@ -346,7 +373,7 @@ class Store:
         columns = [objects.c.date_added, objects.c.object_id, objects.c.version]
         if with_body:
             columns.append(objects.c.body)
-        query = select(*columns).where(*_filter_clauses(collection_id, selection))
+        query = select(*columns).where(*_filter_clauses(_seq_of(collection_id), selection))
         floor = max(x for x in (after, selection.added_after, -1) if x is not None)
         if floor >= 0:
             query = query.where(objects.c.date_added > floor)
@@ -374,41 +401,32 @@ class Store:
     def delete_versions(self, collection_id: str, selection: VersionFilter) -> int:
         """Delete the selected versions and re-derive latest/first flags of what remains."""
         with self._write.begin() as connection:
-            self._lock_collection(connection, collection_id)
+            seq, _ = self._lock_collection(connection, collection_id)
             doomed = connection.execute(
-                select(objects.c.object_id, objects.c.version_key).where(
-                    *_filter_clauses(collection_id, selection)
+                select(objects.c.date_added, objects.c.object_id).where(
+                    *_filter_clauses(seq, selection)
                 )
             ).all()
             if not doomed:
                 return 0
-            for object_id, key in doomed:
-                connection.execute(
-                    delete(objects).where(
-                        objects.c.collection_id == collection_id,
-                        objects.c.object_id == object_id,
-                        objects.c.version_key == key,
-                    )
-                )
-            for object_id in {row[0] for row in doomed}:
-                self._reflag(connection, collection_id, object_id)
+            connection.execute(
+                delete(objects).where(
+                    objects.c.collection_seq == seq,
+                    objects.c.date_added == bindparam("d"),
+                ),
+                [{"d": row[0]} for row in doomed],
+            )
+            for object_id in {row[1] for row in doomed}:
+                self._reflag(connection, seq, object_id)
         return len(doomed)
 
     @staticmethod
-    def _reflag(connection: Connection, collection_id: str, object_id: str) -> None:
-        keys = (
-            connection.execute(
-                select(objects.c.version_key).where(
-                    objects.c.collection_id == collection_id, objects.c.object_id == object_id
-                )
-            )
-            .scalars()
-            .all()
-        )
+    def _reflag(connection: Connection, seq: int, object_id: str) -> None:
+        where = _object_is(seq, object_id)
+        keys = connection.execute(select(objects.c.version_key).where(*where)).scalars().all()
         if not keys:
             return
         latest, first = max(keys), min(keys)
-        where = (objects.c.collection_id == collection_id, objects.c.object_id == object_id)
         connection.execute(
             update(objects)
             .where(*where)
@@ -483,9 +501,28 @@ def _connect_sqlite(dbapi_connection: DBAPIConnection) -> None:
     cursor.close()
 
 
-def _filter_clauses(collection_id: str, selection: VersionFilter) -> list[Any]:
-    clauses: list[Any] = [objects.c.collection_id == collection_id]
+def id_hash(object_id: str) -> int:
+    """A signed 64-bit hash of an object id: the narrow key objects are indexed by."""
+    digest = hashlib.blake2b(object_id.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _seq_of(collection_id: str) -> Any:
+    return select(collections.c.seq).where(collections.c.id == collection_id).scalar_subquery()
+
+
+def _object_is(seq: int, object_id: str) -> tuple[Any, ...]:
+    return (
+        objects.c.collection_seq == seq,
+        objects.c.id_hash == id_hash(object_id),
+        objects.c.object_id == object_id,
+    )
+
+
+def _filter_clauses(seq: Any, selection: VersionFilter) -> list[Any]:
+    clauses: list[Any] = [objects.c.collection_seq == seq]
     if selection.object_ids:
+        clauses.append(objects.c.id_hash.in_([id_hash(i) for i in selection.object_ids]))
         clauses.append(objects.c.object_id.in_(selection.object_ids))
     if selection.types:
         clauses.append(objects.c.type.in_(selection.types))
@@ -505,6 +542,6 @@ def _filter_clauses(collection_id: str, selection: VersionFilter) -> list[Any]:
     return [and_(*clauses)]
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

@@ -18,7 +18,8 @@ depends_on = None
 def upgrade() -> None:
     op.create_table(
         "collections",
-        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("id", sa.String(64), nullable=False, unique=True),
         sa.Column("title", sa.Text, nullable=False),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("created_at", sa.BigInteger, nullable=False),
@@ -26,24 +27,20 @@ def upgrade() -> None:
     )
     op.create_table(
         "objects",
-        sa.Column(
-            "collection_id",
-            sa.String(64),
-            sa.ForeignKey("collections.id", ondelete="CASCADE"),
-            primary_key=True,
-        ),
-        sa.Column("object_id", sa.String(300), primary_key=True),
-        sa.Column("version_key", sa.String(64), primary_key=True),
+        sa.Column("collection_seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("date_added", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("id_hash", sa.BigInteger, nullable=False),
+        sa.Column("object_id", sa.String(300), nullable=False),
+        sa.Column("version_key", sa.String(64), nullable=False),
         sa.Column("version", sa.String(64), nullable=False),
-        sa.Column("date_added", sa.BigInteger, nullable=False),
         sa.Column("type", sa.String(250), nullable=False),
         sa.Column("spec_version", sa.String(16), nullable=False),
         sa.Column("is_latest", sa.Boolean, nullable=False),
         sa.Column("is_first", sa.Boolean, nullable=False),
         sa.Column("body", sa.LargeBinary, nullable=False),
     )
-    op.create_index("objects_by_added", "objects", ["collection_id", "date_added"], unique=True)
-    op.create_index("objects_by_type", "objects", ["collection_id", "type", "date_added"])
+    op.create_index("objects_by_id", "objects", ["collection_seq", "id_hash"])
+    op.create_index("objects_by_type", "objects", ["collection_seq", "type", "date_added"])
     op.create_table(
         "statuses",
         sa.Column("id", sa.String(64), primary_key=True),
