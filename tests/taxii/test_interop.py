@@ -12,6 +12,8 @@ from stix2validator import ValidationOptions, validate_instance
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
 from allyshare.demo.content import demo_objects
+from allyshare.stix.reading import read_objects
+from allyshare.stix.versions import version_of
 
 from support.processes import RunningNode, cli, serve
 
@@ -106,3 +108,48 @@ def test_taxii2_client_against_the_server(running: tuple[RunningNode, str, str])
 
     collection.delete_object(multi)
     assert not any(o["id"] == multi for o in collection.get_objects(limit=10000)["objects"])
+
+
+def test_served_shared_data_validates_where_the_input_did(
+    running: tuple[RunningNode, str, str], shared_data: Path, database_url: str
+) -> None:
+    node, collection_id, token = running
+    sources = [
+        shared_data / "oasis" / "cti-documentation" / "examples",
+        shared_data / "oasis" / "cti-stix2-json-schemas" / "examples",
+        shared_data / "vendor-reports" / "sekoia" / "2021-11-10-apt31-stix2.jsonl",
+        shared_data / "attack-flow" / "corpus",
+    ]
+    imported = cli(
+        node.data_dir,
+        "import",
+        *map(str, sources),
+        "--collection",
+        collection_id,
+        "--quiet",
+        env={"ALLYSHARE_DATABASE_URL": database_url},
+    )
+    assert imported.returncode in (0, 2), imported.stderr
+    originals: dict[tuple[str, str], dict[str, Any]] = {}
+    options = ValidationOptions(version="2.1")
+    for source in sources:
+        for obj, _ in read_objects(source):
+            assert isinstance(obj, dict)
+            originals[(obj["id"], version_of(obj))] = obj
+    collection = (
+        Server(f"{node.url}/taxii2/", user="analyst", password=token).api_roots[0].collections[0]
+    )
+    served = [
+        o
+        for page in as_pages(collection.get_objects, per_request=500, version="all")
+        for o in page.get("objects", [])
+    ]
+    assert len(served) > 400
+    checked = 0
+    for obj in served:
+        original = originals[(obj["id"], version_of(obj))]
+        assert obj == original
+        if validate_instance(original, options).is_valid:
+            assert validate_instance(obj, options).is_valid
+            checked += 1
+    assert checked > 300
