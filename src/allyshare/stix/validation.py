@@ -27,7 +27,14 @@ from allyshare.stix.timestamps import (
     timestamp_error,
 )
 
-__all__ = ["StixObjectInfo", "check_object"]
+__all__ = [
+    "META_TYPES",
+    "SCO_TYPES",
+    "SDO_TYPES",
+    "SRO_TYPES",
+    "StixObjectInfo",
+    "check_object",
+]
 
 
 class StixObjectInfo(NamedTuple):

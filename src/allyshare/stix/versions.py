@@ -1,8 +1,10 @@
 """Version keys: how object versions are ordered and matched.
 
 STIX timestamps may carry any number of fractional digits (``...:00Z``, ``...:00.1Z``,
-``...:00.123456Z``), so comparing the strings as written orders them wrongly. The key pads the
-fraction to nine digits, which sorts as text in time order on every database. Objects without
+``...:00.123456Z``), so comparing the strings as written orders them wrongly. The key drops the
+``Z`` and trailing zeros and pads the fraction to at least nine digits, which sorts as text in
+time order on every database, and makes ``...:00.5Z`` and ``...:00.500Z`` the same version.
+Objects without
 ``modified`` or ``created`` (most SCOs) have a single, unversioned copy, keyed by the empty
 string.
 """
@@ -24,4 +26,4 @@ def version_key(timestamp: str) -> str:
         return UNVERSIONED
     body = timestamp[:-1] if timestamp.endswith("Z") else timestamp
     seconds, _, fraction = body.partition(".")
-    return f"{seconds}.{fraction.ljust(9, '0')}Z"
+    return f"{seconds}.{fraction.rstrip('0').ljust(9, '0')}"
