@@ -24,6 +24,7 @@ from allyshare.stix.validation import check_object
 from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import (
     Collection,
+    IngestResult,
     NewVersion,
     Outcome,
     Page,
@@ -173,35 +174,36 @@ class Node:
         self.collection_for(user, collection_id, "write")
         requested = now_us()
         prepared = prepare(submitted)
-        result = self.store.ingest(collection_id, prepared.versions)
-        successes: list[dict[str, str]] = []
-        failures = dict(prepared.failures)
-        for position, version, outcome in zip(
-            prepared.positions, prepared.versions, result.outcomes, strict=True
-        ):
-            record = {
-                "id": version.object_id,
-                "version": version.version,
-                "message": _OUTCOME_MESSAGES[outcome],
-            }
-            if outcome is Outcome.CONFLICT:
-                failures[position] = record
-            else:
-                successes.append(record)
-        status = StatusRecord(
-            id=str(uuid.uuid4()),
-            collection_id=collection_id,
-            user_name=user.name,
-            request_timestamp=requested,
-            total_count=len(submitted),
-            success_count=len(successes),
-            failure_count=len(failures),
-            pending_count=0,
-            successes=successes,
-            failures=[failures[p] for p in sorted(failures)],
-        )
-        self.store.save_status(status)
-        return status
+
+        def status_of(result: IngestResult) -> StatusRecord:
+            successes: list[dict[str, str]] = []
+            failures = dict(prepared.failures)
+            for position, version, outcome in zip(
+                prepared.positions, prepared.versions, result.outcomes, strict=True
+            ):
+                record = {
+                    "id": version.object_id,
+                    "version": version.version,
+                    "message": _OUTCOME_MESSAGES[outcome],
+                }
+                if outcome is Outcome.CONFLICT:
+                    failures[position] = record
+                else:
+                    successes.append(record)
+            return StatusRecord(
+                id=str(uuid.uuid4()),
+                collection_id=collection_id,
+                user_name=user.name,
+                request_timestamp=requested,
+                total_count=len(submitted),
+                success_count=len(successes),
+                failure_count=len(failures),
+                pending_count=0,
+                successes=successes,
+                failures=[failures[p] for p in sorted(failures)],
+            )
+
+        return self.store.ingest_recorded(collection_id, prepared.versions, status_of)
 
     def read_objects(
         self,

@@ -155,8 +155,10 @@ def test_status_round_trip(store: Store) -> None:
         successes=[{"id": "indicator--a", "version": T1, "message": "stored"}],
         failures=[{"id": "x", "version": "", "message": "bad"}],
     )
-    store.save_status(record)
+    kept = store.ingest_recorded("c1", [version("indicator--a", T1)], lambda result: record)
+    assert kept == record
     assert store.get_status("s1") == record
+    assert store.read_page("c1", VersionFilter(), limit=10).items[0].object_id == "indicator--a"
     assert store.get_status("s2") is None
 
 

@@ -12,7 +12,7 @@ client paging with ``added_after`` never skips a version committed late.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -217,67 +217,87 @@ class Store:
     # object versions
 
     def ingest(self, collection_id: str, versions: Sequence[NewVersion]) -> IngestResult:
-        """Store new versions in one transaction; existing (id, version) pairs are left alone.
+        """Store new versions in one transaction; existing (id, version) pairs are left alone."""
+        with self._write.begin() as connection:
+            return self._store_versions(connection, collection_id, versions)
 
-        An unversioned object (no ``modified``/``created``) seen again with different content is
-        a conflict rather than a silent no-op, since nothing else tells the two apart.
+    def ingest_recorded(
+        self,
+        collection_id: str,
+        versions: Sequence[NewVersion],
+        status_of: Callable[[IngestResult], StatusRecord],
+    ) -> StatusRecord:
+        """Like :meth:`ingest`, and keep the status ``status_of`` derives from the outcomes.
+
+        Both commit in one transaction: a request's objects and its status exist together or
+        not at all.
         """
         with self._write.begin() as connection:
-            seq, last_added = self._lock_collection(connection, collection_id)
-            hashes = {v.object_id: id_hash(v.object_id) for v in versions}
-            known = self._known_versions(connection, seq, hashes)
-            outcomes: list[Outcome] = []
-            fresh: list[tuple[NewVersion, int]] = []
-            pending_bodies: dict[str, bytes] = {}
-            previous_edges: dict[str, tuple[str, str]] = {}
-            date_added = max(now_us() - 1, last_added)
-            stored = Outcome.STORED
-            for version in versions:
-                object_id, key = version.object_id, version.version_key
-                keys = known.get(object_id)
-                if keys is None:
-                    known[object_id] = {key}
-                elif key in keys:
-                    outcomes.append(self._repeat_outcome(connection, seq, version, pending_bodies))
-                    continue
-                else:
-                    if object_id not in previous_edges:
-                        previous_edges[object_id] = (max(keys), min(keys))
-                    keys.add(key)
-                date_added += 1
-                if key == UNVERSIONED:
-                    pending_bodies[object_id] = version.body
-                fresh.append((version, date_added))
-                outcomes.append(stored)
-            if fresh:
-                edges = {
-                    v.object_id: (max(known[v.object_id]), min(known[v.object_id]))
-                    for v, _ in fresh
-                    if len(known[v.object_id]) > 1
-                }
-                rows = [
-                    (
-                        seq,
-                        added,
-                        hashes[v.object_id],
-                        v.object_id,
-                        v.version_key,
-                        v.version,
-                        v.type,
-                        v.spec_version,
-                        v.object_id not in edges or edges[v.object_id][0] == v.version_key,
-                        v.object_id not in edges or edges[v.object_id][1] == v.version_key,
-                        v.body,
-                    )
-                    for v, added in fresh
-                ]
-                connection.exec_driver_sql(self._insert_sql, rows)
-                self._retire_edges(connection, seq, previous_edges, edges)
-                connection.execute(
-                    update(collections)
-                    .where(collections.c.seq == seq)
-                    .values(last_added=date_added)
+            status = status_of(self._store_versions(connection, collection_id, versions))
+            _insert_status(connection, status)
+        return status
+
+    def _store_versions(
+        self, connection: Connection, collection_id: str, versions: Sequence[NewVersion]
+    ) -> IngestResult:
+        """Insert what is new, under the collection's write lock.
+
+        An unversioned object (no ``modified``/``created``) seen again with different content
+        is a conflict rather than a silent no-op, since nothing else tells the two apart.
+        """
+        seq, last_added = self._lock_collection(connection, collection_id)
+        hashes = {v.object_id: id_hash(v.object_id) for v in versions}
+        known = self._known_versions(connection, seq, hashes)
+        outcomes: list[Outcome] = []
+        fresh: list[tuple[NewVersion, int]] = []
+        pending_bodies: dict[str, bytes] = {}
+        previous_edges: dict[str, tuple[str, str]] = {}
+        date_added = max(now_us() - 1, last_added)
+        stored = Outcome.STORED
+        for version in versions:
+            object_id, key = version.object_id, version.version_key
+            keys = known.get(object_id)
+            if keys is None:
+                known[object_id] = {key}
+            elif key in keys:
+                outcomes.append(self._repeat_outcome(connection, seq, version, pending_bodies))
+                continue
+            else:
+                if object_id not in previous_edges:
+                    previous_edges[object_id] = (max(keys), min(keys))
+                keys.add(key)
+            date_added += 1
+            if key == UNVERSIONED:
+                pending_bodies[object_id] = version.body
+            fresh.append((version, date_added))
+            outcomes.append(stored)
+        if fresh:
+            edges = {
+                v.object_id: (max(known[v.object_id]), min(known[v.object_id]))
+                for v, _ in fresh
+                if len(known[v.object_id]) > 1
+            }
+            rows = [
+                (
+                    seq,
+                    added,
+                    hashes[v.object_id],
+                    v.object_id,
+                    v.version_key,
+                    v.version,
+                    v.type,
+                    v.spec_version,
+                    v.object_id not in edges or edges[v.object_id][0] == v.version_key,
+                    v.object_id not in edges or edges[v.object_id][1] == v.version_key,
+                    v.body,
                 )
+                for v, added in fresh
+            ]
+            connection.exec_driver_sql(self._insert_sql, rows)
+            self._retire_edges(connection, seq, previous_edges, edges)
+            connection.execute(
+                update(collections).where(collections.c.seq == seq).values(last_added=date_added)
+            )
         return IngestResult(outcomes)
 
     def _lock_collection(self, connection: Connection, collection_id: str) -> tuple[int, int]:
@@ -438,29 +458,6 @@ class Store:
 
     # statuses
 
-    def save_status(self, status: StatusRecord) -> None:
-        details = orjson.dumps(
-            {
-                "successes": status.successes,
-                "failures": status.failures,
-                "pendings": status.pendings,
-            }
-        )
-        with self._write.begin() as connection:
-            connection.execute(
-                insert(statuses).values(
-                    id=status.id,
-                    collection_id=status.collection_id,
-                    user_name=status.user_name,
-                    request_timestamp=status.request_timestamp,
-                    total_count=status.total_count,
-                    success_count=status.success_count,
-                    failure_count=status.failure_count,
-                    pending_count=status.pending_count,
-                    details=details,
-                )
-            )
-
     def get_status(self, status_id: str) -> StatusRecord | None:
         query = select(
             statuses.c.id,
@@ -499,6 +496,27 @@ def _connect_sqlite(dbapi_connection: DBAPIConnection) -> None:
     ):
         cursor.execute(pragma)
     cursor.close()
+
+
+def _insert_status(connection: Connection, status: StatusRecord) -> None:
+    details = {
+        "successes": status.successes,
+        "failures": status.failures,
+        "pendings": status.pendings,
+    }
+    connection.execute(
+        insert(statuses).values(
+            id=status.id,
+            collection_id=status.collection_id,
+            user_name=status.user_name,
+            request_timestamp=status.request_timestamp,
+            total_count=status.total_count,
+            success_count=status.success_count,
+            failure_count=status.failure_count,
+            pending_count=status.pending_count,
+            details=orjson.dumps(details),
+        )
+    )
 
 
 def id_hash(object_id: str) -> int:
