@@ -288,3 +288,17 @@ def test_unsupported_method_is_a_taxii_error(world: World) -> None:
     response = world.client.put(world.objects_path, headers=world.headers())
     assert response.status_code == 405
     assert response.json()["http_status"] == "405"
+
+
+def test_long_timestamps_and_ids_are_stored_not_crashed_on(world: World) -> None:
+    fine = "2026-03-01T00:00:00." + "1" * 80 + "Z"
+    custom = {
+        "type": "x-" + "a" * 240,
+        "spec_version": "2.1",
+        "id": f"x-{'a' * 240}--{uuid.uuid4()}",
+        "created": "2026-03-01T00:00:00.000Z",
+        "modified": fine,
+    }
+    status = world.post([indicator(1, modified=fine), custom]).json()
+    assert status["success_count"] == 2, status
+    assert len(world.get(world.objects_path).json()["objects"]) == 2
