@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from collections.abc import Iterator, Sequence
@@ -19,7 +20,13 @@ import orjson
 
 from allyshare.clock import now_us
 from allyshare.config import Settings
-from allyshare.errors import AuthenticationFailed, InvalidObject, NotFound, PermissionDenied
+from allyshare.errors import (
+    AuthenticationFailed,
+    InvalidInput,
+    InvalidObject,
+    NotFound,
+    PermissionDenied,
+)
 from allyshare.stix.validation import check_object
 from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import (
@@ -36,6 +43,8 @@ from allyshare.storage import (
 
 Access = Literal["see", "read", "write"]
 TOKEN_BYTES = 32
+# Basic auth splits on the first ":", so a name must not hold one.
+USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,200}")
 _OUTCOME_MESSAGES = {
     Outcome.STORED: "stored",
     Outcome.DUPLICATE: "already stored: this version was received before",
@@ -108,6 +117,10 @@ class Node:
 
     def add_user(self, name: str, *, is_admin: bool = False) -> str:
         """Create a user and return its token; the token is shown once and stored hashed."""
+        if not USER_NAME.fullmatch(name):
+            raise InvalidInput(
+                f"user name {name!r} must be 1-200 letters, digits or . _ @ - (no spaces or ':')"
+            )
         token = new_token()
         self.store.create_user(name, hash_token(token), is_admin=is_admin)
         return token
@@ -124,6 +137,8 @@ class Node:
         self.store.grant(user_name, collection_id, read=read, write=write)
 
     def add_collection(self, title: str, description: str = "") -> Collection:
+        if not title.strip():
+            raise InvalidInput("a collection needs a title")
         collection = Collection(str(uuid.uuid4()), title, description, now_us())
         self.store.create_collection(collection)
         return collection

@@ -97,6 +97,8 @@ def test_user_add_prints_a_working_token(
         str(node_dir),
     )
     assert code == 1 and "no collection" in err
+    code, _, err = run(capsys, "user", "add", "eve:il", "--data-dir", str(node_dir))
+    assert code == 1 and "user name" in err
 
 
 def test_import_reports_rejections_with_reasons(
