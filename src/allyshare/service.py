@@ -228,22 +228,12 @@ class Node:
         *,
         limit: int,
         after: int | None = None,
+        with_body: bool = True,
     ) -> Page:
-        self.collection_for(user, collection_id, "read")
-        return self.store.read_page(collection_id, selection, limit=limit, after=after)
-
-    def read_manifest(
-        self,
-        user: User,
-        collection_id: str,
-        selection: VersionFilter,
-        *,
-        limit: int,
-        after: int | None = None,
-    ) -> Page:
+        """A page of versions; without bodies it serves the manifest and versions endpoints."""
         self.collection_for(user, collection_id, "read")
         return self.store.read_page(
-            collection_id, selection, limit=limit, after=after, with_body=False
+            collection_id, selection, limit=limit, after=after, with_body=with_body
         )
 
     def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:

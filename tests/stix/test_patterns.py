@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import event, given, settings
@@ -12,6 +11,8 @@ from hypothesis import strategies as st
 from stix2patterns.validator import run_validator
 
 from allyshare.stix.patterns import _fast_path_accepts, check_pattern
+
+from support.shared import stix_objects_in
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -250,28 +251,6 @@ def test_the_common_shapes_take_the_fast_path() -> None:
 # --- the patterns real producers write ---------------------------------------------------------
 
 
-def _stix_objects(value: Any) -> list[dict[str, Any]]:
-    """Objects anywhere in a parsed file: bundles, bare arrays, TAXII server dumps."""
-    found: list[dict[str, Any]] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            kind, ident = item.get("type"), item.get("id")
-            if (
-                isinstance(kind, str)
-                and kind != "bundle"
-                and isinstance(ident, str)
-                and ident.startswith(kind + "--")
-            ):
-                found.append(item)
-                continue
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
-
-
 def shared_indicator_patterns() -> list[str]:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA}")
@@ -283,7 +262,7 @@ def shared_indicator_patterns() -> list[str]:
             documents = [json.loads(path.read_text())]
         else:
             continue
-        for obj in _stix_objects(documents):
+        for obj in stix_objects_in(documents):
             if (
                 obj["type"] == "indicator"
                 and obj.get("spec_version") == "2.1"

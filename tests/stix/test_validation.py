@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from allyshare.errors import InvalidObject
 from allyshare.stix.validation import StixObjectInfo, check_object
 
+from support.shared import stix_objects_in
+
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
 UUID = "6ba7b810-9dad-41d1-80b4-00c04fd430c8"
@@ -684,28 +686,6 @@ def test_any_json_gives_a_verdict_not_a_crash(example: str, changes: dict[str, A
 # --- parity with stix2-validator 3.2.0 on the shared real-world data -----------------------------
 
 
-def _stix_objects(value: Any) -> list[dict[str, Any]]:
-    """Objects anywhere in a parsed file: bundles, bare arrays, TAXII server dumps."""
-    found: list[dict[str, Any]] = []
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            kind, ident = item.get("type"), item.get("id")
-            if (
-                isinstance(kind, str)
-                and kind != "bundle"
-                and isinstance(ident, str)
-                and ident.startswith(kind + "--")
-            ):
-                found.append(item)
-                continue
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return found
-
-
 def shared_objects() -> list[tuple[str, dict[str, Any]]]:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA}")
@@ -718,7 +698,7 @@ def shared_objects() -> list[tuple[str, dict[str, Any]]]:
         else:
             continue
         where = str(path.relative_to(SHARED_DATA))
-        found.extend((where, obj) for obj in _stix_objects(documents))
+        found.extend((where, obj) for obj in stix_objects_in(documents))
     return found
 
 
@@ -777,6 +757,6 @@ def test_attack_flow_objects_are_accepted() -> None:
     path = SHARED_DATA / "attack-flow" / "attack-flow-example.json"
     if not path.is_file():
         pytest.skip(f"Attack Flow example not found at {path}")
-    objects = _stix_objects(json.loads(path.read_text()))
+    objects = stix_objects_in(json.loads(path.read_text()))
     kinds = {check_object(obj).type for obj in objects}
     assert {"attack-flow", "attack-action"} <= kinds

@@ -168,19 +168,15 @@ class Store:
 
     def user_by_token_hash(self, token_hash: str) -> tuple[User, str] | None:
         """The user holding this token hash, with the stored hash for a constant-time check."""
-        query = select(users.c.name, users.c.is_admin, users.c.disabled, users.c.token_hash).where(
-            users.c.token_hash == token_hash
-        )
-        with self._read.connect() as connection:
-            row = connection.execute(query).first()
-        return None if row is None else (User(row[0], row[1], row[2]), row[3])
+        return self._user_where(users.c.token_hash == token_hash)
 
     def user_by_name(self, name: str) -> tuple[User, str] | None:
-        query = select(users.c.name, users.c.is_admin, users.c.disabled, users.c.token_hash).where(
-            users.c.name == name
-        )
+        return self._user_where(users.c.name == name)
+
+    def _user_where(self, condition: Any) -> tuple[User, str] | None:
+        query = select(users.c.name, users.c.is_admin, users.c.disabled, users.c.token_hash)
         with self._read.connect() as connection:
-            row = connection.execute(query).first()
+            row = connection.execute(query.where(condition)).first()
         return None if row is None else (User(row[0], row[1], row[2]), row[3])
 
     def list_users(self) -> list[User]:

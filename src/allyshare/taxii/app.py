@@ -22,7 +22,7 @@ from starlette.routing import Route
 from allyshare.clock import format_us
 from allyshare.errors import AllyshareError, AuthenticationFailed, InvalidInput
 from allyshare.service import CollectionAccess, Node
-from allyshare.storage import Page, StatusRecord, User, VersionFilter
+from allyshare.storage import Page, StatusRecord, User
 from allyshare.taxii.auth import BasicCredentials, FailureLimiter, parse_authorization
 from allyshare.taxii.errors import HTTPProblem, error_response, status_for
 from allyshare.taxii.media import STIX_21, TAXII_21, accepts_taxii, is_taxii_content
@@ -108,15 +108,36 @@ def create_app(node: Node) -> Starlette:
         access = await _visible_collection(node, user, cid)
         return _json(_collection_resource(access))
 
-    async def get_objects(request: Request, user: User) -> Response:
-        cid = request.path_params["collection_id"]
-        selection = read_filter(request.query_params)
+    async def read_page(
+        request: Request,
+        user: User,
+        *,
+        all_versions: bool = False,
+        with_body: bool = True,
+        must_exist: bool = False,
+    ) -> Page:
+        """The page a read endpoint asks for; ``must_exist`` answers 404 for an unknown id."""
+        object_id = request.path_params.get("object_id")
+        selection = read_filter(request.query_params, object_id=object_id)
+        if all_versions:
+            selection = replace(selection, versions=frozenset({"all"}))
         limit = read_limit(request.query_params, settings.default_page_size, settings.max_page_size)
         after = read_next(request.query_params)
         page = await run_in_threadpool(
-            node.read_objects, user, cid, selection, limit=limit, after=after
+            node.read_objects,
+            user,
+            request.path_params["collection_id"],
+            selection,
+            limit=limit,
+            after=after,
+            with_body=with_body,
         )
-        return _envelope(page)
+        if must_exist and not page.items and after is None:
+            raise HTTPProblem(404, "no object with that id matches in this collection")
+        return page
+
+    async def get_objects(request: Request, user: User) -> Response:
+        return _envelope(await read_page(request, user))
 
     async def add_objects(request: Request, user: User) -> Response:
         cid = request.path_params["collection_id"]
@@ -138,54 +159,25 @@ def create_app(node: Node) -> Starlette:
         return _json(_status_resource(status), status_code=202)
 
     async def get_object(request: Request, user: User) -> Response:
-        cid = request.path_params["collection_id"]
-        selection = read_filter(request.query_params, object_id=request.path_params["object_id"])
-        limit = read_limit(request.query_params, settings.default_page_size, settings.max_page_size)
-        after = read_next(request.query_params)
-        page = await run_in_threadpool(
-            node.read_objects, user, cid, selection, limit=limit, after=after
-        )
-        if not page.items and after is None:
-            raise HTTPProblem(404, "no object with that id matches in this collection")
-        return _envelope(page)
+        return _envelope(await read_page(request, user, must_exist=True))
 
     async def delete_object(request: Request, user: User) -> Response:
         cid = request.path_params["collection_id"]
         selection = read_filter(request.query_params, object_id=request.path_params["object_id"])
         if "match[version]" not in request.query_params:
-            selection = _all_versions(selection)
+            selection = replace(selection, versions=frozenset({"all"}))
         await run_in_threadpool(node.delete_objects, user, cid, selection)
         return Response(status_code=200, media_type=TAXII_21)
 
     async def versions(request: Request, user: User) -> Response:
-        cid = request.path_params["collection_id"]
-        selection = _all_versions(
-            read_filter(request.query_params, object_id=request.path_params["object_id"])
-        )
-        limit = read_limit(request.query_params, settings.default_page_size, settings.max_page_size)
-        after = read_next(request.query_params)
-        page = await run_in_threadpool(
-            node.read_manifest, user, cid, selection, limit=limit, after=after
-        )
-        if not page.items and after is None:
-            raise HTTPProblem(404, "no object with that id matches in this collection")
-        document: dict[str, Any] = {"more": page.more}
-        if page.more:
-            document["next"] = encode_cursor(page.items[-1].date_added)
+        page = await read_page(request, user, all_versions=True, with_body=False, must_exist=True)
+        document = _page_start(page)
         document["versions"] = [_version_name(item.version, item.date_added) for item in page.items]
         return _json(document, headers=_added_headers(page))
 
     async def manifest(request: Request, user: User) -> Response:
-        cid = request.path_params["collection_id"]
-        selection = read_filter(request.query_params)
-        limit = read_limit(request.query_params, settings.default_page_size, settings.max_page_size)
-        after = read_next(request.query_params)
-        page = await run_in_threadpool(
-            node.read_manifest, user, cid, selection, limit=limit, after=after
-        )
-        document: dict[str, Any] = {"more": page.more}
-        if page.more:
-            document["next"] = encode_cursor(page.items[-1].date_added)
+        page = await read_page(request, user, with_body=False)
+        document = _page_start(page)
         document["objects"] = [
             {
                 "id": item.object_id,
@@ -255,10 +247,6 @@ def _check_root(request: Request) -> None:
 
 async def _visible_collection(node: Node, user: User, cid: str) -> CollectionAccess:
     return await run_in_threadpool(node.collection_for, user, cid, "see")
-
-
-def _all_versions(selection: VersionFilter) -> VersionFilter:
-    return replace(selection, versions=frozenset({"all"}))
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -333,6 +321,13 @@ def _added_headers(page: Page) -> dict[str, str]:
         "X-TAXII-Date-Added-First": format_us(page.items[0].date_added),
         "X-TAXII-Date-Added-Last": format_us(page.items[-1].date_added),
     }
+
+
+def _page_start(page: Page) -> dict[str, Any]:
+    document: dict[str, Any] = {"more": page.more}
+    if page.more:
+        document["next"] = encode_cursor(page.items[-1].date_added)
+    return document
 
 
 def _envelope(page: Page) -> Response:
