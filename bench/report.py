@@ -23,7 +23,8 @@ INGEST_SHARE_TARGET = 0.4
 READ_TARGET = 50_000
 QUERY_P95_TARGET_MS = 25.0
 FLAT_FACTOR = 1.5  # "flat": p95 at the largest size at most this many times p95 at 10k
-FLAT_BASE = 10_000
+# Targets are judged from 10k objects on: below that a phase is a request or two, mostly noise.
+TARGETS_FROM = 10_000
 
 
 def machine() -> dict[str, str]:
@@ -79,12 +80,19 @@ class Results:
     budgets: dict[str, float]
     runs: list[ServerRun] = field(default_factory=list)
     limits: dict[int, Limits] = field(default_factory=dict)
+    # 1-minute load average when the run started and after each size: other work on the
+    # machine (2 cores) lowers every figure.
+    load: dict[str, float] = field(default_factory=lambda: {"start": os.getloadavg()[0]})
     date: str = field(default_factory=lambda: datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     machine: dict[str, str] = field(default_factory=machine)
 
 
 def targets(results: Results) -> list[Target]:
-    runs = {run.size: run for run in results.runs if run.server == "allyshare" and not run.error}
+    runs = {
+        run.size: run
+        for run in results.runs
+        if run.server == "allyshare" and not run.error and run.size >= TARGETS_FROM
+    }
     found: list[Target] = []
     for size, run in sorted(runs.items()):
         ingest = run.ingest.get(min(run.ingest, default=0))
@@ -117,8 +125,8 @@ def targets(results: Results) -> list[Target]:
                     lat.finished and lat.p95_ms <= QUERY_P95_TARGET_MS,
                 )
             )
-        base = runs.get(FLAT_BASE)
-        if base is not None and largest.size > FLAT_BASE:
+        base = runs.get(TARGETS_FROM)
+        if base is not None and largest.size > TARGETS_FROM:
             for kind, lat in largest.queries.items():
                 ratio = lat.p95_ms / base.queries[kind].p95_ms if kind in base.queries else math.nan
                 found.append(
@@ -153,6 +161,8 @@ def markdown(results: Results) -> str:
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['ram']} RAM; {m['os']}",
         f"- Python {m['python']}, SQLite {m['sqlite']}; allyshare at {m['allyshare commit']}",
         f"- Command: `{results.command}`",
+        "- Load average (1 min): "
+        + ", ".join(f"{when} {value:.2f}" for when, value in results.load.items()),
         f"- Budgets: ingest {budgets['ingest']:.0f} s, read {budgets['read']:.0f} s, "
         f"each query kind {budgets['query']:.0f} s. DNF = did not finish within its budget.",
         "",
@@ -207,8 +217,9 @@ def markdown(results: Results) -> str:
 def _throughput(result: Throughput) -> str:
     if result.finished:
         return f"{result.rate:,.0f}"
+    progress = f"{result.done:,} objects at {result.rate:,.0f}/s" if result.done else "nothing"
     cut = "; a request was cut off" if result.interrupted else ""
-    return f"DNF in {result.budget:.0f} s ({result.done:,} done at {result.rate:,.0f}/s{cut})"
+    return f"DNF in {result.budget:.0f} s ({progress}{cut})"
 
 
 def _cell(result: Throughput | None) -> str:
@@ -221,8 +232,9 @@ def _latency(result: Latency | None) -> str:
     figures = f"{result.p50_ms:,.1f} / {result.p95_ms:,.1f}"
     if result.finished:
         return figures
+    progress = f"{result.requests} requests: {figures}" if result.requests else "no answer"
     cut = "; one was cut off" if result.interrupted else ""
-    return f"DNF in {result.budget:.0f} s ({result.requests} requests: {figures}{cut})"
+    return f"DNF in {result.budget:.0f} s ({progress}{cut})"
 
 
 def write(results: Results, bench_dir: Path) -> str:

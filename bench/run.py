@@ -10,6 +10,7 @@ bench/RESULTS.md and bench/results.json and prints the tables. See bench/README.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -77,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             if size <= plan.max_size:
                 results.runs.append(bench_server(plan, objects, settings))
         objects.path.unlink()
+        results.load[f"after {size:,}"] = os.getloadavg()[0]
         report.write(results, BENCH)
     shutil.rmtree(WORK / "runs", ignore_errors=True)
     shutil.rmtree(WORK / "limits", ignore_errors=True)

@@ -492,6 +492,7 @@ def _connect_sqlite(dbapi_connection: DBAPIConnection) -> None:
         "PRAGMA foreign_keys=ON",
         "PRAGMA busy_timeout=60000",
         "PRAGMA cache_size=-65536",
+        "PRAGMA wal_autocheckpoint=16384",
     ):
         cursor.execute(pragma)
     cursor.close()
