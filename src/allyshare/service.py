@@ -12,14 +12,15 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import orjson
 
 from allyshare.clock import now_us
-from allyshare.config import Settings
+from allyshare.community import KINDS, agreement_from_document, organization_id
+from allyshare.config import COUNTRY_CODE, Settings
 from allyshare.errors import (
     AuthenticationFailed,
     InvalidInput,
@@ -27,12 +28,15 @@ from allyshare.errors import (
     NotFound,
     PermissionDenied,
 )
+from allyshare.policy import Agreement, Classification
 from allyshare.stix.validation import check_object
 from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import (
+    AgreementRecord,
     Collection,
     IngestResult,
     NewVersion,
+    OrganizationRecord,
     Outcome,
     Page,
     StatusRecord,
@@ -43,6 +47,7 @@ from allyshare.storage import (
 
 Access = Literal["see", "read", "write"]
 TOKEN_BYTES = 32
+ROLES = frozenset({"reader", "contributor", "curator", "admin"})
 # Basic auth splits on the first ":", so a name must not hold one.
 USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,200}")
 _OUTCOME_MESSAGES = {
@@ -115,15 +120,83 @@ class Node:
 
     # administration
 
-    def add_user(self, name: str, *, is_admin: bool = False) -> str:
+    def add_user(
+        self,
+        name: str,
+        *,
+        is_admin: bool = False,
+        organization: str | None = None,
+        nationality: str | None = None,
+        clearance: str = "U",
+        roles: Iterable[str] = (),
+    ) -> str:
         """Create a user and return its token; the token is shown once and stored hashed."""
         if not USER_NAME.fullmatch(name):
             raise InvalidInput(
                 f"user name {name!r} must be 1-200 letters, digits or . _ @ - (no spaces or ':')"
             )
+        role_set = frozenset(roles)
+        unknown_roles = sorted(role_set - ROLES)
+        if unknown_roles:
+            raise InvalidInput(f"unknown roles {unknown_roles}; use {sorted(ROLES)}")
+        Classification.parse(clearance)
+        if nationality is not None and not COUNTRY_CODE.fullmatch(nationality):
+            raise InvalidInput(
+                f"nationality must be an ISO 3166-1 alpha-3 code, got {nationality!r}"
+            )
+        if organization is not None:
+            known = {o.id: o for o in self.store.list_organizations()}
+            if organization not in known:
+                raise NotFound(f"no organization {organization!r}")
+            if nationality is None:
+                nationality = known[organization].country
         token = new_token()
-        self.store.create_user(name, hash_token(token), is_admin=is_admin)
+        user = User(
+            name=name,
+            is_admin=is_admin or "admin" in role_set,
+            disabled=False,
+            organization_id=organization,
+            nationality=nationality,
+            clearance=clearance,
+            roles=role_set,
+        )
+        self.store.create_user(user, hash_token(token))
         return token
+
+    def disable_user(self, name: str, *, disabled: bool = True) -> None:
+        self.store.set_user_disabled(name, disabled)
+
+    def add_organization(
+        self, name: str, *, country: str, kind: str, sectors: Iterable[str] = ()
+    ) -> str:
+        """Register a member organization and return the id its markings use."""
+        if kind not in KINDS:
+            raise InvalidInput(f"organization kind {kind!r}: use one of {sorted(KINDS)}")
+        record = OrganizationRecord(
+            id=organization_id(name, country),
+            name=name,
+            country=country,
+            kind=kind,
+            sectors=tuple(sorted(set(sectors))),
+            disabled=False,
+        )
+        self.store.create_organization(record)
+        return record.id
+
+    def disable_organization(self, organization: str, *, disabled: bool = True) -> None:
+        """Disabling an organization disables every one of its users at once."""
+        self.store.set_organization_disabled(organization, disabled)
+
+    def apply_agreement(self, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
+        """Check and keep an agreement version; False when it was already in force unchanged."""
+        agreement = agreement_from_document(document)
+        changed = self.store.save_agreement(
+            AgreementRecord(agreement.name, agreement.version, dict(document), now_us())
+        )
+        return agreement, changed
+
+    def agreements(self) -> list[Agreement]:
+        return [agreement_from_document(r.document) for r in self.store.agreements_newest()]
 
     def rotate_token(self, name: str) -> str:
         token = new_token()
@@ -136,10 +209,14 @@ class Node:
         self._collection(collection_id)
         self.store.grant(user_name, collection_id, read=read, write=write)
 
-    def add_collection(self, title: str, description: str = "") -> Collection:
+    def add_collection(
+        self, title: str, description: str = "", *, agreement: str | None = None
+    ) -> Collection:
         if not title.strip():
             raise InvalidInput("a collection needs a title")
-        collection = Collection(str(uuid.uuid4()), title, description, now_us())
+        if agreement is not None and agreement not in {a.name for a in self.agreements()}:
+            raise NotFound(f"no agreement {agreement!r}; apply it first")
+        collection = Collection(str(uuid.uuid4()), title, description, now_us(), agreement)
         self.store.create_collection(collection)
         return collection
 

@@ -10,11 +10,14 @@ import pytest
 from allyshare.errors import Conflict, NotFound
 from allyshare.stix.versions import UNVERSIONED, version_key
 from allyshare.storage import (
+    AgreementRecord,
     Collection,
     NewVersion,
+    OrganizationRecord,
     Outcome,
     StatusRecord,
     Store,
+    User,
     VersionFilter,
 )
 
@@ -162,12 +165,41 @@ def test_status_round_trip(store: Store) -> None:
     assert store.get_status("s2") is None
 
 
-def test_users_and_permissions(store: Store) -> None:
-    store.create_user("alice", "hash-a", is_admin=False)
+def test_members_agreements_and_disabling(store: Store) -> None:
+    cert = OrganizationRecord("KOR.KRCERT", "KrCERT", "KOR", "cert", ("government",), False)
+    store.create_organization(cert)
     with pytest.raises(Conflict):
-        store.create_user("alice", "hash-b", is_admin=False)
+        store.create_organization(cert)
+    analyst = User(
+        "kim", False, False, "KOR.KRCERT", "KOR", "S", frozenset({"reader", "contributor"})
+    )
+    store.create_user(analyst, "hash-k")
+    assert store.user_by_name("kim") == (analyst, "hash-k")
+    store.set_organization_disabled("KOR.KRCERT", True)
+    found = store.user_by_name("kim")
+    assert found is not None and found[0].disabled
+    store.set_organization_disabled("KOR.KRCERT", False)
+    store.set_user_disabled("kim", True)
+    found = store.user_by_name("kim")
+    assert found is not None and found[0].disabled
+    assert store.list_organizations() == [cert]
+
+    document = {"name": "us-rok", "version": 1}
+    assert store.save_agreement(AgreementRecord("us-rok", 1, document, 5))
+    assert not store.save_agreement(AgreementRecord("us-rok", 1, document, 6))
+    with pytest.raises(Conflict, match="version 2"):
+        store.save_agreement(AgreementRecord("us-rok", 1, {**document, "x": 1}, 7))
+    assert store.save_agreement(AgreementRecord("us-rok", 2, {**document, "version": 2}, 8))
+    assert [(a.name, a.version) for a in store.agreements_newest()] == [("us-rok", 2)]
+
+
+def test_users_and_permissions(store: Store) -> None:
+    alice = User("alice", is_admin=False, disabled=False)
+    store.create_user(alice, "hash-a")
+    with pytest.raises(Conflict):
+        store.create_user(alice, "hash-b")
     found = store.user_by_token_hash("hash-a")
-    assert found is not None and found[0].name == "alice"
+    assert found is not None and found[0] == alice
     store.grant("alice", "c1", read=True, write=False)
     assert store.permissions_of("alice")["c1"].can_read
     store.grant("alice", "c1", read=False, write=False)

@@ -15,6 +15,7 @@ from typing import BinaryIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from allyshare.community import read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
 from allyshare.errors import ConfigError, InvalidInput, InvalidObject
 from allyshare.keys import create_node_key, write_private_file
@@ -102,7 +103,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def collection_add(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        collection = node.add_collection(args.title, args.description)
+        collection = node.add_collection(args.title, args.description, agreement=args.agreement)
     print(collection.id)
     return 0
 
@@ -118,7 +119,14 @@ def user_add(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
         for collection_id in [*args.can_read, *args.can_write]:
             node.collection_for(CLI_SUBJECT, collection_id, "see")
-        token = node.add_user(args.name, is_admin=args.admin)
+        token = node.add_user(
+            args.name,
+            is_admin=args.admin,
+            organization=args.org,
+            nationality=args.nationality,
+            clearance=args.clearance,
+            roles=args.role,
+        )
         for collection_id in set(args.can_read) | set(args.can_write):
             node.grant(
                 args.name,
@@ -127,6 +135,54 @@ def user_add(args: argparse.Namespace) -> int:
                 write=collection_id in args.can_write,
             )
     print(token)
+    return 0
+
+
+def user_disable(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        node.disable_user(args.name)
+    print(f"user {args.name} disabled")
+    return 0
+
+
+def org_add(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        org_id = node.add_organization(
+            args.name, country=args.country, kind=args.kind, sectors=args.sector
+        )
+    print(org_id)
+    return 0
+
+
+def org_list(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        for org in node.store.list_organizations():
+            state = "\tdisabled" if org.disabled else ""
+            print(f"{org.id}\t{org.name}\t{org.country}\t{org.kind}{state}")
+    return 0
+
+
+def org_disable(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        node.disable_organization(args.org_id)
+    print(f"organization {args.org_id} and its users disabled")
+    return 0
+
+
+def agreement_apply(args: argparse.Namespace) -> int:
+    document = read_agreement_document(args.file)
+    with _open_node(args.data_dir) as node:
+        agreement, changed = node.apply_agreement(document)
+    state = "applied" if changed else "already in force, unchanged"
+    print(f"agreement {agreement.name} version {agreement.version} {state}")
+    return 0
+
+
+def agreement_list(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        for agreement in node.agreements():
+            parties = sorted(agreement.party_countries | agreement.party_organizations)
+            print(f"{agreement.name}\tv{agreement.version}\t{','.join(parties)}")
     return 0
 
 

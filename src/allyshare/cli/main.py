@@ -49,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = collection_sub.add_parser("add", parents=[common], help="create a collection")
     add.add_argument("title")
     add.add_argument("--description", default="")
+    add.add_argument("--agreement", default=None, help="the agreement the collection is bound to")
     add.set_defaults(run=commands.collection_add)
     listing = collection_sub.add_parser("list", parents=[common], help="list collections")
     listing.set_defaults(run=commands.collection_list)
@@ -60,7 +61,47 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--can-read", action="append", default=[], metavar="COLLECTION")
     user_add.add_argument("--can-write", action="append", default=[], metavar="COLLECTION")
     user_add.add_argument("--admin", action="store_true", help="full rights on every collection")
+    user_add.add_argument("--org", default=None, metavar="ORG_ID", help="the user's organization")
+    user_add.add_argument("--nationality", default=None, metavar="ISO3")
+    user_add.add_argument("--clearance", default="U", choices=["U", "C", "S", "TS"])
+    user_add.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        choices=["reader", "contributor", "curator", "admin"],
+    )
     user_add.set_defaults(run=commands.user_add)
+    user_disable = user_sub.add_parser("disable", parents=[common], help="cut a user off now")
+    user_disable.add_argument("name")
+    user_disable.set_defaults(run=commands.user_disable)
+
+    org = sub.add_parser("org", help="manage member organizations")
+    org_sub = org.add_subparsers(dest="action", required=True, metavar="ACTION")
+    org_add = org_sub.add_parser("add", parents=[common], help="register an organization")
+    org_add.add_argument("name")
+    org_add.add_argument("--country", required=True, metavar="ISO3")
+    org_add.add_argument(
+        "--kind", required=True, choices=["government", "cert", "company", "academic"]
+    )
+    org_add.add_argument("--sector", action="append", default=[])
+    org_add.set_defaults(run=commands.org_add)
+    org_list = org_sub.add_parser("list", parents=[common], help="list organizations")
+    org_list.set_defaults(run=commands.org_list)
+    org_disable = org_sub.add_parser(
+        "disable", parents=[common], help="cut an organization and its users off now"
+    )
+    org_disable.add_argument("org_id", metavar="ORG_ID")
+    org_disable.set_defaults(run=commands.org_disable)
+
+    agreement = sub.add_parser("agreement", help="manage sharing agreements")
+    agreement_sub = agreement.add_subparsers(dest="action", required=True, metavar="ACTION")
+    apply = agreement_sub.add_parser(
+        "apply", parents=[common], help="apply an agreement from a TOML or JSON file"
+    )
+    apply.add_argument("file", type=Path, metavar="FILE")
+    apply.set_defaults(run=commands.agreement_apply)
+    agreement_list = agreement_sub.add_parser("list", parents=[common], help="list agreements")
+    agreement_list.set_defaults(run=commands.agreement_list)
     user_list = user_sub.add_parser("list", parents=[common], help="list users")
     user_list.set_defaults(run=commands.user_list)
 

@@ -1,9 +1,11 @@
 """Storage of object versions, collections, users and statuses; knows nothing of HTTP."""
 
 from allyshare.storage.records import (
+    AgreementRecord,
     Collection,
     IngestResult,
     NewVersion,
+    OrganizationRecord,
     Outcome,
     Page,
     Permission,
@@ -15,9 +17,11 @@ from allyshare.storage.records import (
 from allyshare.storage.store import Store
 
 __all__ = [
+    "AgreementRecord",
     "Collection",
     "IngestResult",
     "NewVersion",
+    "OrganizationRecord",
     "Outcome",
     "Page",
     "Permission",

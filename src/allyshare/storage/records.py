@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,13 +13,40 @@ class Collection:
     title: str
     description: str
     created_at: int
+    agreement_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class User:
+    """A user or API client; ``disabled`` is true when the user or its organization is."""
+
     name: str
     is_admin: bool
     disabled: bool
+    organization_id: str | None = None
+    nationality: str | None = None
+    clearance: str = "U"
+    roles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationRecord:
+    id: str
+    name: str
+    country: str
+    kind: str
+    sectors: tuple[str, ...]
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementRecord:
+    """One applied version of an agreement, with the document as the operator wrote it."""
+
+    name: str
+    version: int
+    document: dict[str, Any]
+    applied_at: int
 
 
 @dataclass(frozen=True, slots=True)

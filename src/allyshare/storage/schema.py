@@ -39,6 +39,7 @@ collections = Table(
     Column("description", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("last_added", BigInteger, nullable=False),
+    Column("agreement_name", String(100), nullable=True),
 )
 
 objects = Table(
@@ -73,6 +74,27 @@ statuses = Table(
     Column("details", LargeBinary, nullable=False),
 )
 
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("country", String(3), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("sectors", Text, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("document", LargeBinary, nullable=False),
+    Column("applied_at", BigInteger, nullable=False),
+)
+
 users = Table(
     "users",
     metadata,
@@ -81,6 +103,15 @@ users = Table(
     Column("is_admin", Boolean, nullable=False),
     Column("disabled", Boolean, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+    Column(
+        "organization_id",
+        String(200),
+        ForeignKey("organizations.id", name="users_organization"),
+        nullable=True,
+    ),
+    Column("nationality", String(3), nullable=True),
+    Column("clearance", String(2), nullable=False, server_default="U"),
+    Column("roles", Text, nullable=False, server_default=""),
 )
 
 permissions = Table(

@@ -28,6 +28,7 @@ from sqlalchemy import (
     delete,
     event,
     false,
+    func,
     insert,
     or_,
     select,
@@ -41,9 +42,11 @@ from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
 from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.records import (
+    AgreementRecord,
     Collection,
     IngestResult,
     NewVersion,
+    OrganizationRecord,
     Outcome,
     Page,
     Permission,
@@ -52,7 +55,15 @@ from allyshare.storage.records import (
     User,
     VersionFilter,
 )
-from allyshare.storage.schema import collections, objects, permissions, statuses, users
+from allyshare.storage.schema import (
+    agreements,
+    collections,
+    objects,
+    organizations,
+    permissions,
+    statuses,
+    users,
+)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite allows 32,766 parameters per statement (3.32 and later).
@@ -117,6 +128,7 @@ class Store:
                     description=collection.description,
                     created_at=collection.created_at,
                     last_added=0,
+                    agreement_name=collection.agreement_name,
                 )
             )
 
@@ -126,6 +138,7 @@ class Store:
             collections.c.title,
             collections.c.description,
             collections.c.created_at,
+            collections.c.agreement_name,
         ).order_by(collections.c.created_at, collections.c.id)
         with self._read.connect() as connection:
             return [Collection(*row) for row in connection.execute(query)]
@@ -136,6 +149,7 @@ class Store:
             collections.c.title,
             collections.c.description,
             collections.c.created_at,
+            collections.c.agreement_name,
         ).where(collections.c.id == collection_id)
         with self._read.connect() as connection:
             row = connection.execute(query).first()
@@ -143,20 +157,34 @@ class Store:
 
     # users and permissions
 
-    def create_user(self, name: str, token_hash: str, *, is_admin: bool) -> None:
+    def create_user(self, user: User, token_hash: str) -> None:
         with self._write.begin() as connection:
-            exists = connection.execute(select(users.c.name).where(users.c.name == name)).first()
+            exists = connection.execute(
+                select(users.c.name).where(users.c.name == user.name)
+            ).first()
             if exists is not None:
-                raise Conflict(f"user {name!r} already exists")
+                raise Conflict(f"user {user.name!r} already exists")
             connection.execute(
                 insert(users).values(
-                    name=name,
+                    name=user.name,
                     token_hash=token_hash,
-                    is_admin=is_admin,
+                    is_admin=user.is_admin,
                     disabled=False,
                     created_at=now_us(),
+                    organization_id=user.organization_id,
+                    nationality=user.nationality,
+                    clearance=user.clearance,
+                    roles=",".join(sorted(user.roles)),
                 )
             )
+
+    def set_user_disabled(self, name: str, disabled: bool) -> None:
+        with self._write.begin() as connection:
+            result = connection.execute(
+                update(users).where(users.c.name == name).values(disabled=disabled)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"no user {name!r}")
 
     def set_token_hash(self, name: str, token_hash: str) -> None:
         with self._write.begin() as connection:
@@ -174,15 +202,99 @@ class Store:
         return self._user_where(users.c.name == name)
 
     def _user_where(self, condition: Any) -> tuple[User, str] | None:
-        query = select(users.c.name, users.c.is_admin, users.c.disabled, users.c.token_hash)
         with self._read.connect() as connection:
-            row = connection.execute(query.where(condition)).first()
-        return None if row is None else (User(row[0], row[1], row[2]), row[3])
+            row = connection.execute(_USER_QUERY.where(condition)).first()
+        return None if row is None else (_user(row), row[-1])
 
     def list_users(self) -> list[User]:
-        query = select(users.c.name, users.c.is_admin, users.c.disabled).order_by(users.c.name)
         with self._read.connect() as connection:
-            return [User(*row) for row in connection.execute(query)]
+            return [_user(row) for row in connection.execute(_USER_QUERY.order_by(users.c.name))]
+
+    # organizations and agreements
+
+    def create_organization(self, organization: OrganizationRecord) -> None:
+        with self._write.begin() as connection:
+            exists = connection.execute(
+                select(organizations.c.id).where(organizations.c.id == organization.id)
+            ).first()
+            if exists is not None:
+                raise Conflict(f"organization {organization.id!r} already exists")
+            connection.execute(
+                insert(organizations).values(
+                    id=organization.id,
+                    name=organization.name,
+                    country=organization.country,
+                    kind=organization.kind,
+                    sectors=",".join(organization.sectors),
+                    disabled=organization.disabled,
+                    created_at=now_us(),
+                )
+            )
+
+    def list_organizations(self) -> list[OrganizationRecord]:
+        query = select(
+            organizations.c.id,
+            organizations.c.name,
+            organizations.c.country,
+            organizations.c.kind,
+            organizations.c.sectors,
+            organizations.c.disabled,
+        ).order_by(organizations.c.id)
+        with self._read.connect() as connection:
+            return [
+                OrganizationRecord(
+                    row[0], row[1], row[2], row[3], tuple(filter(None, row[4].split(","))), row[5]
+                )
+                for row in connection.execute(query)
+            ]
+
+    def set_organization_disabled(self, organization_id: str, disabled: bool) -> None:
+        with self._write.begin() as connection:
+            result = connection.execute(
+                update(organizations)
+                .where(organizations.c.id == organization_id)
+                .values(disabled=disabled)
+            )
+            if result.rowcount == 0:
+                raise NotFound(f"no organization {organization_id!r}")
+
+    def save_agreement(self, record: AgreementRecord) -> bool:
+        """Keep a new version; re-applying the newest unchanged is a no-op (returns False)."""
+        with self._write.begin() as connection:
+            newest = connection.execute(
+                select(agreements.c.version, agreements.c.document)
+                .where(agreements.c.name == record.name)
+                .order_by(agreements.c.version.desc())
+                .limit(1)
+            ).first()
+            if newest is not None:
+                if newest[0] == record.version and orjson.loads(newest[1]) == record.document:
+                    return False
+                if record.version <= newest[0]:
+                    raise Conflict(
+                        f"agreement {record.name!r} is at version {newest[0]}; "
+                        f"a change needs version {newest[0] + 1} or later"
+                    )
+            connection.execute(
+                insert(agreements).values(
+                    name=record.name,
+                    version=record.version,
+                    document=orjson.dumps(record.document),
+                    applied_at=record.applied_at,
+                )
+            )
+        return True
+
+    def agreements_newest(self) -> list[AgreementRecord]:
+        """The newest version of every agreement."""
+        query = select(
+            agreements.c.name, agreements.c.version, agreements.c.document, agreements.c.applied_at
+        ).order_by(agreements.c.name, agreements.c.version)
+        newest: dict[str, AgreementRecord] = {}
+        with self._read.connect() as connection:
+            for name, version, document, applied_at in connection.execute(query):
+                newest[name] = AgreementRecord(name, version, orjson.loads(document), applied_at)
+        return list(newest.values())
 
     def grant(self, user_name: str, collection_id: str, *, read: bool, write: bool) -> None:
         """Set (not add to) a user's rights on a collection."""
@@ -496,6 +608,31 @@ def _connect_sqlite(dbapi_connection: DBAPIConnection) -> None:
     ):
         cursor.execute(pragma)
     cursor.close()
+
+
+_USER_QUERY = select(
+    users.c.name,
+    users.c.is_admin,
+    users.c.disabled | func.coalesce(organizations.c.disabled, false()),
+    users.c.organization_id,
+    users.c.nationality,
+    users.c.clearance,
+    users.c.roles,
+    users.c.token_hash,
+).select_from(users.outerjoin(organizations, users.c.organization_id == organizations.c.id))
+
+
+def _user(row: Any) -> User:
+    """A user row; a disabled organization disables its users at once."""
+    return User(
+        name=row[0],
+        is_admin=row[1],
+        disabled=bool(row[2]),
+        organization_id=row[3],
+        nationality=row[4],
+        clearance=row[5],
+        roles=frozenset(filter(None, row[6].split(","))),
+    )
 
 
 def _insert_status(connection: Connection, status: StatusRecord) -> None:

@@ -1,0 +1,18 @@
+"""Members and their sharing agreements: reading and checking what operators declare."""
+
+from allyshare.community.agreements import (
+    CATEGORIES,
+    agreement_from_document,
+    read_agreement_document,
+    read_agreement_file,
+)
+from allyshare.community.organizations import KINDS, organization_id
+
+__all__ = [
+    "CATEGORIES",
+    "KINDS",
+    "agreement_from_document",
+    "organization_id",
+    "read_agreement_document",
+    "read_agreement_file",
+]
