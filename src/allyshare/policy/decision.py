@@ -46,12 +46,28 @@ what the entry selects; ``lang`` entries are ignored. Failing content is removed
 (`allyshare.policy.selectors`), and the copy must still be a valid object
 (`allyshare.stix.validation.check_object`): if a required property would go, or the removal
 would strip the object's own markings, the whole object is withheld (`Deny`).
+
+Where DESIGN leaves the rule open, the choice made (what a CERT analyst would expect):
+
+- Whether the subject may read the collection at all is the caller's check, made before.
+- The originator's organization is exempt from every rule after 4, TLP party checks and
+  egress ceilings included: it wrote the data. Clearance and ACS deny rules still bind it.
+- ``is_admin`` only lifts rule 2: an admin sees unknown markings to fix them, nothing more.
+- An object without TLP is treated as CLEAR; the collection's agreement already limits who
+  reaches it.
+- RED recipients need not be agreement parties: the originator named them.
+- Named-organization checks (RED, AMBER+STRICT egress, proprietary, ORCON, match-only)
+  need an organization: a subject or peer node without one is never named.
+- ORCON and match-only restrict reading as well as sharing: a multi-tenant node would
+  otherwise hand ORCON data to every member, and match-only data would not be match-only.
+- A granular marking is judged on its own label; the object-level label has already passed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal
 
 from allyshare.errors import InvalidObject
@@ -76,10 +92,12 @@ __all__ = [
 Action = Literal["read", "share"]
 """``read``: a subject of this node sees the object; ``share``: it is sent to a peer node."""
 
-ACS_ACTIONS: Mapping[str, frozenset[Action]] = {
-    "DSPLY": frozenset({"read", "share"}),
-    "ALL": frozenset({"read", "share"}),
-}
+ACS_ACTIONS: Mapping[str, frozenset[Action]] = MappingProxyType(
+    {
+        "DSPLY": frozenset({"read", "share"}),
+        "ALL": frozenset({"read", "share"}),
+    }
+)
 """Which of our actions an ACS ``privilege_action`` governs (rule 4)."""
 
 

@@ -12,7 +12,9 @@ Recognised markings:
   extension ``tlp_2_0`` under another id is honoured too). The TLP 1.0 definitions of
   STIX 2.1 section 7.2.1.4 are built in as their TLP 2.0 equivalents. A definition sent
   for a built-in id never replaces it.
-- ACS 3.0 (extension ``extension-definition--3a65884d-005a-4290-8335-cb2d778a83ce``):
+- ACS 3.0 (extension ``extension-definition--3a65884d-005a-4290-8335-cb2d778a83ce``,
+  specified in oasis-open/cti-stix-common-objects under
+  ``extension-definition-specifications/acs-marking-definition-3a6``):
   ``control_set.classification``; ``formal_determination`` ``NF`` (NOFORN);
   ``caveat`` values that make data proprietary (``PROPIN`` or any value ending in
   ``PROPRIETARY``, such as ``CISAPROPRIETARY``); ``permitted_nationalities`` and
@@ -131,6 +133,10 @@ class AccessLabel:
     statements: frozenset[str] = frozenset()
     unknown: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # Canonical whatever the caller passed: sorted, each ref once.
+        object.__setattr__(self, "unknown", tuple(sorted(set(self.unknown))))
+
     @property
     def proprietary(self) -> bool:
         """Whether a caveat limits the data to its originator and the organizations named."""
@@ -159,7 +165,7 @@ class AccessLabel:
             deny_rules=self.deny_rules | other.deny_rules,
             share_denied=self.share_denied | other.share_denied,
             statements=self.statements | other.statements,
-            unknown=tuple(sorted(set(self.unknown) | set(other.unknown))),
+            unknown=self.unknown + other.unknown,
         )
 
     def to_json(self) -> str:
@@ -490,17 +496,17 @@ class MarkingRegistry:
 
 def label_of(marking_refs: Iterable[str], registry: MarkingRegistry) -> AccessLabel:
     """The combined label of some markings; refs the registry cannot enforce go to unknown."""
-    label = AccessLabel()
+    label: AccessLabel | None = None
     unknown: set[str] = set()
     for ref in marking_refs:
         known = registry.label(ref)
         if known is None:
             unknown.add(ref)
         else:
-            label = label.meet(known)
+            label = known if label is None else label.meet(known)
     if unknown:
-        label = label.meet(AccessLabel(unknown=tuple(sorted(unknown))))
-    return label
+        return AccessLabel(unknown=tuple(sorted(unknown))).meet(label or AccessLabel())
+    return label or AccessLabel()
 
 
 _UNREADABLE_REFS = "<object_marking_refs that cannot be read>"
