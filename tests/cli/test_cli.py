@@ -19,20 +19,6 @@ from allyshare.stix.versions import version_of
 from support.processes import cli
 
 
-@pytest.fixture
-def node_dir(
-    tmp_path: Path,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Path:
-    monkeypatch.setenv("ALLYSHARE_DATABASE_URL", database_url)
-    data_dir = tmp_path / "node"
-    assert main(["init", "--data-dir", str(data_dir), "--country", "USA", "--name", "us"]) == 0
-    capsys.readouterr()
-    return data_dir
-
-
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()

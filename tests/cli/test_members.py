@@ -11,31 +11,7 @@ from allyshare.config import load_settings
 from allyshare.errors import AuthenticationFailed
 from allyshare.service import Node
 
-AGREEMENT = """
-name = "us-rok-tech"
-version = 1
-parties = { countries = ["USA", "KOR"], organizations = [] }
-categories = ["cyber-threat", "sensitive-technology", "supply-chain", "economic-coercion"]
-max_classification = "S"
-tlp_ceiling = "AMBER"
-propin_match_only = true
-aggregate_k = 3
-retention_days = 730
-"""
-
-
-@pytest.fixture
-def node_dir(
-    tmp_path: Path,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> Path:
-    monkeypatch.setenv("ALLYSHARE_DATABASE_URL", database_url)
-    data_dir = tmp_path / "node"
-    assert main(["init", "--data-dir", str(data_dir), "--country", "KOR", "--name", "kr"]) == 0
-    capsys.readouterr()
-    return data_dir
+from support.agreements import US_ROK_TECH
 
 
 def run(capsys: pytest.CaptureFixture[str], node_dir: Path, *args: str) -> tuple[int, str, str]:
@@ -87,11 +63,11 @@ def test_members_agreements_and_cutting_access(
     assert code == 1 and "no organization" in err
 
     agreement = tmp_path / "us-rok.toml"
-    agreement.write_text(AGREEMENT)
+    agreement.write_text(US_ROK_TECH)
     assert run(capsys, node_dir, "agreement", "apply", str(agreement))[1].endswith("applied")
     assert "unchanged" in run(capsys, node_dir, "agreement", "apply", str(agreement))[1]
     changed = tmp_path / "changed.toml"
-    changed.write_text(AGREEMENT.replace('"S"', '"TS"'))
+    changed.write_text(US_ROK_TECH.replace('"S"', '"TS"'))
     code, _, err = run(capsys, node_dir, "agreement", "apply", str(changed))
     assert code == 1 and "version 2" in err
     code, _, err = run(capsys, node_dir, "collection", "add", "X", "--agreement", "nope")

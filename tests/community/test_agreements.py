@@ -11,22 +11,12 @@ from allyshare.community import agreement_from_document, organization_id, read_a
 from allyshare.errors import InvalidInput
 from allyshare.policy import Classification, Organization, Tlp
 
-EXAMPLE = """
-name = "us-rok-tech"
-version = 1
-parties = { countries = ["USA", "KOR"], organizations = [] }
-categories = ["cyber-threat", "sensitive-technology", "supply-chain", "economic-coercion"]
-max_classification = "S"
-tlp_ceiling = "AMBER"
-propin_match_only = true
-aggregate_k = 3
-retention_days = 730
-"""
+from support.agreements import US_ROK_TECH
 
 
 def test_the_example_agreement_loads_from_toml_and_json(tmp_path: Path) -> None:
     toml_file = tmp_path / "us-rok.toml"
-    toml_file.write_text(EXAMPLE)
+    toml_file.write_text(US_ROK_TECH)
     agreement = read_agreement_file(toml_file)
     assert agreement.name == "us-rok-tech" and agreement.version == 1
     assert agreement.party_countries == {"USA", "KOR"}

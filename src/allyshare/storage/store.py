@@ -158,41 +158,41 @@ class Store:
     # users and permissions
 
     def create_user(self, user: User, token_hash: str) -> None:
+        self._insert_new(
+            users.c.name,
+            user.name,
+            f"user {user.name!r}",
+            insert(users).values(
+                name=user.name,
+                token_hash=token_hash,
+                is_admin=user.is_admin,
+                disabled=False,
+                created_at=now_us(),
+                organization_id=user.organization_id,
+                nationality=user.nationality,
+                clearance=user.clearance,
+                roles=",".join(sorted(user.roles)),
+            ),
+        )
+
+    def _insert_new(self, key: Any, value: str, what: str, statement: Any) -> None:
+        """Run an insert unless a row with this key exists (a clear Conflict, not a DB error)."""
         with self._write.begin() as connection:
-            exists = connection.execute(
-                select(users.c.name).where(users.c.name == user.name)
-            ).first()
-            if exists is not None:
-                raise Conflict(f"user {user.name!r} already exists")
-            connection.execute(
-                insert(users).values(
-                    name=user.name,
-                    token_hash=token_hash,
-                    is_admin=user.is_admin,
-                    disabled=False,
-                    created_at=now_us(),
-                    organization_id=user.organization_id,
-                    nationality=user.nationality,
-                    clearance=user.clearance,
-                    roles=",".join(sorted(user.roles)),
-                )
-            )
+            if connection.execute(select(key).where(key == value)).first() is not None:
+                raise Conflict(f"{what} already exists")
+            connection.execute(statement)
+
+    def _update_one(self, key: Any, value: str, what: str, **values: Any) -> None:
+        with self._write.begin() as connection:
+            result = connection.execute(update(key.table).where(key == value).values(**values))
+            if result.rowcount == 0:
+                raise NotFound(f"no {what} {value!r}")
 
     def set_user_disabled(self, name: str, disabled: bool) -> None:
-        with self._write.begin() as connection:
-            result = connection.execute(
-                update(users).where(users.c.name == name).values(disabled=disabled)
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"no user {name!r}")
+        self._update_one(users.c.name, name, "user", disabled=disabled)
 
     def set_token_hash(self, name: str, token_hash: str) -> None:
-        with self._write.begin() as connection:
-            result = connection.execute(
-                update(users).where(users.c.name == name).values(token_hash=token_hash)
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"no user {name!r}")
+        self._update_one(users.c.name, name, "user", token_hash=token_hash)
 
     def user_by_token_hash(self, token_hash: str) -> tuple[User, str] | None:
         """The user holding this token hash, with the stored hash for a constant-time check."""
@@ -213,23 +213,20 @@ class Store:
     # organizations and agreements
 
     def create_organization(self, organization: OrganizationRecord) -> None:
-        with self._write.begin() as connection:
-            exists = connection.execute(
-                select(organizations.c.id).where(organizations.c.id == organization.id)
-            ).first()
-            if exists is not None:
-                raise Conflict(f"organization {organization.id!r} already exists")
-            connection.execute(
-                insert(organizations).values(
-                    id=organization.id,
-                    name=organization.name,
-                    country=organization.country,
-                    kind=organization.kind,
-                    sectors=",".join(organization.sectors),
-                    disabled=organization.disabled,
-                    created_at=now_us(),
-                )
-            )
+        self._insert_new(
+            organizations.c.id,
+            organization.id,
+            f"organization {organization.id!r}",
+            insert(organizations).values(
+                id=organization.id,
+                name=organization.name,
+                country=organization.country,
+                kind=organization.kind,
+                sectors=",".join(organization.sectors),
+                disabled=organization.disabled,
+                created_at=now_us(),
+            ),
+        )
 
     def list_organizations(self) -> list[OrganizationRecord]:
         query = select(
@@ -249,14 +246,7 @@ class Store:
             ]
 
     def set_organization_disabled(self, organization_id: str, disabled: bool) -> None:
-        with self._write.begin() as connection:
-            result = connection.execute(
-                update(organizations)
-                .where(organizations.c.id == organization_id)
-                .values(disabled=disabled)
-            )
-            if result.rowcount == 0:
-                raise NotFound(f"no organization {organization_id!r}")
+        self._update_one(organizations.c.id, organization_id, "organization", disabled=disabled)
 
     def save_agreement(self, record: AgreementRecord) -> bool:
         """Keep a new version; re-applying the newest unchanged is a no-op (returns False)."""
