@@ -318,8 +318,8 @@ class Node:
         return self.store.iter_versions(collection_id, selection)
 
     def delete_objects(self, user: User, collection_id: str, selection: VersionFilter) -> int:
-        self.collection_for(user, collection_id, "write")
-        self.collection_for(user, collection_id, "read")
+        if not self.collection_for(user, collection_id, "write").can_read:
+            raise PermissionDenied(f"no read access to collection {collection_id}")
         deleted = self.store.delete_versions(collection_id, selection)
         if deleted == 0:
             raise NotFound("no object with that id and version in this collection")

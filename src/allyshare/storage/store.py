@@ -133,24 +133,12 @@ class Store:
             )
 
     def list_collections(self) -> list[Collection]:
-        query = select(
-            collections.c.id,
-            collections.c.title,
-            collections.c.description,
-            collections.c.created_at,
-            collections.c.agreement_name,
-        ).order_by(collections.c.created_at, collections.c.id)
+        query = _COLLECTION_QUERY.order_by(collections.c.created_at, collections.c.id)
         with self._read.connect() as connection:
             return [Collection(*row) for row in connection.execute(query)]
 
     def get_collection(self, collection_id: str) -> Collection | None:
-        query = select(
-            collections.c.id,
-            collections.c.title,
-            collections.c.description,
-            collections.c.created_at,
-            collections.c.agreement_name,
-        ).where(collections.c.id == collection_id)
+        query = _COLLECTION_QUERY.where(collections.c.id == collection_id)
         with self._read.connect() as connection:
             row = connection.execute(query).first()
         return None if row is None else Collection(*row)
@@ -599,6 +587,14 @@ def _connect_sqlite(dbapi_connection: DBAPIConnection) -> None:
         cursor.execute(pragma)
     cursor.close()
 
+
+_COLLECTION_QUERY = select(
+    collections.c.id,
+    collections.c.title,
+    collections.c.description,
+    collections.c.created_at,
+    collections.c.agreement_name,
+)
 
 _USER_QUERY = select(
     users.c.name,

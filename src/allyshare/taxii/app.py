@@ -143,6 +143,7 @@ def create_app(node: Node) -> Starlette:
         cid = request.path_params["collection_id"]
         if not is_taxii_content(request.headers.get("content-type")):
             raise HTTPProblem(415, f"send the envelope as {TAXII_21}")
+        # Refuse before reading what may be a 64 MiB body; add_objects checks again itself.
         await run_in_threadpool(node.collection_for, user, cid, "write")
         body = await _read_body(request, settings.max_body_bytes)
         submitted = _parse_envelope(body)
