@@ -115,10 +115,7 @@ def allyshare(workdir: Path) -> Server:
     data = workdir / "node"
     _allyshare_cli("init", "--data-dir", str(data), "--country", "USA", "--name", "bench")
     collection = _allyshare_cli("collection", "add", "bench", "--data-dir", str(data))
-    token = _allyshare_cli(
-        "user", "add", "bench", "--can-read", collection, "--can-write", collection,
-        "--data-dir", str(data),
-    )  # fmt: skip
+    token = _allyshare_cli("user", "add", "bench", "--admin", "--data-dir", str(data))
     port = free_port()
     return Server(
         name="allyshare",

@@ -13,14 +13,15 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
 import orjson
 
 from allyshare.clock import now_us
-from allyshare.community import KINDS, agreement_from_document, organization_id
+from allyshare.community import KINDS, agreement_from_document, identity_of, organization_id
 from allyshare.config import COUNTRY_CODE, Settings
+from allyshare.enforcement import View, build_view
 from allyshare.errors import (
     AuthenticationFailed,
     InvalidInput,
@@ -28,10 +29,20 @@ from allyshare.errors import (
     NotFound,
     PermissionDenied,
 )
-from allyshare.policy import Agreement, Classification
-from allyshare.stix.validation import check_object
+from allyshare.policy import (
+    Agreement,
+    Classification,
+    MarkingRegistry,
+    Organization,
+    Subject,
+    Tlp,
+    check_write,
+)
+from allyshare.stix.validation import StixObjectInfo, check_object
 from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import (
+    NODE_ORIGINATOR,
+    AccessKey,
     AgreementRecord,
     Collection,
     IngestResult,
@@ -41,8 +52,10 @@ from allyshare.storage import (
     Page,
     StatusRecord,
     Store,
+    StoredVersion,
     User,
     VersionFilter,
+    markings_in,
 )
 
 Access = Literal["see", "read", "write"]
@@ -72,6 +85,7 @@ class CollectionAccess:
     collection: Collection
     can_read: bool
     can_write: bool
+    can_curate: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +103,7 @@ class Node:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
+        self._registry: tuple[int, MarkingRegistry] | None = None
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -166,6 +181,70 @@ class Node:
     def disable_user(self, name: str, *, disabled: bool = True) -> None:
         self.store.set_user_disabled(name, disabled)
 
+    def change_user(
+        self,
+        name: str,
+        *,
+        organization: str | None = None,
+        nationality: str | None = None,
+        clearance: str | None = None,
+        roles: Iterable[str] | None = None,
+    ) -> User:
+        """Change what is given and leave the rest; the change holds from the next request."""
+        found = self.store.user_by_name(name)
+        if found is None:
+            raise NotFound(f"no user {name!r}")
+        values: dict[str, Any] = {}
+        if organization is not None:
+            if organization not in {o.id for o in self.store.list_organizations()}:
+                raise NotFound(f"no organization {organization!r}")
+            values["organization_id"] = organization
+        if nationality is not None:
+            if not COUNTRY_CODE.fullmatch(nationality):
+                raise InvalidInput(
+                    f"nationality must be an ISO 3166-1 alpha-3 code, got {nationality!r}"
+                )
+            values["nationality"] = nationality
+        if clearance is not None:
+            Classification.parse(clearance)
+            values["clearance"] = clearance
+        if roles is not None:
+            role_set = frozenset(roles)
+            unknown_roles = sorted(role_set - ROLES)
+            if unknown_roles:
+                raise InvalidInput(f"unknown roles {unknown_roles}; use {sorted(ROLES)}")
+            values["roles"] = ",".join(sorted(role_set))
+            values["is_admin"] = "admin" in role_set
+        if values:
+            self.store.update_user(name, **values)
+        changed = self.store.user_by_name(name)
+        assert changed is not None
+        return changed[0]
+
+    def users(self) -> list[User]:
+        return self.store.list_users()
+
+    def organizations(self) -> list[OrganizationRecord]:
+        return self.store.list_organizations()
+
+    def change_organization(
+        self, organization: str, *, name: str | None = None, sectors: Iterable[str] | None = None
+    ) -> OrganizationRecord:
+        """Rename or re-sector an organization; its id (which markings name) never changes."""
+        values: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip():
+                raise InvalidInput("an organization needs a name")
+            values["name"] = name
+        if sectors is not None:
+            values["sectors"] = ",".join(sorted(set(sectors)))
+        if values:
+            self.store.update_organization(organization, **values)
+        for record in self.store.list_organizations():
+            if record.id == organization:
+                return record
+        raise NotFound(f"no organization {organization!r}")
+
     def add_organization(
         self, name: str, *, country: str, kind: str, sectors: Iterable[str] = ()
     ) -> str:
@@ -203,12 +282,6 @@ class Node:
         self.store.set_token_hash(name, hash_token(token))
         return token
 
-    def grant(self, user_name: str, collection_id: str, *, read: bool, write: bool) -> None:
-        if self.store.user_by_name(user_name) is None:
-            raise NotFound(f"no user {user_name!r}")
-        self._collection(collection_id)
-        self.store.grant(user_name, collection_id, read=read, write=write)
-
     def add_collection(
         self, title: str, description: str = "", *, agreement: str | None = None
     ) -> Collection:
@@ -229,14 +302,9 @@ class Node:
     # collections as a user sees them
 
     def collections_for(self, user: User) -> list[CollectionAccess]:
-        if user.is_admin:
-            return [CollectionAccess(c, True, True) for c in self.store.list_collections()]
-        rights = self.store.permissions_of(user.name)
-        return [
-            CollectionAccess(c, rights[c.id].can_read, rights[c.id].can_write)
-            for c in self.store.list_collections()
-            if c.id in rights
-        ]
+        """The collections the user holds some right on (the others it never learns of)."""
+        found = (self._access(user, c) for c in self.store.list_collections())
+        return [access for access in found if access.can_read or access.can_write]
 
     def collection_for(self, user: User, collection_id: str, need: Access) -> CollectionAccess:
         """The collection if the user may ``need`` it; invisible ones are simply not found.
@@ -246,26 +314,125 @@ class Node:
         collection = self.store.get_collection(collection_id)
         if collection is None:
             raise NotFound(f"no collection {collection_id}")
-        if user.is_admin:
-            return CollectionAccess(collection, True, True)
-        right = self.store.permissions_of(user.name).get(collection_id)
-        if right is None:
+        access = self._access(user, collection)
+        if not (access.can_read or access.can_write):
             raise NotFound(f"no collection {collection_id}")
-        if need == "read" and not right.can_read:
+        if need == "read" and not access.can_read:
             raise PermissionDenied(f"no read access to collection {collection_id}")
-        if need == "write" and not right.can_write:
+        if need == "write" and not access.can_write:
             raise PermissionDenied(f"no write access to collection {collection_id}")
-        return CollectionAccess(collection, right.can_read, right.can_write)
+        return access
+
+    def _access(self, user: User, collection: Collection) -> CollectionAccess:
+        """Rights follow from the collection's agreement and the user's roles.
+
+        Admins hold every right. Anyone else needs an organization that is a party of the
+        agreement; then ``reader`` reads, ``contributor`` also writes, ``curator`` also
+        deletes. A collection bound to no agreement is local to the node's own country.
+        """
+        if user.is_admin or user.is_system:
+            return CollectionAccess(collection, True, True, True)
+        organization = self._organization(user.organization_id) if user.organization_id else None
+        if organization is None or not self._agreement(collection).has_party(organization):
+            return CollectionAccess(collection, False, False, False)
+        return CollectionAccess(
+            collection,
+            can_read=bool(user.roles & _READ_ROLES),
+            can_write=bool(user.roles & _WRITE_ROLES),
+            can_curate="curator" in user.roles,
+        )
+
+    # the inputs of the access decision
+
+    def subject_of(self, user: User) -> Subject:
+        if user.is_system:
+            return Subject.system(user.name)
+        organization = self._organization(user.organization_id) if user.organization_id else None
+        nationality = user.nationality or (organization.country if organization else "")
+        return Subject(
+            name=user.name,
+            organization=organization,
+            nationality=nationality,
+            clearance=Classification.parse(user.clearance),
+            roles=user.roles,
+            is_admin=user.is_admin,
+        )
+
+    @property
+    def own_organization(self) -> Organization:
+        """What the node records as originator of what its operator imports."""
+        return Organization(
+            f"node:{self.settings.node_name}", self.settings.node_name, self.settings.country
+        )
+
+    def _organization(self, organization_id: str) -> Organization:
+        """A member organization; one this node has not registered (federated data) is known
+        by the country its id starts with."""
+        if organization_id == NODE_ORIGINATOR:
+            return self.own_organization
+        record = self.store.get_organization(organization_id)
+        if record is None:
+            return Organization(organization_id, organization_id, organization_id.split(".")[0])
+        return Organization(
+            record.id, record.name, record.country, record.kind, frozenset(record.sectors)
+        )
+
+    def _agreement(self, collection: Collection) -> Agreement:
+        if collection.agreement_name is None:
+            return Agreement(
+                name="local",
+                version=0,
+                party_countries=frozenset({self.settings.country}),
+                max_classification=Classification.TS,
+                tlp_ceiling=Tlp.RED,
+            )
+        record = self.store.agreement_newest(collection.agreement_name)
+        if record is None:
+            raise NotFound(f"no agreement {collection.agreement_name!r}")
+        return agreement_from_document(record.document)
+
+    def registry(self) -> MarkingRegistry:
+        """The marking definitions received so far, read again only when one was added."""
+        count = self.store.marking_definition_count()
+        cached = self._registry
+        if cached is None or cached[0] != count:
+            definitions = [orjson.loads(body) for body in self.store.marking_definitions()]
+            cached = (count, MarkingRegistry(definitions))
+            self._registry = cached
+        return cached[1]
+
+    def view(self, user: User, collection: Collection) -> View:
+        return build_view(
+            self.subject_of(user),
+            self._agreement(collection),
+            self.registry(),
+            self.store.access_keys(),
+            self._organization,
+        )
 
     # objects
 
     def add_objects(
         self, user: User, collection_id: str, submitted: Sequence[object]
     ) -> StatusRecord:
-        """Check every object, store the valid ones in one transaction, record the status."""
-        self.collection_for(user, collection_id, "write")
+        """Check every object, store the valid ones in one transaction, record the status.
+
+        The writer's organization is recorded as the originator (for the node's own console
+        work, the node); the policy trusts only that, never a claim inside the object.
+        """
+        access = self.collection_for(user, collection_id, "write")
         requested = now_us()
-        prepared = prepare(submitted)
+        originator = NODE_ORIGINATOR
+        if not user.is_system and user.organization_id is not None:
+            originator = user.organization_id
+        rules = WriteRules(
+            self._organization(originator),
+            originator,
+            self._agreement(access.collection),
+            self.registry(),
+            operator=originator == NODE_ORIGINATOR,
+        )
+        prepared = prepare(submitted, rules)
 
         def status_of(result: IngestResult) -> StatusRecord:
             successes: list[dict[str, str]] = []
@@ -273,12 +440,11 @@ class Node:
             for position, version, outcome in zip(
                 prepared.positions, prepared.versions, result.outcomes, strict=True
             ):
-                record = {
-                    "id": version.object_id,
-                    "version": version.version,
-                    "message": _OUTCOME_MESSAGES[outcome],
-                }
-                if outcome is Outcome.CONFLICT:
+                message = _OUTCOME_MESSAGES.get(outcome) or (
+                    "only the originator of this object may add versions of it"
+                )
+                record = {"id": version.object_id, "version": version.version, "message": message}
+                if outcome in (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR):
                     failures[position] = record
                 else:
                     successes.append(record)
@@ -307,20 +473,39 @@ class Node:
         after: int | None = None,
         with_body: bool = True,
     ) -> Page:
-        """A page of versions; without bodies it serves the manifest and versions endpoints."""
-        self.collection_for(user, collection_id, "read")
-        return self.store.read_page(
-            collection_id, selection, limit=limit, after=after, with_body=with_body
+        """A page of the versions the user may see, as the user may see them.
+
+        Without bodies it serves the manifest and versions endpoints; versions that may be
+        withheld after granular redaction are still read whole, so every endpoint lists the
+        same versions.
+        """
+        access = self.collection_for(user, collection_id, "read")
+        view = self.view(user, access.collection)
+        page = self.store.read_page(
+            collection_id,
+            selection,
+            limit=limit,
+            after=after,
+            with_body=with_body or bool(view.checked),
+            visible=view.visible,
         )
+        return Page(list(_shown(page.items, view, with_body=with_body)), page.more)
 
     def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
-        self.collection_for(user, collection_id, "read")
-        return self.store.iter_versions(collection_id, selection)
+        access = self.collection_for(user, collection_id, "read")
+        view = self.view(user, access.collection)
+        versions = self.store.iter_versions(collection_id, selection, view.visible)
+        return (item.body for item in _shown(versions, view, with_body=True))
 
     def delete_objects(self, user: User, collection_id: str, selection: VersionFilter) -> int:
-        if not self.collection_for(user, collection_id, "write").can_read:
-            raise PermissionDenied(f"no read access to collection {collection_id}")
-        deleted = self.store.delete_versions(collection_id, selection)
+        """Curators delete the versions they can see; what they cannot see stays, unnamed."""
+        access = self.collection_for(user, collection_id, "read")
+        if not access.can_curate:
+            raise PermissionDenied(
+                f"deleting from collection {collection_id} needs the curator role"
+            )
+        view = self.view(user, access.collection)
+        deleted = self.store.delete_versions(collection_id, selection, view.visible)
         if deleted == 0:
             raise NotFound("no object with that id and version in this collection")
         return deleted
@@ -332,24 +517,78 @@ class Node:
         return record
 
 
-def prepare(submitted: Sequence[object]) -> Prepared:
-    """Validate each object on its own; one bad object never spoils the rest."""
-    versions: list[NewVersion] = []
-    positions: list[int] = []
+_READ_ROLES = frozenset({"reader", "contributor", "curator"})
+_WRITE_ROLES = frozenset({"contributor", "curator"})
+
+
+def _shown(
+    items: Iterable[StoredVersion], view: View, *, with_body: bool
+) -> Iterator[StoredVersion]:
+    for item in items:
+        if item.label in view.checked:
+            body = view.body(item)
+            if body is None:
+                continue
+            item = replace(item, body=body)
+        yield item if with_body else replace(item, body=b"")
+
+
+@dataclass(frozen=True)
+class WriteRules:
+    """Who writes into which agreement, and the markings known: what `check_write` needs."""
+
+    writer: Organization
+    originator: str
+    agreement: Agreement
+    registry: MarkingRegistry
+    operator: bool = False
+
+    def with_definitions(self, definitions: Sequence[Mapping[str, Any]]) -> WriteRules:
+        """Marking definitions sent in the same request count as known for its objects."""
+        if not definitions:
+            return self
+        known = [*self.registry.definitions(), *definitions]
+        return replace(self, registry=MarkingRegistry(known))
+
+    def problems(self, obj: Mapping[str, Any]) -> list[str]:
+        identity = {self.writer.id: identity_of(self.writer.id)}
+        return check_write(
+            obj, self.writer, self.agreement, self.registry, identity, operator=self.operator
+        )
+
+    def access_key(self, obj: Mapping[str, Any]) -> AccessKey:
+        return AccessKey(self.originator, *markings_in(obj))
+
+
+def prepare(submitted: Sequence[object], rules: WriteRules) -> Prepared:
+    """Validate and policy-check each object on its own; one bad object never spoils the rest."""
+    checked: list[tuple[int, StixObjectInfo, dict[str, Any]]] = []
     failures: dict[int, dict[str, str]] = {}
-    dumps = orjson.dumps
     for position, obj in enumerate(submitted):
         try:
-            info = check_object(obj)
+            checked.append((position, check_object(obj), cast(dict[str, Any], obj)))
         except InvalidObject as exc:
             failures[position] = {
                 "id": exc.object_id or "",
                 "version": _claimed_version(obj),
                 "message": str(exc),
             }
+    rules = rules.with_definitions(
+        [obj for _, info, obj in checked if info.type == "marking-definition"]
+    )
+    versions: list[NewVersion] = []
+    positions: list[int] = []
+    dumps = orjson.dumps
+    for position, info, obj in checked:
+        problems = rules.problems(obj)
+        version = version_of(obj)
+        if problems:
+            failures[position] = {
+                "id": info.id,
+                "version": version,
+                "message": "refused by policy: " + "; ".join(problems),
+            }
             continue
-        checked = cast(dict[str, Any], obj)
-        version = version_of(checked)
         versions.append(
             NewVersion(
                 object_id=info.id,
@@ -357,7 +596,8 @@ def prepare(submitted: Sequence[object]) -> Prepared:
                 spec_version=info.spec_version,
                 version=version,
                 version_key=version_key(version),
-                body=dumps(checked),
+                body=dumps(obj),
+                access=rules.access_key(obj),
             )
         )
         positions.append(position)

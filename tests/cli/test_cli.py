@@ -67,22 +67,14 @@ def test_errors_are_one_line_and_non_zero(
 def test_user_add_prints_a_working_token(
     capsys: pytest.CaptureFixture[str], node_dir: Path
 ) -> None:
-    collection = new_collection(capsys, node_dir)
     code, out, _ = run(
-        capsys, "user", "add", "alice", "--can-read", collection, "--data-dir", str(node_dir)
+        capsys, "user", "add", "alice", "--role", "reader", "--data-dir", str(node_dir)
     )
     assert code == 0 and len(out.strip()) >= 40
     code, _, err = run(
-        capsys,
-        "user",
-        "add",
-        "bob",
-        "--can-read",
-        "no-such-collection",
-        "--data-dir",
-        str(node_dir),
+        capsys, "user", "add", "bob", "--org", "USA.NOBODY", "--data-dir", str(node_dir)
     )
-    assert code == 1 and "no collection" in err
+    assert code == 1 and "no organization" in err
     code, _, err = run(capsys, "user", "add", "eve:il", "--data-dir", str(node_dir))
     assert code == 1 and "user name" in err
 

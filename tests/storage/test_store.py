@@ -10,6 +10,7 @@ import pytest
 from allyshare.errors import Conflict, NotFound
 from allyshare.stix.versions import UNVERSIONED, version_key
 from allyshare.storage import (
+    AccessKey,
     AgreementRecord,
     Collection,
     NewVersion,
@@ -31,16 +32,19 @@ def store(database_url: str) -> Iterator[Store]:
     store.close()
 
 
-def version(object_id: str, modified: str, **extra: object) -> NewVersion:
+NODE = AccessKey("", (), ())
+
+
+def version(object_id: str, modified: str, access: AccessKey = NODE, **extra: object) -> NewVersion:
     body = orjson.dumps({"id": object_id, "modified": modified, **extra})
     return NewVersion(
-        object_id, object_id.split("--")[0], "2.1", modified, version_key(modified), body
+        object_id, object_id.split("--")[0], "2.1", modified, version_key(modified), body, access
     )
 
 
 def unversioned(object_id: str, value: str) -> NewVersion:
     body = orjson.dumps({"id": object_id, "type": "ipv4-addr", "value": value})
-    return NewVersion(object_id, "ipv4-addr", "2.1", "", UNVERSIONED, body)
+    return NewVersion(object_id, "ipv4-addr", "2.1", "", UNVERSIONED, body, NODE)
 
 
 T1, T2, T3 = "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.5Z", "2026-02-01T00:00:00.000Z"
@@ -193,14 +197,86 @@ def test_members_agreements_and_disabling(store: Store) -> None:
     assert [(a.name, a.version) for a in store.agreements_newest()] == [("us-rok", 2)]
 
 
-def test_users_and_permissions(store: Store) -> None:
+def test_users(store: Store) -> None:
     alice = User("alice", is_admin=False, disabled=False)
     store.create_user(alice, "hash-a")
     with pytest.raises(Conflict):
         store.create_user(alice, "hash-b")
     found = store.user_by_token_hash("hash-a")
     assert found is not None and found[0] == alice
-    store.grant("alice", "c1", read=True, write=False)
-    assert store.permissions_of("alice")["c1"].can_read
-    store.grant("alice", "c1", read=False, write=False)
-    assert store.permissions_of("alice") == {}
+
+
+GREEN = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
+KISA = AccessKey("KOR.KISA", (GREEN,), ())
+CISA = AccessKey("USA.CISA", (), (GREEN,))
+
+
+def test_access_keys_are_shared_and_returned_with_versions(store: Store) -> None:
+    store.ingest("c1", [version("indicator--a", T1, KISA), version("indicator--b", T1, KISA)])
+    store.ingest("c1", [version("indicator--c", T1, CISA)])
+    keys = store.access_keys()
+    assert sorted(keys.values(), key=lambda k: k.originator) == [KISA, CISA]
+    seq_of = {key: seq for seq, key in keys.items()}
+    page = store.read_page("c1", VersionFilter(), limit=10)
+    assert [(i.object_id, i.label) for i in page.items] == [
+        ("indicator--a", seq_of[KISA]),
+        ("indicator--b", seq_of[KISA]),
+        ("indicator--c", seq_of[CISA]),
+    ]
+
+
+def test_only_the_originator_adds_versions(store: Store) -> None:
+    store.ingest("c1", [version("indicator--a", T1, KISA)])
+    other = AccessKey("USA.CISA", (GREEN,), ())
+    result = store.ingest(
+        "c1", [version("indicator--a", T2, other), version("indicator--a", T2, KISA)]
+    )
+    assert result.outcomes == [Outcome.NOT_ORIGINATOR, Outcome.STORED]
+    mixed = store.ingest("c1", [version("indicator--n", T1, other), version("indicator--n", T2)])
+    assert mixed.outcomes == [Outcome.STORED, Outcome.NOT_ORIGINATOR]
+
+
+def test_visible_keys_prefilter_and_last_means_last_visible(store: Store) -> None:
+    open_key, secret_key = AccessKey("KOR.KISA", (), ()), KISA
+    store.ingest(
+        "c1",
+        [
+            version("indicator--a", T1, open_key),
+            version("indicator--a", T2, secret_key),
+            version("indicator--b", T1, secret_key),
+            version("indicator--c", T1, open_key),
+        ],
+    )
+    seq_of = {key: seq for seq, key in store.access_keys().items()}
+    visible = frozenset({seq_of[open_key]})
+    latest = store.read_page("c1", VersionFilter(), limit=10, visible=visible)
+    assert ids(latest.items) == [("indicator--a", T1), ("indicator--c", T1)]
+    first = VersionFilter(versions=frozenset({"first"}))
+    assert ids(store.read_page("c1", first, limit=10, visible=frozenset()).items) == []
+    everything = store.read_page("c1", VersionFilter(), limit=10)
+    assert ids(everything.items) == [
+        ("indicator--a", T2),
+        ("indicator--b", T1),
+        ("indicator--c", T1),
+    ]
+    assert store.delete_versions("c1", VersionFilter(object_ids=("indicator--b",)), visible) == 0
+    assert store.delete_versions("c1", VersionFilter(object_ids=("indicator--b",))) == 1
+
+
+def test_marking_definitions_are_kept_once_each(store: Store) -> None:
+    definition = {
+        "type": "marking-definition",
+        "id": "marking-definition--1",
+        "created": T1,
+        "definition_type": "statement",
+        "definition": {"statement": "x"},
+    }
+    body = orjson.dumps(definition)
+    new = NewVersion(
+        "marking-definition--1", "marking-definition", "2.1", T1, version_key(T1), body, NODE
+    )
+    store.ingest("c1", [new])
+    store.create_collection(Collection("c2", "Two", "", 2))
+    store.ingest("c2", [new])
+    assert store.marking_definition_count() == 1
+    assert store.marking_definitions() == [body]

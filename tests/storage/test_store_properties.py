@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from allyshare.clock import now_us
 from allyshare.stix.versions import version_key
-from allyshare.storage import Collection, NewVersion, Store, VersionFilter
+from allyshare.storage import AccessKey, Collection, NewVersion, Store, VersionFilter
 
 OBJECT_IDS = [
     f"{kind}--{uuid.UUID(int=n, version=4)}" for n in range(6) for kind in ("indicator", "malware")
@@ -37,7 +37,15 @@ def store(database_url: str) -> Iterator[Store]:
 
 def make_version(object_id: str, stamp: str) -> NewVersion:
     body = orjson.dumps({"id": object_id, "modified": stamp})
-    return NewVersion(object_id, object_id.split("--")[0], "2.1", stamp, version_key(stamp), body)
+    return NewVersion(
+        object_id,
+        object_id.split("--")[0],
+        "2.1",
+        stamp,
+        version_key(stamp),
+        body,
+        AccessKey("", (), ()),
+    )
 
 
 versions = st.builds(make_version, st.sampled_from(OBJECT_IDS), st.sampled_from(STAMPS))

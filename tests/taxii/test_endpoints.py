@@ -50,16 +50,29 @@ class World:
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     settings = Settings(data_dir=tmp_path, database_url=database_url, max_body_bytes=200_000)
     node = Node.open(settings)
-    collection = node.add_collection("Indicators", "shared indicators").id
-    other = node.add_collection("Hidden").id
+    members = node.add_organization("Members", country="USA", kind="cert")
+    outsiders = node.add_organization("Outsiders", country="USA", kind="company")
+    for name, parties in (("indicators", [members]), ("hidden", ["USA.NOBODY"])):
+        node.apply_agreement(
+            {
+                "name": name,
+                "version": 1,
+                "parties": {"countries": [], "organizations": parties},
+                "categories": ["cyber-threat"],
+                "max_classification": "S",
+                "tlp_ceiling": "AMBER",
+                "propin_match_only": True,
+                "aggregate_k": 3,
+            }
+        )
+    collection = node.add_collection("Indicators", "shared", agreement="indicators").id
+    other = node.add_collection("Hidden", agreement="hidden").id
     tokens = {
         "admin": node.add_user("admin", is_admin=True),
-        "writer": node.add_user("writer"),
-        "reader": node.add_user("reader"),
-        "outsider": node.add_user("outsider"),
+        "writer": node.add_user("writer", organization=members, roles=["contributor", "curator"]),
+        "reader": node.add_user("reader", organization=members, roles=["reader"]),
+        "outsider": node.add_user("outsider", organization=outsiders, roles=["reader"]),
     }
-    node.grant("writer", collection, read=True, write=True)
-    node.grant("reader", collection, read=True, write=False)
     with TestClient(create_app(node)) as client:
         yield World(client, node, collection, other, tokens)
     node.close()

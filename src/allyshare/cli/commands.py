@@ -15,19 +15,19 @@ from typing import BinaryIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from allyshare.community import read_agreement_document
+from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
 from allyshare.errors import ConfigError, InvalidInput, InvalidObject
 from allyshare.keys import create_node_key, write_private_file
 from allyshare.service import Node
 from allyshare.stix.reading import read_objects
 from allyshare.stix.upgrade import upgrade_object
-from allyshare.storage import User, VersionFilter
+from allyshare.storage import OrganizationRecord, User, VersionFilter
 
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 (a file name, not a secret)
 ADMIN_USER = "admin"
 # The explicit subject for work the operator does at the console; never reachable over HTTP.
-CLI_SUBJECT = User(name="system:cli", is_admin=True, disabled=False)
+CLI_SUBJECT = User(name="system:cli", is_admin=True, disabled=False, is_system=True)
 IMPORT_BATCH = 5000
 
 err = Console(stderr=True)
@@ -80,7 +80,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from allyshare.logs import configure
-    from allyshare.taxii import create_app
+    from allyshare.server import create_server_app
 
     settings = _settings(args.data_dir)
     host = args.host or settings.host
@@ -89,7 +89,7 @@ def serve(args: argparse.Namespace) -> int:
     node = Node.open(settings)
     try:
         uvicorn.run(
-            create_app(node),
+            create_server_app(node),
             host=host,
             port=port,
             log_level="warning",
@@ -117,8 +117,6 @@ def collection_list(args: argparse.Namespace) -> int:
 
 def user_add(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        for collection_id in [*args.can_read, *args.can_write]:
-            node.collection_for(CLI_SUBJECT, collection_id, "see")
         token = node.add_user(
             args.name,
             is_admin=args.admin,
@@ -127,15 +125,37 @@ def user_add(args: argparse.Namespace) -> int:
             clearance=args.clearance,
             roles=args.role,
         )
-        for collection_id in set(args.can_read) | set(args.can_write):
-            node.grant(
-                args.name,
-                collection_id,
-                read=collection_id in args.can_read,
-                write=collection_id in args.can_write,
-            )
     print(token)
     return 0
+
+
+def user_change(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        user = node.change_user(
+            args.name,
+            organization=args.org,
+            nationality=args.nationality,
+            clearance=args.clearance,
+            roles=args.role,
+        )
+    print(_user_line(user))
+    return 0
+
+
+def _user_line(user: User) -> str:
+    flags = ["admin"] if user.is_admin else []
+    if user.disabled:
+        flags.append("disabled")
+    return "\t".join(
+        [
+            user.name,
+            user.organization_id or "-",
+            user.nationality or "-",
+            user.clearance,
+            ",".join(sorted(user.roles)) or "-",
+            ",".join(flags),
+        ]
+    ).rstrip()
 
 
 def user_disable(args: argparse.Namespace) -> int:
@@ -156,10 +176,24 @@ def org_add(args: argparse.Namespace) -> int:
 
 def org_list(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        for org in node.store.list_organizations():
-            state = "\tdisabled" if org.disabled else ""
-            print(f"{org.id}\t{org.name}\t{org.country}\t{org.kind}{state}")
+        for org in node.organizations():
+            print(_org_line(org))
     return 0
+
+
+def org_change(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        org = node.change_organization(args.org_id, name=args.name, sectors=args.sector)
+    print(_org_line(org))
+    return 0
+
+
+def _org_line(org: OrganizationRecord) -> str:
+    fields = [org.id, org.name, org.country, org.kind, ",".join(org.sectors) or "-"]
+    fields.append(identity_of(org.id))
+    if org.disabled:
+        fields.append("disabled")
+    return "\t".join(fields)
 
 
 def org_disable(args: argparse.Namespace) -> int:
@@ -188,11 +222,8 @@ def agreement_list(args: argparse.Namespace) -> int:
 
 def user_list(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        for user in node.store.list_users():
-            flags = ["admin"] if user.is_admin else []
-            if user.disabled:
-                flags.append("disabled")
-            print(f"{user.name}\t{','.join(flags)}")
+        for user in node.users():
+            print(_user_line(user))
     return 0
 
 

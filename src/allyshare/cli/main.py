@@ -15,6 +15,10 @@ from pathlib import Path
 from allyshare.cli import commands
 from allyshare.config import default_data_dir
 from allyshare.errors import AllyshareError
+from allyshare.service import ROLES
+
+CLEARANCES = ["U", "C", "S", "TS"]
+ROLE_NAMES = sorted(ROLES)
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -58,19 +62,23 @@ def build_parser() -> argparse.ArgumentParser:
     user_sub = user.add_subparsers(dest="action", required=True, metavar="ACTION")
     user_add = user_sub.add_parser("add", parents=[common], help="create a user, print its token")
     user_add.add_argument("name")
-    user_add.add_argument("--can-read", action="append", default=[], metavar="COLLECTION")
-    user_add.add_argument("--can-write", action="append", default=[], metavar="COLLECTION")
     user_add.add_argument("--admin", action="store_true", help="full rights on every collection")
     user_add.add_argument("--org", default=None, metavar="ORG_ID", help="the user's organization")
     user_add.add_argument("--nationality", default=None, metavar="ISO3")
-    user_add.add_argument("--clearance", default="U", choices=["U", "C", "S", "TS"])
-    user_add.add_argument(
-        "--role",
-        action="append",
-        default=[],
-        choices=["reader", "contributor", "curator", "admin"],
-    )
+    user_add.add_argument("--clearance", default="U", choices=CLEARANCES)
+    user_add.add_argument("--role", action="append", default=[], choices=ROLE_NAMES)
     user_add.set_defaults(run=commands.user_add)
+    user_change = user_sub.add_parser(
+        "change", parents=[common], help="change a user's organization, clearance or roles"
+    )
+    user_change.add_argument("name")
+    user_change.add_argument("--org", default=None, metavar="ORG_ID")
+    user_change.add_argument("--nationality", default=None, metavar="ISO3")
+    user_change.add_argument("--clearance", default=None, choices=CLEARANCES)
+    user_change.add_argument(
+        "--role", action="append", default=None, choices=ROLE_NAMES, help="replaces the roles"
+    )
+    user_change.set_defaults(run=commands.user_change)
     user_disable = user_sub.add_parser("disable", parents=[common], help="cut a user off now")
     user_disable.add_argument("name")
     user_disable.set_defaults(run=commands.user_disable)
@@ -87,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     org_add.set_defaults(run=commands.org_add)
     org_list = org_sub.add_parser("list", parents=[common], help="list organizations")
     org_list.set_defaults(run=commands.org_list)
+    org_change = org_sub.add_parser(
+        "change", parents=[common], help="rename an organization or set its sectors"
+    )
+    org_change.add_argument("org_id", metavar="ORG_ID")
+    org_change.add_argument("--name", default=None)
+    org_change.add_argument("--sector", action="append", default=None, help="replaces the sectors")
+    org_change.set_defaults(run=commands.org_change)
     org_disable = org_sub.add_parser(
         "disable", parents=[common], help="cut an organization and its users off now"
     )

@@ -6,12 +6,13 @@ from allyshare.community.agreements import (
     read_agreement_document,
     read_agreement_file,
 )
-from allyshare.community.organizations import KINDS, organization_id
+from allyshare.community.organizations import KINDS, identity_of, organization_id
 
 __all__ = [
     "CATEGORIES",
     "KINDS",
     "agreement_from_document",
+    "identity_of",
     "organization_id",
     "read_agreement_document",
     "read_agreement_file",

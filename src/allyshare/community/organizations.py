@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from allyshare.errors import InvalidInput
 
@@ -22,3 +23,16 @@ def organization_id(name: str, country: str) -> str:
     if not slug:
         raise InvalidInput(f"organization name {name!r} has no letters or digits")
     return f"{country}.{slug}"
+
+
+# A fixed namespace so every node derives the same identity id for the same organization.
+_IDENTITY_NAMESPACE = uuid.UUID("5b1f6c56-2a7e-4a53-9c3e-7f7f0a9e6c21")
+
+
+def identity_of(organization: str) -> str:
+    """The STIX identity id an organization writes as (``created_by_ref``).
+
+    Derived from the organization id (UUIDv5), so nodes agree on it without exchanging
+    anything, and a writer's ``created_by_ref`` can be checked without a lookup.
+    """
+    return f"identity--{uuid.uuid5(_IDENTITY_NAMESPACE, organization)}"

@@ -448,10 +448,16 @@ class MarkingRegistry:
             marking_id: AccessLabel(tlp=level) for marking_id, level in TLP_MARKING_IDS.items()
         }
         self._definitions: dict[str, Mapping[str, Any]] = {}
+        self._received: list[Mapping[str, Any]] = []
         self._problems: dict[str, tuple[str, ...]] = {}
         self._unreadable: dict[str, tuple[str, ...]] = {}
         for definition in definitions:
             self._add(definition)
+            self._received.append(definition)
+
+    def definitions(self) -> list[Mapping[str, Any]]:
+        """Every definition given, so a registry can be extended into a new one."""
+        return list(self._received)
 
     def _add(self, obj: Mapping[str, Any]) -> None:
         marking_id = obj.get("id") if isinstance(obj, Mapping) else None

@@ -14,6 +14,11 @@ A write is refused (each problem a sentence, empty list = accepted) when:
 - ``created_by_ref`` names an identity other than the writer organization's own
   (``identity_of`` maps organization id to its STIX identity id): nobody writes in
   another member's name.
+
+The node's operator importing a feed (``operator``) is recorded as the node itself, whoever
+authored the content: the author and RED-recipient rules, which protect members from their
+own mistakes and from each other, do not apply to it; the agreement's ceilings and the
+parse checks do.
 """
 
 from __future__ import annotations
@@ -58,6 +63,8 @@ def check_write(
     agreement: Agreement,
     registry: MarkingRegistry,
     identity_of: Mapping[str, str],
+    *,
+    operator: bool = False,
 ) -> list[str]:
     """The problems that stop this writer storing this object under this agreement."""
     problems: list[str] = []
@@ -84,6 +91,8 @@ def check_write(
                 f"marking {ref}: {label.tlp.label} is above {agreement.tlp_ceiling.label}, "
                 f"the TLP ceiling of agreement {agreement.name!r}"
             )
+    if operator:
+        return problems
     if _red_without_recipients(label_of(object_refs, registry)):
         problems.append("TLP:RED needs named recipients: add an allyshare marking with recipients")
     for ref in dict.fromkeys(granular_refs):

@@ -1,5 +1,6 @@
 """Storage of object versions, collections, users and statuses; knows nothing of HTTP."""
 
+from allyshare.storage.access import NODE_ORIGINATOR, AccessKey, markings_in
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
@@ -8,7 +9,6 @@ from allyshare.storage.records import (
     OrganizationRecord,
     Outcome,
     Page,
-    Permission,
     StatusRecord,
     StoredVersion,
     User,
@@ -17,6 +17,8 @@ from allyshare.storage.records import (
 from allyshare.storage.store import Store
 
 __all__ = [
+    "NODE_ORIGINATOR",
+    "AccessKey",
     "AgreementRecord",
     "Collection",
     "IngestResult",
@@ -24,10 +26,10 @@ __all__ = [
     "OrganizationRecord",
     "Outcome",
     "Page",
-    "Permission",
     "StatusRecord",
     "Store",
     "StoredVersion",
     "User",
     "VersionFilter",
+    "markings_in",
 ]

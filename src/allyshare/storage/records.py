@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from allyshare.storage.access import AccessKey
+
 
 @dataclass(frozen=True, slots=True)
 class Collection:
@@ -27,6 +29,8 @@ class User:
     nationality: str | None = None
     clearance: str = "U"
     roles: frozenset[str] = frozenset()
+    is_system: bool = False
+    """The node's own console work (never stored, never reachable over HTTP)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +54,6 @@ class AgreementRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Permission:
-    collection_id: str
-    can_read: bool
-    can_write: bool
-
-
-@dataclass(frozen=True, slots=True)
 class NewVersion:
     """One validated object version to store; ``body`` is its canonical JSON."""
 
@@ -66,12 +63,14 @@ class NewVersion:
     version: str
     version_key: str
     body: bytes
+    access: AccessKey
 
 
 class Outcome(Enum):
     STORED = "stored"
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
+    NOT_ORIGINATOR = "not originator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +101,7 @@ class StoredVersion:
     object_id: str
     version: str
     body: bytes
+    label: int = 0
 
 
 @dataclass(frozen=True, slots=True)

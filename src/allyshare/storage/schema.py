@@ -10,6 +10,12 @@ Indexes are kept narrow because their size sets the write speed: collections are
 a small integer ``seq``, and objects are found by a 64-bit hash of their id (``id_hash``)
 rather than by the id text. The store writes under a per-collection lock and checks for an
 existing (id, version key) before inserting, which is what keeps versions unique.
+
+Every version points at an ``access_keys`` row: the organization the node recorded as its
+originator plus the marking refs it carries (object-level and granular). Objects share a
+handful of these, so a reader's rights are evaluated once per key and pushed into SQL as a
+``label_seq IN (...)`` prefilter; ``objects_by_date_label`` lets that prefilter skip hidden
+versions in the index without touching their rows.
 """
 
 from __future__ import annotations
@@ -56,9 +62,35 @@ objects = Table(
     Column("is_latest", Boolean, nullable=False),
     Column("is_first", Boolean, nullable=False),
     Column("body", LargeBinary, nullable=False),
+    Column("label_seq", Integer, nullable=False, server_default="0"),
 )
 Index("objects_by_id", objects.c.collection_seq, objects.c.id_hash)
 Index("objects_by_type", objects.c.collection_seq, objects.c.type, objects.c.date_added)
+Index(
+    "objects_by_date_label",
+    objects.c.collection_seq,
+    objects.c.date_added,
+    objects.c.label_seq,
+    objects.c.is_latest,
+)
+
+access_keys = Table(
+    "access_keys",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("originator_id", String(200), nullable=False),
+    Column("marking_refs", Text, nullable=False),
+    Column("granular_refs", Text, nullable=False),
+)
+
+marking_definitions = Table(
+    "marking_definitions",
+    metadata,
+    Column("id", String(300), primary_key=True),
+    Column("digest", String(64), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+)
 
 statuses = Table(
     "statuses",
@@ -112,20 +144,4 @@ users = Table(
     Column("nationality", String(3), nullable=True),
     Column("clearance", String(2), nullable=False, server_default="U"),
     Column("roles", Text, nullable=False, server_default=""),
-)
-
-permissions = Table(
-    "permissions",
-    metadata,
-    Column(
-        "user_name", String(200), ForeignKey("users.name", ondelete="CASCADE"), primary_key=True
-    ),
-    Column(
-        "collection_id",
-        String(64),
-        ForeignKey("collections.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("can_read", Boolean, nullable=False),
-    Column("can_write", Boolean, nullable=False),
 )

@@ -12,7 +12,8 @@ client paging with ``added_after`` never skips a version committed late.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,15 @@ from sqlalchemy import (
     true,
     update,
 )
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
 from allyshare.stix.versions import UNVERSIONED
+from allyshare.storage.access import AccessKey
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
@@ -49,18 +53,18 @@ from allyshare.storage.records import (
     OrganizationRecord,
     Outcome,
     Page,
-    Permission,
     StatusRecord,
     StoredVersion,
     User,
     VersionFilter,
 )
 from allyshare.storage.schema import (
+    access_keys,
     agreements,
     collections,
+    marking_definitions,
     objects,
     organizations,
-    permissions,
     statuses,
     users,
 )
@@ -87,9 +91,12 @@ class Store:
         marker = "?" if self.is_sqlite else "%s"
         self._insert_sql = (
             "INSERT INTO objects (collection_seq, date_added, id_hash, object_id, version_key, "
-            "version, type, spec_version, is_latest, is_first, body) VALUES "
-            f"({', '.join([marker] * 11)})"
+            "version, type, spec_version, is_latest, is_first, body, label_seq) VALUES "
+            f"({', '.join([marker] * 12)})"
         )
+        self._upsert = sqlite_insert if self.is_sqlite else postgresql_insert
+        self._keys: dict[int, AccessKey] = {}
+        self._keys_lock = threading.Lock()
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -179,6 +186,9 @@ class Store:
     def set_user_disabled(self, name: str, disabled: bool) -> None:
         self._update_one(users.c.name, name, "user", disabled=disabled)
 
+    def update_user(self, name: str, **values: Any) -> None:
+        self._update_one(users.c.name, name, "user", **values)
+
     def set_token_hash(self, name: str, token_hash: str) -> None:
         self._update_one(users.c.name, name, "user", token_hash=token_hash)
 
@@ -217,14 +227,21 @@ class Store:
         )
 
     def list_organizations(self) -> list[OrganizationRecord]:
-        query = select(
-            organizations.c.id,
-            organizations.c.name,
-            organizations.c.country,
-            organizations.c.kind,
-            organizations.c.sectors,
-            organizations.c.disabled,
-        ).order_by(organizations.c.id)
+        return self._organizations(true())
+
+    def _organizations(self, condition: Any) -> list[OrganizationRecord]:
+        query = (
+            select(
+                organizations.c.id,
+                organizations.c.name,
+                organizations.c.country,
+                organizations.c.kind,
+                organizations.c.sectors,
+                organizations.c.disabled,
+            )
+            .where(condition)
+            .order_by(organizations.c.id)
+        )
         with self._read.connect() as connection:
             return [
                 OrganizationRecord(
@@ -232,6 +249,13 @@ class Store:
                 )
                 for row in connection.execute(query)
             ]
+
+    def update_organization(self, organization_id: str, **values: Any) -> None:
+        self._update_one(organizations.c.id, organization_id, "organization", **values)
+
+    def get_organization(self, organization_id: str) -> OrganizationRecord | None:
+        found = [o for o in self._organizations(organizations.c.id == organization_id)]
+        return found[0] if found else None
 
     def set_organization_disabled(self, organization_id: str, disabled: bool) -> None:
         self._update_one(organizations.c.id, organization_id, "organization", disabled=disabled)
@@ -263,6 +287,17 @@ class Store:
             )
         return True
 
+    def agreement_newest(self, name: str) -> AgreementRecord | None:
+        query = (
+            select(agreements.c.version, agreements.c.document, agreements.c.applied_at)
+            .where(agreements.c.name == name)
+            .order_by(agreements.c.version.desc())
+            .limit(1)
+        )
+        with self._read.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else AgreementRecord(name, row[0], orjson.loads(row[1]), row[2])
+
     def agreements_newest(self) -> list[AgreementRecord]:
         """The newest version of every agreement."""
         query = select(
@@ -274,31 +309,57 @@ class Store:
                 newest[name] = AgreementRecord(name, version, orjson.loads(document), applied_at)
         return list(newest.values())
 
-    def grant(self, user_name: str, collection_id: str, *, read: bool, write: bool) -> None:
-        """Set (not add to) a user's rights on a collection."""
-        with self._write.begin() as connection:
-            connection.execute(
-                delete(permissions).where(
-                    permissions.c.user_name == user_name,
-                    permissions.c.collection_id == collection_id,
-                )
-            )
-            if read or write:
-                connection.execute(
-                    insert(permissions).values(
-                        user_name=user_name,
-                        collection_id=collection_id,
-                        can_read=read,
-                        can_write=write,
-                    )
-                )
+    # access keys and marking definitions
 
-    def permissions_of(self, user_name: str) -> dict[str, Permission]:
-        query = select(
-            permissions.c.collection_id, permissions.c.can_read, permissions.c.can_write
-        ).where(permissions.c.user_name == user_name)
+    def access_keys(self) -> dict[int, AccessKey]:
+        """Every access key by its seq. Keys are never changed or removed, so the cache only
+        ever loads the ones added since it last looked (by any process)."""
+        with self._keys_lock:
+            known = max(self._keys, default=0)
+            query = select(
+                access_keys.c.seq,
+                access_keys.c.originator_id,
+                access_keys.c.marking_refs,
+                access_keys.c.granular_refs,
+            ).where(access_keys.c.seq > known)
+            with self._read.connect() as connection:
+                for seq, originator, refs, granular in connection.execute(query):
+                    self._keys[seq] = AccessKey.from_row(originator, refs, granular)
+            return dict(self._keys)
+
+    def _key_seqs(self, connection: Connection, keys: Iterable[AccessKey]) -> dict[AccessKey, int]:
+        """The seq of each key, adding the keys not seen before (inside a write transaction)."""
+        wanted = {key.digest: key for key in keys}
+        found: dict[str, int] = {}
+        lookup = select(access_keys.c.digest, access_keys.c.seq)
+        for digest, seq in connection.execute(lookup.where(access_keys.c.digest.in_(list(wanted)))):
+            found[digest] = seq
+        missing = [key.row() for digest, key in wanted.items() if digest not in found]
+        if missing:
+            connection.execute(
+                self._upsert(access_keys).on_conflict_do_nothing(index_elements=["digest"]),
+                missing,
+            )
+            digests = [row["digest"] for row in missing]
+            for digest, seq in connection.execute(lookup.where(access_keys.c.digest.in_(digests))):
+                found[digest] = seq
+        return {key: found[digest] for digest, key in wanted.items()}
+
+    def marking_definition_count(self) -> int:
         with self._read.connect() as connection:
-            return {row[0]: Permission(*row) for row in connection.execute(query)}
+            return int(
+                connection.execute(
+                    select(func.count()).select_from(marking_definitions)
+                ).scalar_one()
+            )
+
+    def marking_definitions(self) -> list[bytes]:
+        """Every marking definition received, in any collection (two for one id if they differ)."""
+        query = select(marking_definitions.c.body).order_by(
+            marking_definitions.c.id, marking_definitions.c.digest
+        )
+        with self._read.connect() as connection:
+            return list(connection.execute(query).scalars())
 
     # object versions
 
@@ -329,11 +390,12 @@ class Store:
         """Insert what is new, under the collection's write lock.
 
         An unversioned object (no ``modified``/``created``) seen again with different content
-        is a conflict rather than a silent no-op, since nothing else tells the two apart.
+        is a conflict rather than a silent no-op, since nothing else tells the two apart. Only
+        the organization recorded as an object's originator adds versions of it.
         """
         seq, last_added = self._lock_collection(connection, collection_id)
         hashes = {v.object_id: id_hash(v.object_id) for v in versions}
-        known = self._known_versions(connection, seq, hashes)
+        known, originators = self._known_versions(connection, seq, hashes)
         outcomes: list[Outcome] = []
         fresh: list[tuple[NewVersion, int]] = []
         pending_bodies: dict[str, bytes] = {}
@@ -342,6 +404,10 @@ class Store:
         stored = Outcome.STORED
         for version in versions:
             object_id, key = version.object_id, version.version_key
+            originator = originators.setdefault(object_id, version.access.originator)
+            if originator != version.access.originator:
+                outcomes.append(Outcome.NOT_ORIGINATOR)
+                continue
             keys = known.get(object_id)
             if keys is None:
                 known[object_id] = {key}
@@ -358,6 +424,7 @@ class Store:
             fresh.append((version, date_added))
             outcomes.append(stored)
         if fresh:
+            key_seqs = self._key_seqs(connection, {v.access for v, _ in fresh})
             edges = {
                 v.object_id: (max(known[v.object_id]), min(known[v.object_id]))
                 for v, _ in fresh
@@ -376,10 +443,12 @@ class Store:
                     v.object_id not in edges or edges[v.object_id][0] == v.version_key,
                     v.object_id not in edges or edges[v.object_id][1] == v.version_key,
                     v.body,
+                    key_seqs[v.access],
                 )
                 for v, added in fresh
             ]
             connection.exec_driver_sql(self._insert_sql, rows)
+            self._keep_marking_definitions(connection, [v for v, _ in fresh])
             self._retire_edges(connection, seq, previous_edges, edges)
             connection.execute(
                 update(collections).where(collections.c.seq == seq).values(last_added=date_added)
@@ -398,29 +467,51 @@ class Store:
             raise NotFound(f"no collection {collection_id}")
         return int(row[0]), int(row[1])
 
+    def _keep_marking_definitions(
+        self, connection: Connection, versions: Sequence[NewVersion]
+    ) -> None:
+        rows = [
+            {"id": v.object_id, "digest": hashlib.sha256(v.body).hexdigest(), "body": v.body}
+            for v in versions
+            if v.type == "marking-definition"
+        ]
+        if rows:
+            connection.execute(
+                self._upsert(marking_definitions).on_conflict_do_nothing(
+                    index_elements=["id", "digest"]
+                ),
+                rows,
+            )
+
     def _known_versions(
         self, connection: Connection, seq: int, hashes: dict[str, int]
-    ) -> dict[str, set[str]]:
-        """The stored version keys of the given objects (a hash match is confirmed by id)."""
+    ) -> tuple[dict[str, set[str]], dict[str, str]]:
+        """The stored version keys of the given objects (a hash match is confirmed by id), and
+        each stored object's originator."""
         known: dict[str, set[str]] = {}
+        labels: dict[str, int] = {}
         values = list(hashes.values())
         for chunk in _chunks(values, _LOOKUP_CHUNK):
             if self.is_sqlite:
                 sql = (
-                    "SELECT object_id, version_key FROM objects WHERE collection_seq = ? "
-                    f"AND id_hash IN ({', '.join('?' * len(chunk))})"
+                    "SELECT object_id, version_key, label_seq FROM objects "
+                    f"WHERE collection_seq = ? AND id_hash IN ({', '.join('?' * len(chunk))})"
                 )
                 params: tuple[Any, ...] = (seq, *chunk)
             else:
                 sql = (
-                    "SELECT object_id, version_key FROM objects "
+                    "SELECT object_id, version_key, label_seq FROM objects "
                     "WHERE collection_seq = %s AND id_hash = ANY(%s)"
                 )
                 params = (seq, list(chunk))
-            for object_id, key in connection.exec_driver_sql(sql, params):
+            for object_id, key, label in connection.exec_driver_sql(sql, params):
                 if object_id in hashes:
                     known.setdefault(object_id, set()).add(key)
-        return known
+                    labels[object_id] = label
+        if not labels:
+            return known, {}
+        keys = self.access_keys()
+        return known, {object_id: keys[label].originator for object_id, label in labels.items()}
 
     @staticmethod
     def _repeat_outcome(
@@ -474,12 +565,23 @@ class Store:
         limit: int,
         after: int | None = None,
         with_body: bool = True,
+        visible: frozenset[int] | None = None,
     ) -> Page:
-        """Up to ``limit`` versions in ``date_added`` order, strictly after ``after``."""
-        columns = [objects.c.date_added, objects.c.object_id, objects.c.version]
+        """Up to ``limit`` versions in ``date_added`` order, strictly after ``after``.
+
+        ``visible``, when given, are the access keys the reader passes: other versions are
+        skipped as if absent, and ``last``/``first`` mean the newest/oldest version among
+        those the reader passes.
+        """
+        columns = [
+            objects.c.date_added,
+            objects.c.object_id,
+            objects.c.version,
+            objects.c.label_seq,
+        ]
         if with_body:
             columns.append(objects.c.body)
-        query = select(*columns).where(*_filter_clauses(_seq_of(collection_id), selection))
+        query = select(*columns).where(*_filter_clauses(_seq_of(collection_id), selection, visible))
         floor = max(x for x in (after, selection.added_after, -1) if x is not None)
         if floor >= 0:
             query = query.where(objects.c.date_added > floor)
@@ -491,29 +593,40 @@ class Store:
             rows = connection.execute(query).all()
         more = len(rows) > limit
         items = [
-            StoredVersion(row[0], row[1], row[2], row[3] if with_body else b"")
+            StoredVersion(row[0], row[1], row[2], row[4] if with_body else b"", row[3])
             for row in rows[:limit]
         ]
         return Page(items, more)
 
-    def iter_versions(self, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
-        """Every selected version's JSON in ``date_added`` order, fetched in keyset batches."""
+    def iter_versions(
+        self,
+        collection_id: str,
+        selection: VersionFilter,
+        visible: frozenset[int] | None = None,
+    ) -> Iterator[StoredVersion]:
+        """Every selected version in ``date_added`` order, fetched in keyset batches."""
         after: int | None = None
         while True:
-            page = self.read_page(collection_id, selection, limit=5000, after=after)
-            for item in page.items:
-                yield item.body
+            page = self.read_page(
+                collection_id, selection, limit=5000, after=after, visible=visible
+            )
+            yield from page.items
             if not page.more:
                 return
             after = page.items[-1].date_added
 
-    def delete_versions(self, collection_id: str, selection: VersionFilter) -> int:
+    def delete_versions(
+        self,
+        collection_id: str,
+        selection: VersionFilter,
+        visible: frozenset[int] | None = None,
+    ) -> int:
         """Delete the selected versions and re-derive latest/first flags of what remains."""
         with self._write.begin() as connection:
             seq, _ = self._lock_collection(connection, collection_id)
             doomed = connection.execute(
                 select(objects.c.date_added, objects.c.object_id).where(
-                    *_filter_clauses(seq, selection)
+                    *_filter_clauses(seq, selection, visible)
                 )
             ).all()
             if not doomed:
@@ -660,7 +773,9 @@ def _object_is(seq: int, object_id: str) -> tuple[Any, ...]:
     )
 
 
-def _filter_clauses(seq: Any, selection: VersionFilter) -> list[Any]:
+def _filter_clauses(
+    seq: Any, selection: VersionFilter, visible: frozenset[int] | None = None
+) -> list[Any]:
     clauses: list[Any] = [objects.c.collection_seq == seq]
     if selection.object_ids:
         clauses.append(objects.c.id_hash.in_([id_hash(i) for i in selection.object_ids]))
@@ -669,18 +784,49 @@ def _filter_clauses(seq: Any, selection: VersionFilter) -> list[Any]:
         clauses.append(objects.c.type.in_(selection.types))
     if selection.spec_versions:
         clauses.append(objects.c.spec_version.in_(selection.spec_versions))
+    if visible is not None:
+        clauses.append(objects.c.label_seq.in_(sorted(visible)))
     wanted = selection.versions
     if "all" not in wanted:
         alternatives: list[Any] = []
         if "last" in wanted:
-            alternatives.append(objects.c.is_latest == true())
+            alternatives.append(_edge(objects.c.is_latest, visible, newer=True))
         if "first" in wanted:
-            alternatives.append(objects.c.is_first == true())
+            alternatives.append(_edge(objects.c.is_first, visible, newer=False))
         keys = sorted(wanted - {"last", "first"})
         if keys:
             alternatives.append(objects.c.version_key.in_(keys))
         clauses.append(or_(*alternatives) if alternatives else false())
     return [and_(*clauses)]
+
+
+def _edge(flag: Any, visible: frozenset[int] | None, *, newer: bool) -> Any:
+    """The newest (oldest) version among those the reader passes.
+
+    Most versions are their object's only one, so the flag settles them from the index; only
+    a version the flag does not mark asks whether a newer (older) version the reader passes
+    exists.
+    """
+    if visible is None:
+        return flag == true()
+    other = objects.alias("other")
+    beyond = (
+        other.c.version_key > objects.c.version_key
+        if newer
+        else other.c.version_key < objects.c.version_key
+    )
+    hidden_edge = ~(
+        select(other.c.date_added)
+        .where(
+            other.c.collection_seq == objects.c.collection_seq,
+            other.c.id_hash == objects.c.id_hash,
+            other.c.object_id == objects.c.object_id,
+            beyond,
+            other.c.label_seq.in_(sorted(visible)),
+        )
+        .exists()
+    )
+    return or_(flag == true(), hidden_edge)
 
 
 def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:

@@ -1,0 +1,315 @@
+"""The management API (DESIGN section 8): organizations, users, tokens, agreements, collections.
+
+Like the TAXII binding it only translates HTTP to :class:`~allyshare.service.Node` calls, where
+access is checked; it never reaches the store itself. Endpoints are plain functions, so FastAPI
+runs the node's blocking calls in its thread pool. Callers authenticate exactly as TAXII
+clients do, with the same brake on guessing.
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at
+# runtime, and the ``Anyone``/``Admin`` dependencies are local to create_management_app.
+
+import logging
+from http import HTTPStatus
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Response, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import APIKeyHeader
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse
+
+from allyshare import __version__
+from allyshare.errors import AllyshareError, AuthenticationFailed, NotFound, PermissionDenied
+from allyshare.manage.models import (
+    AgreementDocument,
+    AgreementOut,
+    AgreementsOut,
+    Caller,
+    CollectionOut,
+    CollectionsOut,
+    NewCollection,
+    NewOrganization,
+    NewUser,
+    OrganizationChange,
+    OrganizationOut,
+    OrganizationsOut,
+    Problem,
+    Token,
+    UserChange,
+    UserCreated,
+    UserOut,
+    UsersOut,
+)
+from allyshare.service import Node
+from allyshare.storage import OrganizationRecord, User
+from allyshare.taxii.auth import BasicCredentials, FailureLimiter, parse_authorization
+from allyshare.taxii.errors import status_for
+
+log = logging.getLogger("allyshare.manage")
+
+# Read raw, so the one parser TAXII uses decides what counts as credentials; declared as a
+# security scheme so /docs offers an "Authorize" box.
+_AUTHORIZATION = APIKeyHeader(
+    name="Authorization",
+    scheme_name="allyshare token",
+    description="`Bearer TOKEN`, `Token TOKEN`, or `Basic` with base64 of `name:TOKEN`",
+    auto_error=False,
+)
+_CHALLENGE = {"WWW-Authenticate": 'Basic realm="allyshare", Bearer'}
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"model": Problem} for status in statuses}
+
+
+class ManagementAPI(FastAPI):
+    def openapi(self) -> dict[str, Any]:
+        """The schema without FastAPI's 422: this API answers bad input with 400, as documented."""
+        schema = super().openapi()
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        return schema
+
+
+def create_management_app(node: Node) -> FastAPI:
+    """Build the management ASGI app for one node; mount it at ``/api/v1``.
+
+    Its OpenAPI document is left to whoever mounts it (see :mod:`allyshare.server`), which
+    knows the path it is served under.
+    """
+    limiter = FailureLimiter()
+    app = ManagementAPI(
+        title="allyshare management API",
+        version=__version__,
+        description=(
+            "Manage one allyshare node: its member organizations, users and their tokens, "
+            "sharing agreements and collections. Errors are `{title, description}`."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        responses=_problems(401, 429),
+        exception_handlers={
+            AllyshareError: _allyshare_error,
+            HTTPException: _http_error,
+            RequestValidationError: _validation_error,
+            Exception: _server_error,
+        },
+    )
+
+    def caller(
+        request: Request, authorization: Annotated[str | None, Security(_AUTHORIZATION)] = None
+    ) -> User:
+        client = request.client.host if request.client else "unknown"
+        wait = limiter.blocked_for(client)
+        if wait > 0:
+            raise HTTPException(
+                429, "too many failed logins; try again later", {"Retry-After": str(int(wait) + 1)}
+            )
+        try:
+            credentials = parse_authorization(authorization)
+            if isinstance(credentials, BasicCredentials):
+                return node.authenticate_basic(credentials.name, credentials.token)
+            return node.authenticate_token(credentials.token)
+        except AuthenticationFailed:
+            limiter.record_failure(client)
+            raise
+
+    def administrator(user: Annotated[User, Depends(caller)]) -> User:
+        if not user.is_admin:
+            raise PermissionDenied("only node administrators may do this")
+        return user
+
+    Anyone = Annotated[User, Depends(caller)]
+    Admin = Annotated[User, Depends(administrator)]
+
+    @app.get("/me", tags=["caller"])
+    def me(user: Anyone) -> Caller:
+        """Who the credentials belong to, as the access decision sees them."""
+        return Caller.of(user)
+
+    # organizations
+
+    @app.get("/organizations", tags=["organizations"], responses=_problems(403))
+    def list_organizations(user: Admin) -> OrganizationsOut:
+        return OrganizationsOut(organizations=[OrganizationOut.of(r) for r in node.organizations()])
+
+    @app.post(
+        "/organizations",
+        status_code=201,
+        tags=["organizations"],
+        responses=_problems(400, 403, 409),
+    )
+    def add_organization(body: NewOrganization, user: Admin) -> OrganizationOut:
+        """Register a member; its id is derived from country and name and never changes."""
+        organization = node.add_organization(
+            body.name, country=body.country, kind=body.kind, sectors=body.sectors
+        )
+        log.info("organization added", extra={"organization": organization, "by": user.name})
+        return OrganizationOut.of(_organization(node, organization))
+
+    @app.patch(
+        "/organizations/{organization_id}",
+        tags=["organizations"],
+        responses=_problems(400, 403, 404),
+    )
+    def change_organization(
+        organization_id: str, body: OrganizationChange, user: Admin
+    ) -> OrganizationOut:
+        """Rename, re-sector, or disable (which cuts off all its users at once)."""
+        # Checked changes first, so a refused name does not leave a half-applied request.
+        record = node.change_organization(organization_id, name=body.name, sectors=body.sectors)
+        if body.disabled is not None:
+            node.disable_organization(organization_id, disabled=body.disabled)
+            record = _organization(node, organization_id)
+        log.info(
+            "organization changed",
+            extra={"organization": organization_id, "by": user.name, "disabled": body.disabled},
+        )
+        return OrganizationOut.of(record)
+
+    # users and tokens
+
+    @app.get("/users", tags=["users"], responses=_problems(403))
+    def list_users(user: Admin) -> UsersOut:
+        return UsersOut(users=[UserOut.of(u) for u in node.users()])
+
+    @app.post("/users", status_code=201, tags=["users"], responses=_problems(400, 403, 404, 409))
+    def add_user(body: NewUser, user: Admin) -> UserCreated:
+        """Create a user; its token is in this answer only, so keep it now."""
+        token = node.add_user(
+            body.name,
+            organization=body.organization,
+            nationality=body.nationality,
+            clearance=body.clearance,
+            roles=body.roles,
+        )
+        log.info("user added", extra={"user": body.name, "by": user.name})
+        return UserCreated(**UserOut.of(_user(node, body.name)).model_dump(), token=token)
+
+    @app.patch("/users/{name}", tags=["users"], responses=_problems(400, 403, 404))
+    def change_user(name: str, body: UserChange, user: Admin) -> UserOut:
+        """Change what is given; a disabled user is refused from its next request on."""
+        # Checked changes first, so a refused value does not leave a half-applied request.
+        changed = node.change_user(
+            name,
+            organization=body.organization,
+            nationality=body.nationality,
+            clearance=body.clearance,
+            roles=body.roles,
+        )
+        if body.disabled is not None:
+            node.disable_user(name, disabled=body.disabled)
+            changed = _user(node, name)
+        log.info("user changed", extra={"user": name, "by": user.name, "disabled": body.disabled})
+        return UserOut.of(changed)
+
+    @app.post("/users/{name}/token", tags=["users"], responses=_problems(403, 404))
+    def rotate_token(name: str, user: Admin) -> Token:
+        """Replace the user's token; the old one stops working at once."""
+        token = node.rotate_token(name)
+        log.info("token rotated", extra={"user": name, "by": user.name})
+        return Token(name=name, token=token)
+
+    # agreements and collections
+
+    @app.get("/agreements", tags=["agreements"])
+    def list_agreements(user: Anyone) -> AgreementsOut:
+        """The version in force of every agreement; members need to know the rules they share by."""
+        return AgreementsOut(agreements=[AgreementOut.of(a) for a in node.agreements()])
+
+    @app.post(
+        "/agreements",
+        status_code=201,
+        tags=["agreements"],
+        responses={
+            200: {"model": AgreementOut, "description": "already in force, unchanged"},
+            **_problems(400, 403, 409),
+        },
+    )
+    def apply_agreement(body: AgreementDocument, response: Response, user: Admin) -> AgreementOut:
+        """Apply an agreement version: 201 when kept as new, 200 when already in force.
+
+        A changed document needs a higher version (409 otherwise), so parties can tell versions
+        apart.
+        """
+        agreement, changed = node.apply_agreement(body.model_dump(exclude_unset=True))
+        if changed:
+            log.info(
+                "agreement applied",
+                extra={"agreement": agreement.name, "version": agreement.version, "by": user.name},
+            )
+        else:
+            response.status_code = 200
+        return AgreementOut.of(agreement)
+
+    @app.get("/collections", tags=["collections"])
+    def list_collections(user: Anyone) -> CollectionsOut:
+        """The collections the caller holds a right on, with what it may do there."""
+        return CollectionsOut(collections=[CollectionOut.of(c) for c in node.collections_for(user)])
+
+    @app.post(
+        "/collections", status_code=201, tags=["collections"], responses=_problems(400, 403, 404)
+    )
+    def add_collection(body: NewCollection, user: Admin) -> CollectionOut:
+        """Create a collection, bound to an agreement that decides who may read and write it."""
+        collection = node.add_collection(body.title, body.description, agreement=body.agreement)
+        log.info("collection added", extra={"collection": collection.id, "by": user.name})
+        return CollectionOut.of(node.collection_for(user, collection.id, "see"))
+
+    return app
+
+
+def _user(node: Node, name: str) -> User:
+    for user in node.users():
+        if user.name == name:
+            return user
+    raise NotFound(f"no user {name!r}")
+
+
+def _organization(node: Node, organization_id: str) -> OrganizationRecord:
+    for record in node.organizations():
+        if record.id == organization_id:
+            return record
+    raise NotFound(f"no organization {organization_id!r}")
+
+
+def _problem(status: int, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = Problem(title=HTTPStatus(status).phrase, description=description)
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+async def _allyshare_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AllyshareError)
+    status = status_for(exc)
+    if status == 500:
+        return await _server_error(request, exc)
+    return _problem(status, str(exc), _CHALLENGE if status == 401 else None)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _problem(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """400 naming each field at fault; the rejected values are left out, as they may be secret."""
+    assert isinstance(exc, RequestValidationError)
+    problems = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "json_invalid":
+            reason = error.get("ctx", {}).get("error", "")
+            problems.append(f"the body is not valid JSON: {reason}")
+        else:
+            problems.append(f"{where}: {error['msg']}")
+    return _problem(400, "; ".join(problems))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", extra={"path": request.url.path})
+    return _problem(500, "internal error; the request was not completed")

@@ -1,0 +1,226 @@
+"""Request and response bodies of the management API, so OpenAPI documents every field.
+
+Request bodies are strict (no ``"1"`` for ``1``, no unknown fields): an operator's typo in a
+field that decides who may read what must fail loudly, not be coerced or ignored. The checks
+that carry meaning (country codes, roles, classification levels) stay in
+:class:`~allyshare.service.Node`, so every caller gets the same rules and messages.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from allyshare.community import identity_of
+from allyshare.policy import Agreement
+from allyshare.service import CollectionAccess
+from allyshare.storage import OrganizationRecord, User
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Problem(BaseModel):
+    """Every error the management API answers with."""
+
+    title: str = Field(examples=["Forbidden"])
+    description: str = Field(examples=["only node administrators may manage organizations"])
+
+
+class Caller(BaseModel):
+    name: str
+    organization: str | None = Field(description="the organization id markings name")
+    nationality: str | None = Field(description="ISO 3166-1 alpha-3")
+    clearance: str = Field(description="U, C, S or TS")
+    roles: list[str]
+    is_admin: bool
+
+    @classmethod
+    def of(cls, user: User) -> Caller:
+        return cls(
+            name=user.name,
+            organization=user.organization_id,
+            nationality=user.nationality,
+            clearance=user.clearance,
+            roles=sorted(user.roles),
+            is_admin=user.is_admin,
+        )
+
+
+class UserOut(Caller):
+    disabled: bool = Field(description="true when the user or its organization is disabled")
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(**Caller.of(user).model_dump(), disabled=user.disabled)
+
+
+class NewUser(_Request):
+    name: str = Field(description="letters, digits and . _ @ - only (it is the Basic login)")
+    organization: str | None = None
+    nationality: str | None = Field(
+        default=None, description="defaults to the organization's country"
+    )
+    clearance: str = "U"
+    roles: list[str] = Field(default=[], description="reader, contributor, curator, admin")
+
+
+class UserChange(_Request):
+    """Fields left out (or null) keep their value."""
+
+    organization: str | None = None
+    nationality: str | None = None
+    clearance: str | None = None
+    roles: list[str] | None = None
+    disabled: bool | None = None
+
+
+class Token(BaseModel):
+    name: str
+    token: str = Field(description="shown this once; the node keeps only a hash")
+
+
+class UserCreated(UserOut):
+    token: str = Field(description="shown this once; the node keeps only a hash")
+
+
+class NewOrganization(_Request):
+    name: str
+    country: str = Field(description="ISO 3166-1 alpha-3", examples=["KOR"])
+    kind: str = Field(description="government, cert, company or academic")
+    sectors: list[str] = []
+
+
+class OrganizationChange(_Request):
+    """Fields left out (or null) keep their value; the id never changes."""
+
+    name: str | None = None
+    sectors: list[str] | None = None
+    disabled: bool | None = Field(default=None, description="also cuts off all its users")
+
+
+class OrganizationOut(BaseModel):
+    id: str = Field(description="what markings name, COUNTRY.NAME", examples=["KOR.KRCERT"])
+    identity: str = Field(description="the STIX identity id the organization writes as")
+    name: str
+    country: str
+    kind: str
+    sectors: list[str]
+    disabled: bool
+
+    @classmethod
+    def of(cls, record: OrganizationRecord) -> OrganizationOut:
+        return cls(
+            id=record.id,
+            identity=identity_of(record.id),
+            name=record.name,
+            country=record.country,
+            kind=record.kind,
+            sectors=list(record.sectors),
+            disabled=record.disabled,
+        )
+
+
+class Parties(_Request):
+    countries: list[str] = Field(default=[], examples=[["USA", "KOR"]])
+    organizations: list[str] = []
+
+
+class AgreementDocument(_Request):
+    """The agreement as an operator writes it (the README's TOML, as JSON)."""
+
+    name: str = Field(examples=["us-rok-tech"])
+    version: int = Field(description="a change needs a higher version than the one in force")
+    parties: Parties
+    categories: list[str] = Field(
+        examples=[["cyber-threat", "sensitive-technology", "supply-chain", "economic-coercion"]]
+    )
+    max_classification: str = Field(examples=["S"])
+    tlp_ceiling: str = Field(examples=["AMBER"])
+    propin_match_only: bool
+    aggregate_k: int = Field(examples=[3])
+    retention_days: int | None = Field(default=None, examples=[730])
+
+
+class PartiesOut(BaseModel):
+    countries: list[str]
+    organizations: list[str]
+
+
+class AgreementOut(BaseModel):
+    name: str
+    version: int
+    parties: PartiesOut
+    categories: list[str]
+    max_classification: str
+    tlp_ceiling: str = Field(examples=["TLP:AMBER"])
+    propin_match_only: bool
+    aggregate_k: int
+    retention_days: int | None
+
+    @classmethod
+    def of(cls, agreement: Agreement) -> AgreementOut:
+        return cls(
+            name=agreement.name,
+            version=agreement.version,
+            parties=PartiesOut(
+                countries=sorted(agreement.party_countries),
+                organizations=sorted(agreement.party_organizations),
+            ),
+            categories=sorted(agreement.categories),
+            max_classification=agreement.max_classification.name,
+            tlp_ceiling=agreement.tlp_ceiling.label,
+            propin_match_only=agreement.propin_match_only,
+            aggregate_k=agreement.aggregate_k,
+            retention_days=agreement.retention_days,
+        )
+
+
+class NewCollection(_Request):
+    title: str
+    description: str = ""
+    agreement: str | None = Field(
+        default=None, description="the agreement's name; none keeps it within the node's country"
+    )
+
+
+class CollectionOut(BaseModel):
+    """What the caller may do with a collection; never how much it holds, which would leak."""
+
+    id: str
+    title: str
+    description: str
+    agreement: str | None
+    can_read: bool
+    can_write: bool
+
+    @classmethod
+    def of(cls, access: CollectionAccess) -> CollectionOut:
+        collection = access.collection
+        return cls(
+            id=collection.id,
+            title=collection.title,
+            description=collection.description,
+            agreement=collection.agreement_name,
+            can_read=access.can_read,
+            can_write=access.can_write,
+        )
+
+
+# Lists are wrapped in an object, as TAXII does, so paging fields can join them later.
+
+
+class OrganizationsOut(BaseModel):
+    organizations: list[OrganizationOut]
+
+
+class UsersOut(BaseModel):
+    users: list[UserOut]
+
+
+class AgreementsOut(BaseModel):
+    agreements: list[AgreementOut]
+
+
+class CollectionsOut(BaseModel):
+    collections: list[CollectionOut]

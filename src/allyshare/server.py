@@ -1,0 +1,47 @@
+"""Everything a node serves over HTTP, as one ASGI app (DESIGN section 8).
+
+TAXII 2.1 keeps every path it has alone (``/taxii2/...``), the management API lives under
+``/api/v1/``, and its OpenAPI document and Swagger UI sit at ``/openapi.json`` and ``/docs``.
+"""
+
+from __future__ import annotations
+
+from fastapi.openapi.docs import get_swagger_ui_html
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from allyshare.manage import create_management_app
+from allyshare.service import Node
+from allyshare.taxii import create_app
+
+MANAGEMENT_PATH = "/api/v1"
+
+
+def create_server_app(node: Node) -> Starlette:
+    """Build the node's whole HTTP surface; the node is passed in, never a module global."""
+    management = create_management_app(node)
+
+    async def openapi(request: Request) -> Response:
+        # The management app's paths are relative to its mount; the server says where that is,
+        # including any prefix a reverse proxy adds (root_path).
+        base = request.scope.get("root_path", "") + MANAGEMENT_PATH
+        return JSONResponse({**management.openapi(), "servers": [{"url": base}]})
+
+    async def docs(request: Request) -> Response:
+        return get_swagger_ui_html(
+            openapi_url=request.scope.get("root_path", "") + "/openapi.json",
+            title=f"{management.title} - docs",
+        )
+
+    return Starlette(
+        routes=[
+            Mount(MANAGEMENT_PATH, app=management),
+            Route("/openapi.json", openapi, methods=["GET"]),
+            Route("/docs", docs, methods=["GET"]),
+            # Last and at the root, so the TAXII app answers everything else exactly as it does
+            # alone: its own routing, 404s and error objects.
+            Mount("", app=create_app(node)),
+        ]
+    )

@@ -1,0 +1,58 @@
+"""The access key of an object version: who the node says wrote it, and which markings it names.
+
+The store keeps one row per distinct key and points each version at it, so the service can
+judge a reader against every key once and hand the store the list of keys the reader passes.
+The store compares keys as opaque values; what the markings mean is the policy's business.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+NODE_ORIGINATOR = ""
+"""The originator recorded for what the node's operator imports: the node itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class AccessKey:
+    """``marking_refs`` are the object-level refs, ``granular_refs`` the granular ones; both
+    sorted, each ref once."""
+
+    originator: str
+    marking_refs: tuple[str, ...]
+    granular_refs: tuple[str, ...]
+
+    @property
+    def digest(self) -> str:
+        text = orjson.dumps([self.originator, self.marking_refs, self.granular_refs])
+        return hashlib.sha256(text).hexdigest()
+
+    def row(self) -> dict[str, str]:
+        return {
+            "digest": self.digest,
+            "originator_id": self.originator,
+            "marking_refs": orjson.dumps(self.marking_refs).decode(),
+            "granular_refs": orjson.dumps(self.granular_refs).decode(),
+        }
+
+    @classmethod
+    def from_row(cls, originator: str, marking_refs: str, granular_refs: str) -> AccessKey:
+        return cls(
+            originator, tuple(orjson.loads(marking_refs)), tuple(orjson.loads(granular_refs))
+        )
+
+
+def markings_in(obj: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(object-level refs, granular refs) of a validated object, canonical."""
+    refs = obj.get("object_marking_refs") or ()
+    granular = {
+        entry["marking_ref"]
+        for entry in obj.get("granular_markings") or ()
+        if isinstance(entry, Mapping) and isinstance(entry.get("marking_ref"), str)
+    }
+    return tuple(sorted(set(refs))), tuple(sorted(granular))

@@ -1,0 +1,564 @@
+"""The management API at /api/v1, served with TAXII by ``create_server_app``, on both backends.
+
+The node starts with what only the operator's console can make (the first admin) and one
+agreement-bound collection; everything else the tests create through the API itself.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from starlette.testclient import TestClient
+
+from allyshare.community import identity_of
+from allyshare.config import Settings
+from allyshare.server import create_server_app
+from allyshare.service import Node
+
+API = "/api/v1"
+TAXII = "application/taxii+json;version=2.1"
+AGREEMENT: dict[str, Any] = {
+    "name": "us-rok-tech",
+    "version": 1,
+    "parties": {"countries": ["USA", "KOR"], "organizations": []},
+    "categories": ["cyber-threat", "supply-chain"],
+    "max_classification": "S",
+    "tlp_ceiling": "AMBER",
+    "propin_match_only": True,
+    "aggregate_k": 3,
+    "retention_days": 730,
+}
+KRCERT = {"name": "KrCERT", "country": "KOR", "kind": "cert", "sectors": ["government"]}
+
+
+@dataclass
+class Site:
+    client: TestClient
+    node: Node
+    tokens: dict[str, str]
+    collection: str
+
+    def call(
+        self, method: str, path: str, who: str | None = "root", body: Any = None
+    ) -> httpx2.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        extra: dict[str, Any] = {} if body is None else {"json": body}
+        return self.client.request(method, API + path, headers=headers, **extra)
+
+    def add_organization(self, **fields: Any) -> str:
+        made = self.call("POST", "/organizations", body={**KRCERT, **fields})
+        assert made.status_code == 201, made.text
+        organization: str = made.json()["id"]
+        return organization
+
+    def add_user(self, name: str, **fields: Any) -> str:
+        """A user made through the API, remembered so tests can act as it."""
+        made = self.call("POST", "/users", body={"name": name, **fields})
+        assert made.status_code == 201, made.text
+        self.tokens[name] = made.json()["token"]
+        return self.tokens[name]
+
+
+@pytest.fixture
+def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
+    node = Node.open(Settings(data_dir=tmp_path, database_url=database_url, country="USA"))
+    node.apply_agreement(AGREEMENT)
+    collection = node.add_collection("Indicators", "shared with KOR", agreement="us-rok-tech")
+    tokens = {"root": node.add_user("root", is_admin=True)}
+    with TestClient(create_server_app(node)) as client:
+        yield Site(client, node, tokens, collection.id)
+    node.close()
+
+
+@pytest.fixture
+def analyst(site: Site) -> str:
+    """A non-admin member of a party organization; returns its name."""
+    organization = site.add_organization()
+    site.add_user("analyst", organization=organization, roles=["reader"])
+    return "analyst"
+
+
+@pytest.fixture
+def manage_log() -> Iterator[list[logging.LogRecord]]:
+    """What the management API logs, caught at its own logger (CLI tests may stop propagation)."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    logger = logging.getLogger("allyshare.manage")
+    handler, level = Keep(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    yield records
+    logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+def problem(response: httpx2.Response, status: int) -> str:
+    """The description of an error answer, after checking its status and shape."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"title", "description"}, body
+    description: str = body["description"]
+    assert description
+    return description
+
+
+def basic(name: str, token: str) -> str:
+    return "Basic " + base64.b64encode(f"{name}:{token}".encode()).decode()
+
+
+# the caller and authentication
+
+
+def test_me_describes_the_caller_with_every_scheme(site: Site) -> None:
+    organization = site.add_organization()
+    token = site.add_user("analyst", organization=organization, clearance="S", roles=["reader"])
+    expected = {
+        "name": "analyst",
+        "organization": "KOR.KRCERT",
+        "nationality": "KOR",
+        "clearance": "S",
+        "roles": ["reader"],
+        "is_admin": False,
+    }
+    for header in (f"Bearer {token}", f"Token {token}", basic("analyst", token)):
+        response = site.client.get(f"{API}/me", headers={"Authorization": header})
+        assert response.status_code == 200, response.text
+        assert response.json() == expected
+    assert site.call("GET", "/me").json()["is_admin"] is True
+
+
+@pytest.mark.parametrize(
+    "header",
+    [None, "Bearer not-a-token", "Token ", "Digest abc", "Basic !!!", basic("root", "wrong")],
+)
+def test_missing_or_wrong_credentials_are_401(site: Site, header: str | None) -> None:
+    headers = {"Authorization": header} if header else {}
+    response = site.client.get(f"{API}/me", headers=headers)
+    description = problem(response, 401)
+    assert "Basic" in response.headers["WWW-Authenticate"]
+    assert "not-a-token" not in description and "wrong" not in description
+
+
+def test_failed_logins_are_rate_limited(site: Site) -> None:
+    for _ in range(20):
+        site.client.get(f"{API}/me", headers={"Authorization": "Bearer guess"})
+    blocked = site.call("GET", "/me")
+    assert "too many" in problem(blocked, 429)
+    assert int(blocked.headers["Retry-After"]) > 0
+
+
+ADMIN_ONLY = [
+    ("GET", "/organizations", None),
+    ("POST", "/organizations", {**KRCERT, "name": "Sneaky"}),
+    ("PATCH", "/organizations/KOR.KRCERT", {"disabled": True}),
+    ("GET", "/users", None),
+    ("POST", "/users", {"name": "sneaky", "roles": ["admin"]}),
+    ("PATCH", "/users/analyst", {"roles": ["admin"]}),
+    ("POST", "/users/root/token", None),
+    ("POST", "/agreements", {**AGREEMENT, "version": 2}),
+    ("POST", "/collections", {"title": "Sneaky"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), ADMIN_ONLY)
+def test_non_admins_get_403_and_change_nothing(
+    site: Site, analyst: str, method: str, path: str, body: Any
+) -> None:
+    before = (site.node.organizations(), site.node.users(), site.node.agreements())
+    assert "administrators" in problem(site.call(method, path, analyst, body), 403)
+    assert (site.node.organizations(), site.node.users(), site.node.agreements()) == before
+    assert site.call("GET", "/me", analyst).status_code == 200
+    assert len(site.node.collections_for(site.node.authenticate_token(site.tokens["root"]))) == 1
+
+
+# organizations
+
+
+def test_organizations_are_created_listed_and_changed(site: Site) -> None:
+    made = site.call("POST", "/organizations", body=KRCERT)
+    assert made.status_code == 201, made.text
+    assert made.json() == {
+        "id": "KOR.KRCERT",
+        "identity": identity_of("KOR.KRCERT"),
+        "name": "KrCERT",
+        "country": "KOR",
+        "kind": "cert",
+        "sectors": ["government"],
+        "disabled": False,
+    }
+    listed = site.call("GET", "/organizations").json()["organizations"]
+    assert listed == [made.json()]
+
+    changed = site.call(
+        "PATCH", "/organizations/KOR.KRCERT", body={"name": "KISA KrCERT", "sectors": ["telecom"]}
+    )
+    assert changed.status_code == 200, changed.text
+    assert changed.json() | {"name": "KrCERT", "sectors": ["government"]} == made.json()
+    assert (changed.json()["name"], changed.json()["sectors"]) == ("KISA KrCERT", ["telecom"])
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({**KRCERT, "country": "Korea"}, "ISO 3166-1 alpha-3"),
+        ({**KRCERT, "kind": "club"}, "organization kind 'club'"),
+        ({**KRCERT, "name": "!!!"}, "no letters or digits"),
+        ({**KRCERT, "sectors": "government"}, "body.sectors"),
+        ({**KRCERT, "members": 3}, "body.members: Extra inputs are not permitted"),
+        ({"name": "KrCERT", "kind": "cert"}, "body.country: Field required"),
+    ],
+)
+def test_bad_organizations_are_400_with_the_reason(
+    site: Site, body: dict[str, Any], expected: str
+) -> None:
+    assert expected in problem(site.call("POST", "/organizations", body=body), 400)
+    assert site.node.organizations() == []
+
+
+def test_organization_errors(site: Site) -> None:
+    site.add_organization()
+    assert "already exists" in problem(site.call("POST", "/organizations", body=KRCERT), 409)
+    missing = site.call("PATCH", "/organizations/KOR.NOBODY", body={"name": "x"})
+    assert "KOR.NOBODY" in problem(missing, 404)
+    assert problem(site.call("PATCH", "/organizations/KOR.NOBODY", body={"disabled": True}), 404)
+    # A refused change is refused whole: the valid part of the request is not applied.
+    refused = site.call("PATCH", "/organizations/KOR.KRCERT", body={"name": " ", "disabled": True})
+    assert "needs a name" in problem(refused, 400)
+    assert site.node.organizations()[0].disabled is False
+
+
+def test_disabling_an_organization_cuts_its_users_off(site: Site) -> None:
+    organization = site.add_organization()
+    site.add_user("analyst", organization=organization, roles=["reader"])
+    site.add_user("bystander")
+    assert site.call("GET", "/me", "analyst").status_code == 200
+
+    disabled = site.call("PATCH", f"/organizations/{organization}", body={"disabled": True})
+    assert disabled.status_code == 200 and disabled.json()["disabled"] is True
+    problem(site.call("GET", "/me", "analyst"), 401)
+    assert site.call("GET", "/me", "bystander").status_code == 200
+    users = {u["name"]: u["disabled"] for u in site.call("GET", "/users").json()["users"]}
+    assert users == {"analyst": True, "bystander": False, "root": False}
+
+    site.call("PATCH", f"/organizations/{organization}", body={"disabled": False})
+    assert site.call("GET", "/me", "analyst").status_code == 200
+
+
+# users and tokens
+
+
+def test_users_are_created_with_a_token_shown_once(site: Site) -> None:
+    organization = site.add_organization()
+    made = site.call(
+        "POST",
+        "/users",
+        body={"name": "kim", "organization": organization, "clearance": "C", "roles": ["reader"]},
+    )
+    assert made.status_code == 201, made.text
+    token = made.json()["token"]
+    assert made.json() == {
+        "name": "kim",
+        "organization": "KOR.KRCERT",
+        "nationality": "KOR",
+        "clearance": "C",
+        "roles": ["reader"],
+        "is_admin": False,
+        "disabled": False,
+        "token": token,
+    }
+    me = site.client.get(f"{API}/me", headers={"Authorization": f"Bearer {token}"})
+    assert me.json()["name"] == "kim"
+
+    listed = site.call("GET", "/users")
+    assert token not in listed.text and site.tokens["root"] not in listed.text
+    users = listed.json()["users"]
+    assert [u["name"] for u in users] == ["kim", "root"]
+    assert all(set(u) == set(made.json()) - {"token"} for u in users)
+
+    admin = site.call("POST", "/users", body={"name": "ops", "roles": ["admin"]})
+    assert admin.json()["is_admin"] is True
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "expected"),
+    [
+        ({"name": "has space"}, 400, "user name 'has space'"),
+        ({"name": "a:b"}, 400, "no spaces or ':'"),
+        ({"name": "kim", "roles": ["boss"]}, 400, "unknown roles ['boss']"),
+        ({"name": "kim", "clearance": "SECRET"}, 400, "'SECRET' is not a classification"),
+        ({"name": "kim", "nationality": "KR"}, 400, "ISO 3166-1 alpha-3"),
+        ({"name": "kim", "roles": "reader"}, 400, "body.roles"),
+        ({"name": "kim", "token": "chosen"}, 400, "body.token: Extra inputs"),
+        ({"roles": ["reader"]}, 400, "body.name: Field required"),
+        ({"name": "kim", "organization": "KOR.NOBODY"}, 404, "no organization 'KOR.NOBODY'"),
+        ({"name": "root"}, 409, "user 'root' already exists"),
+    ],
+)
+def test_bad_users_are_refused_with_the_reason(
+    site: Site, body: dict[str, Any], status: int, expected: str
+) -> None:
+    assert expected in problem(site.call("POST", "/users", body=body), status)
+    assert [u.name for u in site.node.users()] == ["root"]
+
+
+def test_malformed_json_is_400(site: Site) -> None:
+    headers = {"Authorization": f"Bearer {site.tokens['root']}", "Content-Type": "application/json"}
+    response = site.client.post(f"{API}/users", content=b'{"name": ', headers=headers)
+    assert "not valid JSON" in problem(response, 400)
+
+
+def test_users_are_changed_and_disabled_at_once(site: Site) -> None:
+    organization = site.add_organization()
+    site.add_user("kim")
+    changed = site.call(
+        "PATCH",
+        "/users/kim",
+        body={"organization": organization, "clearance": "TS", "roles": ["contributor"]},
+    )
+    assert changed.status_code == 200, changed.text
+    assert {k: changed.json()[k] for k in ("organization", "clearance", "roles")} == {
+        "organization": "KOR.KRCERT",
+        "clearance": "TS",
+        "roles": ["contributor"],
+    }
+    assert site.call("GET", "/me", "kim").json()["clearance"] == "TS"
+
+    disabled = site.call("PATCH", "/users/kim", body={"disabled": True})
+    assert disabled.json()["disabled"] is True
+    problem(site.call("GET", "/me", "kim"), 401)
+    site.call("PATCH", "/users/kim", body={"disabled": False})
+    assert site.call("GET", "/me", "kim").status_code == 200
+
+    promoted = site.call("PATCH", "/users/kim", body={"roles": ["admin"]})
+    assert promoted.json()["is_admin"] is True
+    assert site.call("GET", "/users", "kim").status_code == 200
+
+
+def test_user_change_errors(site: Site) -> None:
+    site.add_user("kim")
+    missing = site.call("PATCH", "/users/lee", body={"clearance": "S"})
+    assert "no user 'lee'" in problem(missing, 404)
+    assert problem(site.call("PATCH", "/users/lee", body={"disabled": True}), 404)
+    assert problem(site.call("PATCH", "/users/kim", body={"organization": "KOR.NOBODY"}), 404)
+    refused = site.call("PATCH", "/users/kim", body={"roles": ["boss"], "disabled": True})
+    assert "unknown roles" in problem(refused, 400)
+    assert site.call("GET", "/me", "kim").status_code == 200
+    not_a_flag = site.call("PATCH", "/users/kim", body={"disabled": "yes"})
+    assert "body.disabled" in problem(not_a_flag, 400)
+
+
+def test_rotating_a_token_retires_the_old_one(site: Site) -> None:
+    old = site.add_user("kim")
+    rotated = site.call("POST", "/users/kim/token")
+    assert rotated.status_code == 200, rotated.text
+    new = rotated.json()["token"]
+    assert rotated.json() == {"name": "kim", "token": new} and new != old
+    problem(site.client.get(f"{API}/me", headers={"Authorization": f"Bearer {old}"}), 401)
+    assert site.client.get(f"{API}/me", headers={"Authorization": f"Bearer {new}"}).is_success
+    assert "no user 'lee'" in problem(site.call("POST", "/users/lee/token"), 404)
+
+
+def test_tokens_never_reach_the_log(site: Site, manage_log: list[logging.LogRecord]) -> None:
+    token = site.add_user("kim")
+    rotated = site.call("POST", "/users/kim/token").json()["token"]
+    site.client.get(f"{API}/me", headers={"Authorization": f"Bearer {token}"})
+    messages = [(r.getMessage(), r.__dict__) for r in manage_log]
+    assert [m for m, _ in messages] == ["user added", "token rotated"]
+    assert all(token not in str(d) and rotated not in str(d) for _, d in messages)
+
+
+# agreements
+
+
+def test_agreements_are_applied_once_per_version(site: Site, analyst: str) -> None:
+    same = site.call("POST", "/agreements", body=AGREEMENT)
+    assert same.status_code == 200, same.text
+    newer = {**AGREEMENT, "version": 2, "tlp_ceiling": "GREEN"}
+    applied = site.call("POST", "/agreements", body=newer)
+    assert applied.status_code == 201, applied.text
+    assert applied.json() == {
+        "name": "us-rok-tech",
+        "version": 2,
+        "parties": {"countries": ["KOR", "USA"], "organizations": []},
+        "categories": ["cyber-threat", "supply-chain"],
+        "max_classification": "S",
+        "tlp_ceiling": "TLP:GREEN",
+        "propin_match_only": True,
+        "aggregate_k": 3,
+        "retention_days": 730,
+    }
+    # Members read the rules they share by; only admins set them.
+    listed = site.call("GET", "/agreements", analyst)
+    assert listed.json() == {"agreements": [applied.json()]}
+
+    changed_in_place = site.call("POST", "/agreements", body={**newer, "aggregate_k": 5})
+    assert "version 3 or later" in problem(changed_in_place, 409)
+
+    brief = {k: v for k, v in AGREEMENT.items() if k != "retention_days"}
+    made = site.call("POST", "/agreements", body={**brief, "name": "nato-cyber", "version": 1})
+    assert made.status_code == 201 and made.json()["retention_days"] is None
+    assert site.call("POST", "/agreements", body={**brief, "name": "nato-cyber"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"categories": ["gossip"]}, "agreement refused"),
+        ({"tlp_ceiling": "PURPLE"}, "'PURPLE' is not a TLP level"),
+        ({"parties": {"countries": []}}, "at least one party"),
+        ({"version": "2"}, "body.version"),
+        ({"signed_by": "me"}, "body.signed_by: Extra inputs"),
+        ({"parties": {"countries": ["USA"], "others": []}}, "body.parties.others"),
+    ],
+)
+def test_bad_agreements_are_400_and_kept_out(
+    site: Site, change: dict[str, Any], expected: str
+) -> None:
+    body = {**AGREEMENT, "name": "other", **change}
+    assert expected in problem(site.call("POST", "/agreements", body=body), 400)
+    assert [a.name for a in site.node.agreements()] == ["us-rok-tech"]
+
+
+def test_a_missing_agreement_field_is_named(site: Site) -> None:
+    body = {k: v for k, v in AGREEMENT.items() if k != "tlp_ceiling"}
+    assert "body.tlp_ceiling: Field required" in problem(
+        site.call("POST", "/agreements", body=body), 400
+    )
+
+
+# collections
+
+
+def test_collections_follow_agreement_and_roles(site: Site) -> None:
+    korean = site.add_organization()
+    company = site.add_organization(name="Acme", country="DEU", kind="company")
+    site.add_user("reader", organization=korean, roles=["reader"])
+    site.add_user("writer", organization=korean, roles=["contributor"])
+    site.add_user("outsider", organization=company, roles=["contributor"])
+
+    def seen(who: str) -> list[tuple[str, bool, bool]]:
+        found = site.call("GET", "/collections", who).json()["collections"]
+        return [(c["id"], c["can_read"], c["can_write"]) for c in found]
+
+    assert seen("reader") == [(site.collection, True, False)]
+    assert seen("writer") == [(site.collection, True, True)]
+    assert seen("outsider") == []
+    [shown] = site.call("GET", "/collections", "reader").json()["collections"]
+    # What a user may do, never how much a collection holds: counts would leak hidden objects.
+    assert shown == {
+        "id": site.collection,
+        "title": "Indicators",
+        "description": "shared with KOR",
+        "agreement": "us-rok-tech",
+        "can_read": True,
+        "can_write": False,
+    }
+
+
+def test_admins_add_collections(site: Site) -> None:
+    made = site.call("POST", "/collections", body={"title": "Coercion", "agreement": "us-rok-tech"})
+    assert made.status_code == 201, made.text
+    assert made.json() | {"id": ""} == {
+        "id": "",
+        "title": "Coercion",
+        "description": "",
+        "agreement": "us-rok-tech",
+        "can_read": True,
+        "can_write": True,
+    }
+    listed = site.call("GET", "/collections").json()["collections"]
+    assert made.json() in listed and len(listed) == 2
+
+    unknown = site.call("POST", "/collections", body={"title": "X", "agreement": "nope"})
+    assert "no agreement 'nope'" in problem(unknown, 404)
+    assert "needs a title" in problem(site.call("POST", "/collections", body={"title": " "}), 400)
+    assert "body.title" in problem(site.call("POST", "/collections", body={}), 400)
+    assert len(site.call("GET", "/collections").json()["collections"]) == 2
+
+
+# the API as a whole, and TAXII beside it
+
+
+def test_unknown_paths_and_methods_are_json_problems(site: Site) -> None:
+    assert problem(site.call("GET", "/nothing-here"), 404)
+    assert problem(site.call("DELETE", "/me"), 405)
+
+
+def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
+    document = site.client.get("/openapi.json")
+    assert document.status_code == 200
+    schema = document.json()
+    assert schema["servers"] == [{"url": API}]
+    operations = {
+        (method.upper(), path) for path, item in schema["paths"].items() for method in item
+    }
+    assert operations == {
+        ("GET", "/me"),
+        ("GET", "/organizations"),
+        ("POST", "/organizations"),
+        ("PATCH", "/organizations/{organization_id}"),
+        ("GET", "/users"),
+        ("POST", "/users"),
+        ("PATCH", "/users/{name}"),
+        ("POST", "/users/{name}/token"),
+        ("GET", "/agreements"),
+        ("POST", "/agreements"),
+        ("GET", "/collections"),
+        ("POST", "/collections"),
+    }
+    add_user = schema["paths"]["/users"]["post"]
+    assert {"201", "400", "401", "403", "409"} <= set(add_user["responses"])
+    assert "422" not in add_user["responses"]
+    assert schema["components"]["securitySchemes"]["allyshare token"]["name"] == "Authorization"
+    assert "token" in schema["components"]["schemas"]["UserCreated"]["properties"]
+
+    docs = site.client.get("/docs")
+    assert docs.status_code == 200
+    assert docs.headers["content-type"].startswith("text/html")
+    assert "/openapi.json" in docs.text and "swagger" in docs.text.lower()
+
+
+def test_taxii_is_served_beside_the_api(site: Site) -> None:
+    """A member made through the management API works over TAXII at the same paths as ever."""
+    organization = site.add_organization()
+    token = site.add_user("writer", organization=organization, roles=["contributor"])
+    headers = {"Authorization": f"Bearer {token}", "Accept": TAXII}
+
+    discovery = site.client.get("/taxii2/", headers=headers)
+    assert discovery.status_code == 200 and discovery.headers["content-type"] == TAXII
+    assert discovery.json()["api_roots"] == ["http://testserver/taxii2/api/"]
+
+    objects = f"/taxii2/api/collections/{site.collection}/objects/"
+    indicator = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "created": "2026-03-01T00:00:00.000Z",
+        "modified": "2026-03-01T00:00:00.000Z",
+        "pattern": "[ipv4-addr:value = '198.51.100.7']",
+        "pattern_type": "stix",
+        "valid_from": "2026-03-01T00:00:00Z",
+    }
+    posted = site.client.post(
+        objects, json={"objects": [indicator]}, headers={**headers, "Content-Type": TAXII}
+    )
+    assert posted.status_code == 202, posted.text
+    assert posted.json()["success_count"] == 1, posted.json()
+    served = site.client.get(objects, headers=headers)
+    assert served.status_code == 200 and served.headers["content-type"] == TAXII
+    assert [o["id"] for o in served.json()["objects"]] == [indicator["id"]]
+
+    missing = site.client.get("/taxii2/api/collections/nope/", headers=headers)
+    assert missing.json()["http_status"] == "404"
