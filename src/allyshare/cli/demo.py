@@ -37,8 +37,7 @@ def prepare_demo(data_dir: Path) -> tuple[str, str, str]:
                 DEMO_COLLECTION, "US-ROK demo: North Korean and Chinese activity"
             ).id
             node.add_objects(CLI_SUBJECT, collection_id, demo_objects())
-            analyst_token = node.add_user(DEMO_ANALYST)
-            node.grant(DEMO_ANALYST, collection_id, read=True, write=True)
+            analyst_token = node.add_user(DEMO_ANALYST, is_admin=True)
     finally:
         node.close()
     admin_token = (data_dir / ADMIN_TOKEN_FILE).read_text().strip()
