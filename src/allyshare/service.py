@@ -32,11 +32,17 @@ from allyshare.errors import (
 from allyshare.policy import (
     Agreement,
     Classification,
+    Deny,
     MarkingRegistry,
     Organization,
     Subject,
+    Target,
     Tlp,
     check_write,
+    decide,
+    describe_label,
+    explain,
+    object_label,
 )
 from allyshare.stix.validation import StixObjectInfo, check_object
 from allyshare.stix.versions import version_key, version_of
@@ -86,6 +92,19 @@ class CollectionAccess:
     can_read: bool
     can_write: bool
     can_curate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """One stored version of an object, and what one user sees of it and why."""
+
+    collection_id: str
+    collection_title: str
+    version: str
+    originator: str
+    markings: str
+    sees: bool
+    lines: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -509,6 +528,69 @@ class Node:
         if deleted == 0:
             raise NotFound("no object with that id and version in this collection")
         return deleted
+
+    def explain(self, asker: User, object_id: str, as_user: str) -> list[Explanation]:
+        """Why ``as_user`` sees each stored version of an object as it does.
+
+        The reasons name markings, recipients and members, so only admins and the object's
+        originator may ask; to anyone else the object answers as a missing one.
+        """
+        keys = self.store.access_keys()
+        mine = [
+            (collection_id, item, keys[item.label].originator)
+            for collection_id, item in self.store.versions_everywhere(object_id)
+            if asker.is_admin
+            or asker.is_system
+            or asker.organization_id == keys[item.label].originator
+        ]
+        if not mine:
+            raise NotFound(f"no object {object_id}")
+        found = self.store.user_by_name(as_user)
+        if found is None:
+            raise NotFound(f"no user {as_user!r}")
+        user = found[0]
+        subject = self.subject_of(user)
+        registry = self.registry()
+        explained: list[Explanation] = []
+        for collection_id, item, originator in mine:
+            collection = self._collection(collection_id)
+            access = self._access(user, collection)
+            agreement = self._agreement(collection)
+            obj = orjson.loads(item.body)
+            reads = access.can_read and not user.disabled
+            lines = [] if reads else [self._no_rights(user, collection, agreement)]
+            organization = self._organization(originator)
+            decision = decide(subject, Target(obj, organization, agreement), registry)
+            lines.extend(explain(decision))
+            explained.append(
+                Explanation(
+                    collection_id=collection_id,
+                    collection_title=collection.title,
+                    version=item.version,
+                    originator=organization.id,
+                    markings=describe_label(object_label(obj, registry)),
+                    sees=reads and not isinstance(decision, Deny),
+                    lines=tuple(lines),
+                )
+            )
+        return explained
+
+    def _no_rights(self, user: User, collection: Collection, agreement: Agreement) -> str:
+        """The collection-level reason, which comes before any marking."""
+        where = f"collection {collection.title!r}"
+        if user.disabled:
+            return f"no access: user {user.name} is disabled"
+        if user.organization_id is None:
+            return f"no access to {where}: user {user.name} belongs to no organization"
+        organization = self._organization(user.organization_id)
+        if not agreement.has_party(organization):
+            return (
+                f"no access to {where}: {organization.id} is not a party of agreement "
+                f"{agreement.name!r} v{agreement.version}"
+            )
+        return (
+            f"no access to {where}: user {user.name} holds no reader, contributor or curator role"
+        )
 
     def status(self, user: User, status_id: str) -> StatusRecord:
         record = self.store.get_status(status_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 
 from allyshare.cli.main import main
@@ -92,3 +93,58 @@ def test_members_agreements_and_cutting_access(
             node.authenticate_token(colleague)
     finally:
         node.close()
+
+
+def test_changing_members_and_explaining_a_decision(
+    tmp_path: Path, node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    agreement_file = tmp_path / "us-rok-tech.toml"
+    agreement_file.write_text(US_ROK_TECH)
+    assert run(capsys, node_dir, "agreement", "apply", str(agreement_file))[0] == 0
+    _, collection, _ = run(
+        capsys, node_dir, "collection", "add", "Cyber threats", "--agreement", "us-rok-tech"
+    )
+    _, org, _ = run(capsys, node_dir, "org", "add", "KrCERT", "--country", "KOR", "--kind", "cert")
+    code, line, _ = run(capsys, node_dir, "org", "change", org, "--sector", "telecom")
+    assert code == 0 and line.split("\t")[:5] == [org, "KrCERT", "KOR", "cert", "telecom"]
+    run(capsys, node_dir, "user", "add", "kim", "--org", org, "--role", "reader")
+    code, line, _ = run(capsys, node_dir, "user", "change", "kim", "--clearance", "S")
+    assert code == 0 and line.split("\t") == ["kim", org, "KOR", "S", "reader"]
+    code, _, err = run(capsys, node_dir, "user", "change", "kim", "--org", "KOR.NOBODY")
+    assert code == 1 and "no organization" in err
+
+    secret = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": "marking-definition--44444444-4444-4444-8444-444444444444",
+        "created": "2024-01-01T00:00:00.000Z",
+        "extensions": {
+            "extension-definition--3a65884d-005a-4290-8335-cb2d778a83ce": {
+                "extension_type": "property-extension",
+                "control_set": {"classification": "S", "formal_determination": ["NF"]},
+            }
+        },
+    }
+    malware = {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": "malware--6b616fc1-1505-48e3-8b2c-0d19337bff38",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": "ROKRAT",
+        "is_family": True,
+        "object_marking_refs": [secret["id"]],
+    }
+    bundle = tmp_path / "bundle.json"
+    bundle.write_bytes(
+        orjson.dumps({"type": "bundle", "id": "bundle--1", "objects": [secret, malware]})
+    )
+    code, _, err = run(capsys, node_dir, "import", str(bundle), "--collection", collection)
+    assert code == 0, err
+    code, out, _ = run(capsys, node_dir, "policy", "explain", malware["id"], "--as", "kim")
+    assert code == 0
+    assert "kim does not see it:" in out
+    assert "NOFORN: releasable to USA nationals only, not to nationality KOR" in out
+    assert "markings    S//NOFORN" in out
+    code, _, err = run(capsys, node_dir, "policy", "explain", "malware--nothing", "--as", "kim")
+    assert code == 1 and "no object" in err

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from pathlib import Path
 
-from allyshare.storage import Store
+import orjson
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+
+import allyshare.storage
+from allyshare.storage import NODE_ORIGINATOR, AccessKey, Store, VersionFilter
 from allyshare.storage.schema import metadata
+
+MIGRATIONS = Path(allyshare.storage.__file__).parent / "migrations"
 
 
 def test_migrated_database_matches_declared_schema(database_url: str) -> None:
@@ -24,3 +32,48 @@ def test_migrated_database_matches_declared_schema(database_url: str) -> None:
         ]
     engine.dispose()
     assert differences == []
+
+
+def test_versions_stored_before_access_keys_get_theirs(database_url: str) -> None:
+    store = Store(database_url)
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    green = "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da"
+    statement = {
+        "type": "marking-definition",
+        "id": "marking-definition--1",
+        "definition_type": "statement",
+        "definition": {"statement": "kept"},
+    }
+    marked = {"type": "indicator", "id": "indicator--1", "object_marking_refs": [green]}
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(
+            text(
+                "INSERT INTO collections (seq, id, title, description, created_at, last_added) "
+                "VALUES (1, 'c1', 'One', '', 1, 3)"
+            )
+        )
+        for added, (kind, obj) in enumerate(
+            [("marking-definition", statement), ("indicator", marked)], start=1
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO objects (collection_seq, date_added, id_hash, object_id, "
+                    "version_key, version, type, spec_version, is_latest, is_first, body) "
+                    "VALUES (1, :added, 0, :id, '', '', :kind, '2.1', true, true, :body)"
+                ),
+                {"added": added, "id": obj["id"], "kind": kind, "body": orjson.dumps(obj)},
+            )
+    engine.dispose()
+    store.migrate()
+    page = store.read_page("c1", VersionFilter(), limit=10)
+    keys = store.access_keys()
+    assert [keys[item.label] for item in page.items] == [
+        AccessKey(NODE_ORIGINATOR, (), ()),
+        AccessKey(NODE_ORIGINATOR, (green,), ()),
+    ]
+    assert store.marking_definitions() == [orjson.dumps(statement)]
+    store.close()

@@ -227,6 +227,22 @@ def user_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def policy_explain(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        explained = node.explain(CLI_SUBJECT, args.object_id, args.as_user)
+    for number, item in enumerate(explained):
+        if number:
+            print()
+        print(f"{args.object_id} version {item.version or '(unversioned)'}")
+        print(f"  collection  {item.collection_title} ({item.collection_id})")
+        print(f"  originator  {item.originator}")
+        print(f"  markings    {item.markings}")
+        print(f"  {args.as_user} {'sees it' if item.sees else 'does not see it'}:")
+        for line in item.lines:
+            print(f"    {line}")
+    return 0
+
+
 def import_files(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
         node.collection_for(CLI_SUBJECT, args.collection, "write")

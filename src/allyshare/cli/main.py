@@ -120,6 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     user_list = user_sub.add_parser("list", parents=[common], help="list users")
     user_list.set_defaults(run=commands.user_list)
 
+    policy = sub.add_parser("policy", help="inspect the access policy")
+    policy_sub = policy.add_subparsers(dest="action", required=True, metavar="ACTION")
+    explain = policy_sub.add_parser(
+        "explain", parents=[common], help="why a user sees an object as it does"
+    )
+    explain.add_argument("object_id", metavar="OBJECT_ID")
+    explain.add_argument("--as", dest="as_user", required=True, metavar="USER")
+    explain.set_defaults(run=commands.policy_explain)
+
     imp = sub.add_parser("import", parents=[common], help="import STIX files into a collection")
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.add_argument("--collection", required=True, metavar="COLLECTION_ID")

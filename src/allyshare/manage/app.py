@@ -28,6 +28,8 @@ from allyshare.manage.models import (
     Caller,
     CollectionOut,
     CollectionsOut,
+    ExplainedVersion,
+    ExplanationOut,
     NewCollection,
     NewOrganization,
     NewUser,
@@ -260,6 +262,17 @@ def create_management_app(node: Node) -> FastAPI:
         collection = node.add_collection(body.title, body.description, agreement=body.agreement)
         log.info("collection added", extra={"collection": collection.id, "by": user.name})
         return CollectionOut.of(node.collection_for(user, collection.id, "see"))
+
+    @app.get("/policy/explain", tags=["policy"], responses=_problems(404))
+    def explain_policy(object_id: str, as_user: str, user: Anyone) -> ExplanationOut:
+        """Why a user sees an object as it does; only admins and the object's originator may
+        ask, and to anyone else the object answers as a missing one."""
+        explained = node.explain(user, object_id, as_user)
+        return ExplanationOut(
+            object_id=object_id,
+            user=as_user,
+            versions=[ExplainedVersion.of(item) for item in explained],
+        )
 
     return app
 

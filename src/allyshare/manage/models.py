@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from allyshare.community import identity_of
 from allyshare.policy import Agreement
-from allyshare.service import CollectionAccess
+from allyshare.service import CollectionAccess, Explanation
 from allyshare.storage import OrganizationRecord, User
 
 
@@ -224,3 +224,33 @@ class AgreementsOut(BaseModel):
 
 class CollectionsOut(BaseModel):
     collections: list[CollectionOut]
+
+
+class ExplainedVersion(BaseModel):
+    """One stored version of the object and what the user sees of it, with the reasons."""
+
+    collection_id: str
+    collection_title: str
+    version: str
+    originator: str
+    markings: str
+    sees: bool
+    reasons: list[str]
+
+    @classmethod
+    def of(cls, item: Explanation) -> ExplainedVersion:
+        return cls(
+            collection_id=item.collection_id,
+            collection_title=item.collection_title,
+            version=item.version,
+            originator=item.originator,
+            markings=item.markings,
+            sees=item.sees,
+            reasons=list(item.lines),
+        )
+
+
+class ExplanationOut(BaseModel):
+    object_id: str
+    user: str
+    versions: list[ExplainedVersion]

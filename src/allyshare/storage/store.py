@@ -598,6 +598,24 @@ class Store:
         ]
         return Page(items, more)
 
+    def versions_everywhere(self, object_id: str) -> list[tuple[str, StoredVersion]]:
+        """Every stored version of an object, in every collection, with the collection id."""
+        query = (
+            select(
+                collections.c.id,
+                objects.c.date_added,
+                objects.c.object_id,
+                objects.c.version,
+                objects.c.body,
+                objects.c.label_seq,
+            )
+            .select_from(objects.join(collections, collections.c.seq == objects.c.collection_seq))
+            .where(objects.c.id_hash == id_hash(object_id), objects.c.object_id == object_id)
+            .order_by(collections.c.id, objects.c.date_added)
+        )
+        with self._read.connect() as connection:
+            return [(row[0], StoredVersion(*row[1:])) for row in connection.execute(query)]
+
     def iter_versions(
         self,
         collection_id: str,
