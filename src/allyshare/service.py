@@ -364,9 +364,13 @@ class Node:
     # the inputs of the access decision
 
     def subject_of(self, user: User) -> Subject:
+        """The user as the decision sees it. An admin of no organization is the node's
+        operator and acts as the node itself, the originator of what the operator imports."""
         if user.is_system:
             return Subject.system(user.name)
         organization = self._organization(user.organization_id) if user.organization_id else None
+        if organization is None and user.is_admin:
+            organization = self.own_organization
         nationality = user.nationality or (organization.country if organization else "")
         return Subject(
             name=user.name,
