@@ -42,6 +42,8 @@ class View:
     visible: frozenset[int] | None
     checked: frozenset[int]
     originators: Mapping[int, Organization]
+    judged_up_to: int = 0
+    """Keys are append-only with rising seqs: a view judged up to here can be extended."""
 
     def body(self, item: StoredVersion) -> bytes | None:
         """The version as the subject may read it, or None when it is withheld."""
@@ -59,15 +61,20 @@ def build_view(
     registry: MarkingRegistry,
     keys: Mapping[int, AccessKey],
     organization_of: Callable[[str], Organization],
+    earlier: View | None = None,
 ) -> View:
-    """Judge the subject against every access key once."""
+    """Judge the subject against every access key once; with an ``earlier`` view of the same
+    subject, agreement and registry, only against the keys added since."""
     if subject.kind == "system":
         return View(subject, agreement, registry, None, frozenset(), {})
     label = cache(lambda refs: label_of(refs, registry))
-    visible: set[int] = set()
-    checked: set[int] = set()
-    originators: dict[int, Organization] = {}
+    visible: set[int] = set(earlier.visible or ()) if earlier else set()
+    checked: set[int] = set(earlier.checked) if earlier else set()
+    originators: dict[int, Organization] = dict(earlier.originators) if earlier else {}
+    start = earlier.judged_up_to if earlier else 0
     for seq, key in keys.items():
+        if seq <= start:
+            continue
         originator = organization_of(key.originator)
 
         def fails(marking: AccessLabel, originator: Organization = originator) -> bool:
@@ -79,4 +86,12 @@ def build_view(
         if any(fails(label((ref,))) for ref in key.granular_refs):
             checked.add(seq)
             originators[seq] = originator
-    return View(subject, agreement, registry, frozenset(visible), frozenset(checked), originators)
+    return View(
+        subject,
+        agreement,
+        registry,
+        frozenset(visible),
+        frozenset(checked),
+        originators,
+        max(keys, default=start),
+    )

@@ -123,6 +123,7 @@ class Node:
         self.settings = settings
         self.store = store
         self._registry: tuple[int, MarkingRegistry] | None = None
+        self._views: dict[tuple[Subject, Agreement, int], View] = {}
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -425,13 +426,22 @@ class Node:
         return cached[1]
 
     def view(self, user: User, collection: Collection) -> View:
-        return build_view(
-            self.subject_of(user),
-            self._agreement(collection),
-            self.registry(),
-            self.store.access_keys(),
-            self._organization,
-        )
+        """What the user may see in the collection; judged keys are remembered per subject,
+        agreement and registry, so a request only judges the keys added since the last."""
+        subject = self.subject_of(user)
+        agreement = self._agreement(collection)
+        registry = self.registry()
+        # Definitions are only ever added, so their count names the registry's generation.
+        cache_key = (subject, agreement, self.store.marking_definition_count())
+        earlier = self._views.get(cache_key)
+        keys = self.store.access_keys()
+        if earlier is not None and earlier.judged_up_to == max(keys, default=0):
+            return earlier
+        view = build_view(subject, agreement, registry, keys, self._organization, earlier)
+        if len(self._views) >= _VIEWS_KEPT:
+            self._views.clear()
+        self._views[cache_key] = view
+        return view
 
     # objects
 
@@ -603,6 +613,7 @@ class Node:
         return record
 
 
+_VIEWS_KEPT = 512
 _READ_ROLES = frozenset({"reader", "contributor", "curator"})
 _WRITE_ROLES = frozenset({"contributor", "curator"})
 

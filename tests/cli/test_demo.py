@@ -7,26 +7,63 @@ from pathlib import Path
 import pytest
 from taxii2client.v21 import Server
 
-from allyshare.cli.demo import DEMO_ANALYST, DEMO_COLLECTION, prepare_demo
-from allyshare.demo.content import demo_objects
+from allyshare.cli.demo import DEMO_ANALYST, SHOWCASE_READERS, prepare_demo
+from allyshare.cli.main import main
+from allyshare.demo.community import COLLECTIONS, USERS
+from allyshare.demo.marked import SHOWCASE_ID
 
 from support.processes import serve
 
 
-def test_demo_node_serves_its_content_to_taxii2_client(
+def test_demo_node_serves_the_community_to_taxii2_client(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
     data_dir = tmp_path / "demo"
-    collection_id, _, first_token = prepare_demo(data_dir)
-    again_id, _, analyst_token = prepare_demo(data_dir)
-    assert again_id == collection_id and analyst_token != first_token
+    first, _ = prepare_demo(data_dir)
+    again, _ = prepare_demo(data_dir)
+    assert again.collections == first.collections
+    assert again.organizations == first.organizations
+    assert set(again.tokens) == {user.name for user in USERS}
+    assert all(again.tokens[name] != first.tokens[name] for name in again.tokens)
+    cyber = again.collections["cyber-threat"]
     with serve(data_dir) as node:
-        server = Server(f"{node.url}/taxii2/", user=DEMO_ANALYST, password=analyst_token)
-        [collection] = server.api_roots[0].collections
-        assert collection.title == DEMO_COLLECTION
-        served = collection.get_objects(limit=10000)["objects"]
-        assert len(served) == len({o["id"] for o in demo_objects()})
-        stale = Server(f"{node.url}/taxii2/", user=DEMO_ANALYST, password=first_token)
+
+        def server(name: str, token: str) -> Server:
+            return Server(f"{node.url}/taxii2/", user=name, password=token)
+
+        analyst = server(DEMO_ANALYST, again.tokens[DEMO_ANALYST])
+        titles = {collection.title for collection in analyst.api_roots[0].collections}
+        assert titles == {collection.title for collection in COLLECTIONS}
+        korean = server("jiwoo@kisa", again.tokens["jiwoo@kisa"])
+        assert {collection.id for collection in korean.api_roots[0].collections} == {
+            again.collections[c.key] for c in COLLECTIONS if c.key != "usa-national"
+        }
+        answers = []
+        for name in SHOWCASE_READERS:
+            [collection] = [
+                c
+                for c in server(name, again.tokens[name]).api_roots[0].collections
+                if c.id == cyber
+            ]
+            answers.append(collection.get_objects(id=SHOWCASE_ID).get("objects", []))
+        assert [len(answer) for answer in answers] == [1, 1, 1, 0]
+        assert len({repr(answer) for answer in answers}) == 4
+        stale = server(DEMO_ANALYST, first.tokens[DEMO_ANALYST])
         with pytest.raises(Exception, match="401"):
             stale.refresh()
+
+
+def test_demo_prints_where_to_go_and_who_to_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
+    assert main(["demo", "--data-dir", str(tmp_path / "demo"), "--no-serve"]) == 0
+    printed = capsys.readouterr().out
+    assert "http://127.0.0.1:6100/taxii2/" in printed
+    for collection in COLLECTIONS:
+        assert collection.title in printed
+    for user in USERS:
+        assert user.name in printed and user.member.id in printed
+    assert f"curl -u '{DEMO_ANALYST}:" in printed
+    assert SHOWCASE_ID in printed

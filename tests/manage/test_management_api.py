@@ -517,6 +517,7 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("POST", "/agreements"),
         ("GET", "/collections"),
         ("POST", "/collections"),
+        ("GET", "/policy/explain"),
     }
     add_user = schema["paths"]["/users"]["post"]
     assert {"201", "400", "401", "403", "409"} <= set(add_user["responses"])
