@@ -68,6 +68,7 @@ def build_view(
     if subject.kind == "system":
         return View(subject, agreement, registry, None, frozenset(), {})
     label = cache(lambda refs: label_of(refs, registry))
+    organization_of = cache(organization_of)
     visible: set[int] = set(earlier.visible or ()) if earlier else set()
     checked: set[int] = set(earlier.checked) if earlier else set()
     originators: dict[int, Organization] = dict(earlier.originators) if earlier else {}
