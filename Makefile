@@ -29,6 +29,7 @@ check: lint typecheck test
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/restricted.py
 
 clean:
 	rm -rf $(VENV) demo-data
