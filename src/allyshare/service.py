@@ -74,6 +74,7 @@ _OUTCOME_MESSAGES = {
     Outcome.DUPLICATE: "already stored: this version was received before",
     Outcome.CONFLICT: "conflict: an object with this id and no version timestamp is already "
     "stored with different content",
+    Outcome.NOT_ORIGINATOR: "only the originator of this object may add versions of it",
 }
 
 
@@ -323,7 +324,8 @@ class Node:
 
     def collections_for(self, user: User) -> list[CollectionAccess]:
         """The collections the user holds some right on (the others it never learns of)."""
-        found = (self._access(user, c) for c in self.store.list_collections())
+        organization = self._member_of(user)
+        found = (self._access(user, c, organization) for c in self.store.list_collections())
         return [access for access in found if access.can_read or access.can_write]
 
     def collection_for(self, user: User, collection_id: str, need: Access) -> CollectionAccess:
@@ -334,7 +336,7 @@ class Node:
         collection = self.store.get_collection(collection_id)
         if collection is None:
             raise NotFound(f"no collection {collection_id}")
-        access = self._access(user, collection)
+        access = self._access(user, collection, self._member_of(user))
         if not (access.can_read or access.can_write):
             raise NotFound(f"no collection {collection_id}")
         if need == "read" and not access.can_read:
@@ -343,7 +345,12 @@ class Node:
             raise PermissionDenied(f"no write access to collection {collection_id}")
         return access
 
-    def _access(self, user: User, collection: Collection) -> CollectionAccess:
+    def _member_of(self, user: User) -> Organization | None:
+        return self._organization(user.organization_id) if user.organization_id else None
+
+    def _access(
+        self, user: User, collection: Collection, organization: Organization | None
+    ) -> CollectionAccess:
         """Rights follow from the collection's agreement and the user's roles.
 
         Admins hold every right. Anyone else needs an organization that is a party of the
@@ -352,7 +359,6 @@ class Node:
         """
         if user.is_admin or user.is_system:
             return CollectionAccess(collection, True, True, True)
-        organization = self._organization(user.organization_id) if user.organization_id else None
         if organization is None or not self._agreement(collection).has_party(organization):
             return CollectionAccess(collection, False, False, False)
         return CollectionAccess(
@@ -369,7 +375,7 @@ class Node:
         operator and acts as the node itself, the originator of what the operator imports."""
         if user.is_system:
             return Subject.system(user.name)
-        organization = self._organization(user.organization_id) if user.organization_id else None
+        organization = self._member_of(user)
         if organization is None and user.is_admin:
             organization = self.own_organization
         nationality = user.nationality or (organization.country if organization else "")
@@ -416,23 +422,26 @@ class Node:
         return agreement_from_document(record.document)
 
     def registry(self) -> MarkingRegistry:
-        """The marking definitions received so far, read again only when one was added."""
+        return self._current_registry()[1]
+
+    def _current_registry(self) -> tuple[int, MarkingRegistry]:
+        """The marking definitions received so far with their generation (their count, since
+        definitions are only ever added), read again only when one was added."""
         count = self.store.marking_definition_count()
         cached = self._registry
         if cached is None or cached[0] != count:
             definitions = [orjson.loads(body) for body in self.store.marking_definitions()]
             cached = (count, MarkingRegistry(definitions))
             self._registry = cached
-        return cached[1]
+        return cached
 
     def view(self, user: User, collection: Collection) -> View:
         """What the user may see in the collection; judged keys are remembered per subject,
         agreement and registry, so a request only judges the keys added since the last."""
         subject = self.subject_of(user)
         agreement = self._agreement(collection)
-        registry = self.registry()
-        # Definitions are only ever added, so their count names the registry's generation.
-        cache_key = (subject, agreement, self.store.marking_definition_count())
+        generation, registry = self._current_registry()
+        cache_key = (subject, agreement, generation)
         earlier = self._views.get(cache_key)
         keys = self.store.access_keys()
         if earlier is not None and earlier.judged_up_to == max(keys, default=0):
@@ -473,10 +482,11 @@ class Node:
             for position, version, outcome in zip(
                 prepared.positions, prepared.versions, result.outcomes, strict=True
             ):
-                message = _OUTCOME_MESSAGES.get(outcome) or (
-                    "only the originator of this object may add versions of it"
-                )
-                record = {"id": version.object_id, "version": version.version, "message": message}
+                record = {
+                    "id": version.object_id,
+                    "version": version.version,
+                    "message": _OUTCOME_MESSAGES[outcome],
+                }
                 if outcome in (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR):
                     failures[position] = record
                 else:
@@ -577,7 +587,7 @@ class Node:
         explained: list[Explanation] = []
         for collection_id, item, originator in mine:
             collection = self._collection(collection_id)
-            access = self._access(user, collection)
+            access = self._access(user, collection, subject.organization)
             agreement = self._agreement(collection)
             obj = orjson.loads(item.body)
             reads = access.can_read and not user.disabled
