@@ -718,30 +718,8 @@ def markdown(document: dict[str, Any]) -> str:
     found = findings(runs)
     if found:
         lines += ["", "### What the plans mean", "", *found]
-    if any(ratio > RATIO_TARGET for run in runs for ratio in ratios(run)):
-        lines += ["", WHY_MISSED]
     lines.append(END)
     return "\n".join(lines) + "\n"
-
-
-PRIMARY_KEY_INDEX = "sqlite_autoindex_objects_1"
-# Shown when a ratio is over the target; found with py-spy on the server and raw SQLite runs of
-# the same statements (1M objects, SQLite mmap on), 2026-11-23.
-WHY_MISSED = """\
-Where the extra time per visible object goes (py-spy on the server, restricted read against
-the control at 1M: about two thirds of it in SQLite's execution of the page query, the rest in
-turning its rows into results; none in the policy code): walking `objects_by_date_label`
-in date order steps over about nine hidden index entries per visible version (about 0.1 µs
-each), and the visible rows lie one in ten across the table, so each costs a B-tree descent
-and a page of its own where the unrestricted read takes the next row. Both grow with the
-ratio of hidden to visible versions, not with the size of the store. Keeping the rows
-clustered by access key (an `objects` table keyed on (collection_seq, label_seq, date_added),
-`WITHOUT ROWID`) and reading a page as a merge, in date order, of the reader's per-key
-ranges (`... WHERE label_seq = ? AND date_added > ? UNION ALL ... ORDER BY date_added LIMIT
-n`) removes both: in a raw SQLite run at 1M it cut the restricted page query from 3.6 to 1.9
-µs CPU per row (the control's cost) and left the unrestricted one at 2.7-2.8 µs. A merge
-over the rowid table with a (collection_seq, label_seq, date_added) index alone saves the
-index walk but not the scattered rows, and measured no better through the server."""
 
 
 def findings(runs: list[SizeRun]) -> list[str]:
@@ -750,22 +728,25 @@ def findings(runs: list[SizeRun]) -> list[str]:
         return []
     found: list[str] = []
     for name, plan in runs[-1].plans.items():
-        walk = plan.plan[0] if plan.plan else ""
-        if name.startswith("full read") and PRIMARY_KEY_INDEX in walk:
+        steps = " ".join(plan.plan)
+        if "MERGE (UNION ALL)" in steps or (
+            "PRIMARY KEY (collection_seq=? AND label_seq=?" in steps
+        ):
             found.append(
-                f"- {name}: walks the primary key (`{PRIMARY_KEY_INDEX}`), whose entries hold "
-                "no `label_seq`, so every row in the range is read, hidden versions included, "
-                "to test it: hidden objects cost a row each, not an index entry."
+                f"- {name}: one range of the primary key (collection_seq, label_seq, "
+                "date_added) per access key the reader passes, merged in date order: hidden "
+                "versions lie in other ranges and are never read."
             )
-        elif name.startswith("full read") and "objects_by_date_label" in walk:
+        elif "objects_by_date" in steps:
             found.append(
-                f"- {name}: walks `objects_by_date_label`; a hidden version is dropped on its "
-                "index entry (`label_seq`) before its row is read (a deferred seek)."
+                f"- {name}: walks `objects_by_date`; a hidden version is dropped on its index "
+                "entry (which carries `label_seq`, part of the primary key) before its row is "
+                "read."
             )
-        elif "objects_by_type" in walk:
+        elif "objects_by_type" in steps:
             found.append(
-                f"- {name}: walks `objects_by_type`, which holds no `label_seq`: the row of "
-                "every version of that type is read to test it, hidden ones included."
+                f"- {name}: walks `objects_by_type` (collection_seq, label_seq, type, "
+                "date_added): only the versions of keys the reader passes are visited."
             )
     return found
 

@@ -76,4 +76,6 @@ def test_versions_stored_before_access_keys_get_theirs(database_url: str) -> Non
         AccessKey(NODE_ORIGINATOR, (green,), ()),
     ]
     assert store.marking_definitions() == [orjson.dumps(statement)]
+    as_reader = store.read_page("c1", VersionFilter(), limit=10, visible=frozenset(keys))
+    assert as_reader == page
     store.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from unittest.mock import patch
 
 import orjson
 import pytest
@@ -21,6 +22,7 @@ from allyshare.storage import (
     User,
     VersionFilter,
 )
+from allyshare.storage import store as store_module
 
 
 @pytest.fixture
@@ -261,6 +263,34 @@ def test_visible_keys_prefilter_and_last_means_last_visible(store: Store) -> Non
     ]
     assert store.delete_versions("c1", VersionFilter(object_ids=("indicator--b",)), visible) == 0
     assert store.delete_versions("c1", VersionFilter(object_ids=("indicator--b",))) == 1
+
+
+@pytest.mark.parametrize("merged_keys", [0, 100])
+def test_pages_merge_the_ranges_of_every_key_the_reader_passes(
+    store: Store, merged_keys: int
+) -> None:
+    """Each key's versions are read as a range of their own; ``last`` still compares versions
+    across keys, and the merge keeps date order across ranges."""
+    open_key, secret_key = AccessKey("KOR.KISA", (), ()), KISA
+    store.ingest("c1", [version("indicator--a", T1, open_key), version("indicator--b", T1)])
+    store.ingest("c1", [version("indicator--a", T2, secret_key), version("indicator--c", T1)])
+    store.ingest("c1", [version("indicator--d", T1, open_key)])
+    seq_of = {key: seq for seq, key in store.access_keys().items()}
+    both = frozenset({seq_of[open_key], seq_of[secret_key]})
+    with patch.object(store_module, "_MERGED_KEYS", merged_keys):
+        latest = store.read_page("c1", VersionFilter(), limit=10, visible=both)
+        every = VersionFilter(versions=frozenset({"all"}))
+        first_two = store.read_page("c1", every, limit=2, visible=both)
+        rest = store.read_page(
+            "c1", every, limit=2, after=first_two.items[-1].date_added, visible=both
+        )
+    assert ids(latest.items) == [("indicator--a", T2), ("indicator--d", T1)]
+    assert ids(first_two.items + rest.items) == [
+        ("indicator--a", T1),
+        ("indicator--a", T2),
+        ("indicator--d", T1),
+    ]
+    assert first_two.more and not rest.more
 
 
 def test_marking_definitions_are_kept_once_each(store: Store) -> None:

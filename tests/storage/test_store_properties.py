@@ -1,9 +1,10 @@
 """Properties of the store against a plain in-memory model, on SQLite and PostgreSQL.
 
-Random batches of versions (with repeats and out-of-order timestamps) go in; every filter and
-page size must page out exactly what the model selects, in ``date_added`` order, with no
-duplicates and nothing skipped. Concurrent writers must still get strictly increasing
-``date_added`` values.
+Random batches of versions (with repeats and out-of-order timestamps, each under one of a few
+access keys) go in; every filter, page size and set of keys a reader passes must page out
+exactly what the model selects, in ``date_added`` order, with no duplicates and nothing
+skipped, whether the page is read as a merge of per-key ranges or as one walk of the dates.
+Concurrent writers must still get strictly increasing ``date_added`` values.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
+from unittest.mock import patch
 
 import orjson
 import pytest
@@ -20,11 +22,13 @@ from hypothesis import strategies as st
 from allyshare.clock import now_us
 from allyshare.stix.versions import version_key
 from allyshare.storage import AccessKey, Collection, NewVersion, Store, VersionFilter
+from allyshare.storage import store as store_module
 
 OBJECT_IDS = [
     f"{kind}--{uuid.UUID(int=n, version=4)}" for n in range(6) for kind in ("indicator", "malware")
 ]
 STAMPS = [f"2026-01-0{day}T00:00:00.{ms:03d}Z" for day in range(1, 4) for ms in (0, 500)]
+KEYS = [AccessKey("", (f"marking-definition--{n}",), ()) for n in range(4)]
 
 
 @pytest.fixture
@@ -35,7 +39,7 @@ def store(database_url: str) -> Iterator[Store]:
     store.close()
 
 
-def make_version(object_id: str, stamp: str) -> NewVersion:
+def make_version(object_id: str, stamp: str, key: AccessKey = KEYS[0]) -> NewVersion:
     body = orjson.dumps({"id": object_id, "modified": stamp})
     return NewVersion(
         object_id,
@@ -44,11 +48,13 @@ def make_version(object_id: str, stamp: str) -> NewVersion:
         stamp,
         version_key(stamp),
         body,
-        AccessKey("", (), ()),
+        key,
     )
 
 
-versions = st.builds(make_version, st.sampled_from(OBJECT_IDS), st.sampled_from(STAMPS))
+versions = st.builds(
+    make_version, st.sampled_from(OBJECT_IDS), st.sampled_from(STAMPS), st.sampled_from(KEYS)
+)
 batches = st.lists(st.lists(versions, max_size=8), min_size=1, max_size=5)
 selections = st.builds(
     VersionFilter,
@@ -62,14 +68,18 @@ selections = st.builds(
 
 
 def model_select(
-    stored: list[tuple[int, NewVersion]], selection: VersionFilter
+    stored: list[tuple[int, NewVersion]],
+    selection: VersionFilter,
+    passes: set[AccessKey] | None = None,
 ) -> list[tuple[str, str]]:
-    """DESIGN's rules, written out plainly: which (id, version) pairs a filter selects."""
+    """DESIGN's rules, written out plainly: which (id, version) pairs a filter selects for a
+    reader who passes ``passes`` (everything when None); last and first are among those."""
+    seen = [v for _, v in stored if passes is None or v.access in passes]
     keys: dict[str, list[str]] = {}
-    for _, version in stored:
+    for version in seen:
         keys.setdefault(version.object_id, []).append(version.version_key)
     chosen = []
-    for _, version in stored:
+    for version in seen:
         own = keys[version.object_id]
         wanted = selection.versions
         matches = (
@@ -88,13 +98,24 @@ def model_select(
 
 
 @settings(
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(batches=batches, selection=selections, page_size=st.integers(1, 4))
+@given(
+    batches=batches,
+    selection=selections,
+    page_size=st.integers(1, 4),
+    passes=st.none() | st.sets(st.sampled_from(KEYS), min_size=1),
+    merged_keys=st.sampled_from([0, 100]),
+)
 def test_paging_returns_exactly_what_the_model_selects(
-    store: Store, batches: list[list[NewVersion]], selection: VersionFilter, page_size: int
+    store: Store,
+    batches: list[list[NewVersion]],
+    selection: VersionFilter,
+    page_size: int,
+    passes: set[AccessKey] | None,
+    merged_keys: int,
 ) -> None:
     collection_id = str(uuid.uuid4())
     store.create_collection(Collection(collection_id, "t", "", 0))
@@ -107,17 +128,22 @@ def test_paging_returns_exactly_what_the_model_selects(
             if key not in seen:
                 seen.add(key)
                 stored.append((len(stored), version))
+    seq_of = {key: seq for seq, key in store.access_keys().items()}
+    visible = None if passes is None else frozenset(seq_of.get(key, -1) for key in passes)
     paged: list[tuple[str, str]] = []
     added: list[int] = []
     after = None
-    while True:
-        page = store.read_page(collection_id, selection, limit=page_size, after=after)
-        paged.extend((item.object_id, item.version) for item in page.items)
-        added.extend(item.date_added for item in page.items)
-        if not page.more:
-            break
-        after = page.items[-1].date_added
-    assert paged == model_select(stored, selection)
+    with patch.object(store_module, "_MERGED_KEYS", merged_keys):
+        while True:
+            page = store.read_page(
+                collection_id, selection, limit=page_size, after=after, visible=visible
+            )
+            paged.extend((item.object_id, item.version) for item in page.items)
+            added.extend(item.date_added for item in page.items)
+            if not page.more:
+                break
+            after = page.items[-1].date_added
+    assert paged == model_select(stored, selection, passes)
     assert added == sorted(set(added))
 
 

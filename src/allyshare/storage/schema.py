@@ -2,8 +2,8 @@
 
 Each object version is one row holding its canonical JSON as bytes, so reads stream stored
 bytes without re-serialising. ``date_added`` is an integer count of microseconds, strictly
-increasing per collection: TAXII clients page on it, and keyset pagination needs it unique, so
-(collection, date_added) is the primary key. ``is_latest``/``is_first`` are kept on write so
+increasing per collection: TAXII clients page on it, and keyset pagination needs it unique
+per collection. ``is_latest``/``is_first`` are kept on write so
 the default ``match[version]=last`` filter is a plain predicate, not a per-object subquery.
 
 Indexes are kept narrow because their size sets the write speed: collections are referenced by
@@ -13,9 +13,12 @@ existing (id, version key) before inserting, which is what keeps versions unique
 
 Every version points at an ``access_keys`` row: the organization the node recorded as its
 originator plus the marking refs it carries (object-level and granular). Objects share a
-handful of these, so a reader's rights are evaluated once per key and pushed into SQL as a
-``label_seq IN (...)`` prefilter; ``objects_by_date_label`` lets that prefilter skip hidden
-versions in the index without touching their rows.
+handful of these, so a reader's rights are evaluated once per key and pushed into SQL. On
+SQLite the versions are stored clustered by (collection, key, date_added) (a ``WITHOUT ROWID``
+table), and a reader's page is a date-ordered merge of the ranges of the keys it passes: what
+it may see is read contiguously, and what it may not see is never touched, however much of it
+there is. ``collection_keys`` lists the keys a collection has used, so the merge has one range
+per key actually present. ``date_added`` stays unique per collection (``objects_by_date``).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -51,8 +55,8 @@ collections = Table(
 objects = Table(
     "objects",
     metadata,
-    Column("collection_seq", Integer, primary_key=True, autoincrement=False),
-    Column("date_added", BigInteger, primary_key=True, autoincrement=False),
+    Column("collection_seq", Integer, nullable=False, autoincrement=False),
+    Column("date_added", BigInteger, nullable=False, autoincrement=False),
     Column("id_hash", BigInteger, nullable=False),
     Column("object_id", String(300), nullable=False),
     Column("version_key", Text, nullable=False),
@@ -62,16 +66,25 @@ objects = Table(
     Column("is_latest", Boolean, nullable=False),
     Column("is_first", Boolean, nullable=False),
     Column("body", LargeBinary, nullable=False),
-    Column("label_seq", Integer, nullable=False, server_default="0"),
+    Column("label_seq", Integer, nullable=False, autoincrement=False),
+    PrimaryKeyConstraint("collection_seq", "label_seq", "date_added"),
+    sqlite_with_rowid=False,
 )
+Index("objects_by_date", objects.c.collection_seq, objects.c.date_added, unique=True)
 Index("objects_by_id", objects.c.collection_seq, objects.c.id_hash)
-Index("objects_by_type", objects.c.collection_seq, objects.c.type, objects.c.date_added)
 Index(
-    "objects_by_date_label",
+    "objects_by_type",
     objects.c.collection_seq,
-    objects.c.date_added,
     objects.c.label_seq,
-    objects.c.is_latest,
+    objects.c.type,
+    objects.c.date_added,
+)
+
+collection_keys = Table(
+    "collection_keys",
+    metadata,
+    Column("collection_seq", Integer, primary_key=True, autoincrement=False),
+    Column("label_seq", Integer, primary_key=True, autoincrement=False),
 )
 
 access_keys = Table(

@@ -34,6 +34,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -61,6 +62,7 @@ from allyshare.storage.records import (
 from allyshare.storage.schema import (
     access_keys,
     agreements,
+    collection_keys,
     collections,
     marking_definitions,
     objects,
@@ -72,6 +74,10 @@ from allyshare.storage.schema import (
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite allows 32,766 parameters per statement (3.32 and later).
 _LOOKUP_CHUNK = 30_000
+# Up to this many access keys a page is a merge of per-key ranges (each adds a range to the
+# statement, and its bound parameters count against SQLite's limit); beyond, one walk of the
+# date index skips the hidden versions on their index entries.
+_MERGED_KEYS = 100
 
 
 class Store:
@@ -448,6 +454,10 @@ class Store:
                 for v, added in fresh
             ]
             connection.exec_driver_sql(self._insert_sql, rows)
+            connection.execute(
+                self._upsert(collection_keys).on_conflict_do_nothing(),
+                [{"collection_seq": seq, "label_seq": label} for label in set(key_seqs.values())],
+            )
             self._keep_marking_definitions(connection, [v for v, _ in fresh])
             self._retire_edges(connection, seq, previous_edges, edges)
             connection.execute(
@@ -571,7 +581,8 @@ class Store:
 
         ``visible``, when given, are the access keys the reader passes: other versions are
         skipped as if absent, and ``last``/``first`` mean the newest/oldest version among
-        those the reader passes.
+        those the reader passes. For up to ``_MERGED_KEYS`` of the collection's keys the page
+        merges one range per key, so its cost does not depend on how much is hidden.
         """
         columns = [
             objects.c.date_added,
@@ -581,24 +592,53 @@ class Store:
         ]
         if with_body:
             columns.append(objects.c.body)
-        query = select(*columns).where(*_filter_clauses(_seq_of(collection_id), selection, visible))
         floor = max(x for x in (after, selection.added_after, -1) if x is not None)
-        # With ids given, the id index finds a handful of rows; bounding and ordering by an
-        # expression stops SQLite from walking the whole collection in date order instead.
-        date = objects.c.date_added + 0 if selection.object_ids else objects.c.date_added
-        # The bound is there on the first page too: given a range on date_added, SQLite walks
-        # objects_by_date_label and drops the versions the reader may not see on the index
-        # entry alone; without one it walks the primary key and reads every row, hidden ones
-        # included, to test label_seq (bench/restricted.py).
-        query = query.where(date > floor).order_by(date).limit(limit + 1)
+        seq = _seq_of(collection_id)
         with self._read.connect() as connection:
-            rows = connection.execute(query).all()
+            labels: set[int] | None = None
+            if visible is not None and not selection.object_ids:
+                labels = self._labels_in(connection, collection_id) & visible
+            if labels is not None and len(labels) <= _MERGED_KEYS:
+                if not labels:
+                    return Page([], False)
+                # One date-ordered range per access key, merged: what the reader may not
+                # see is never read (bench/restricted.py).
+                arms = [
+                    select(*columns).where(
+                        *_filter_clauses(seq, selection, visible, label=label),
+                        objects.c.date_added > floor,
+                    )
+                    for label in sorted(labels)
+                ]
+                merged = union_all(*arms)
+                query: Any = merged.order_by(merged.selected_columns.date_added)
+            else:
+                # With ids given, the id index finds a handful of rows; bounding and ordering
+                # by an expression stops SQLite from walking the whole collection in date
+                # order instead.
+                date = objects.c.date_added + 0 if selection.object_ids else objects.c.date_added
+                query = (
+                    select(*columns)
+                    .where(*_filter_clauses(seq, selection, visible), date > floor)
+                    .order_by(date)
+                )
+            rows = connection.execute(query.limit(limit + 1)).all()
         more = len(rows) > limit
         items = [
             StoredVersion(row[0], row[1], row[2], row[4] if with_body else b"", row[3])
             for row in rows[:limit]
         ]
         return Page(items, more)
+
+    @staticmethod
+    def _labels_in(connection: Connection, collection_id: str) -> set[int]:
+        """The access keys the collection's versions have used (some perhaps no longer)."""
+        query = (
+            select(collection_keys.c.label_seq)
+            .join(collections, collections.c.seq == collection_keys.c.collection_seq)
+            .where(collections.c.id == collection_id)
+        )
+        return set(connection.execute(query).scalars())
 
     def versions_everywhere(self, object_id: str) -> list[tuple[str, StoredVersion]]:
         """Every stored version of an object, in every collection, with the collection id."""
@@ -797,8 +837,13 @@ def _object_is(seq: int, object_id: str) -> tuple[Any, ...]:
 
 
 def _filter_clauses(
-    seq: Any, selection: VersionFilter, visible: frozenset[int] | None = None
+    seq: Any,
+    selection: VersionFilter,
+    visible: frozenset[int] | None = None,
+    *,
+    label: int | None = None,
 ) -> list[Any]:
+    """The selection's conditions; ``label`` narrows them to one of the ``visible`` keys."""
     clauses: list[Any] = [objects.c.collection_seq == seq]
     if selection.object_ids:
         clauses.append(objects.c.id_hash.in_([id_hash(i) for i in selection.object_ids]))
@@ -807,7 +852,9 @@ def _filter_clauses(
         clauses.append(objects.c.type.in_(selection.types))
     if selection.spec_versions:
         clauses.append(objects.c.spec_version.in_(selection.spec_versions))
-    if visible is not None:
+    if label is not None:
+        clauses.append(objects.c.label_seq == label)
+    elif visible is not None:
         clauses.append(objects.c.label_seq.in_(sorted(visible)))
     wanted = selection.versions
     if "all" not in wanted:
