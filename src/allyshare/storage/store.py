@@ -129,6 +129,9 @@ class Store:
         with self._write.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
+        # Connections opened before a migration keep the planner statistics they loaded.
+        self._read.dispose()
+        self._write.dispose()
 
     # collections
 
