@@ -200,7 +200,8 @@ def make_node(workdir: Path) -> BenchNode:
         name="allyshare",
         command=[
             *servers._ALLYSHARE,
-            *("serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port)),
+            *("serve", "--plain-http", "--data-dir", str(data)),
+            *("--host", "127.0.0.1", "--port", str(port)),
         ],
         workdir=workdir,
         port=port,

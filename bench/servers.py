@@ -119,7 +119,8 @@ def allyshare(workdir: Path) -> Server:
     port = free_port()
     return Server(
         name="allyshare",
-        command=[*_ALLYSHARE, "serve", "--data-dir", str(data), *_listen(port)],
+        # Plain HTTP on loopback, as medallion is served: the comparison is of TAXII, not TLS.
+        command=[*_ALLYSHARE, "serve", "--plain-http", "--data-dir", str(data), *_listen(port)],
         workdir=workdir,
         port=port,
         objects_path=f"/taxii2/api/collections/{collection}/objects/",

@@ -12,13 +12,14 @@ from allyshare.cli.main import main
 from allyshare.demo.community import COLLECTIONS, USERS
 from allyshare.demo.marked import SHOWCASE_ID
 
-from support.processes import serve
+from support.processes import let_requests_pin, serve
 
 
 def test_demo_node_serves_the_community_to_taxii2_client(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
+    let_requests_pin(monkeypatch)
     data_dir = tmp_path / "demo"
     first, _ = prepare_demo(data_dir)
     again, _ = prepare_demo(data_dir)
@@ -27,10 +28,11 @@ def test_demo_node_serves_the_community_to_taxii2_client(
     assert set(again.tokens) == {user.name for user in USERS}
     assert all(again.tokens[name] != first.tokens[name] for name in again.tokens)
     cyber = again.collections["cyber-threat"]
-    with serve(data_dir) as node:
+    certificate = str(data_dir / "node.crt")
+    with serve(data_dir, tls=True) as node:
 
         def server(name: str, token: str) -> Server:
-            return Server(f"{node.url}/taxii2/", user=name, password=token)
+            return Server(f"{node.url}/taxii2/", user=name, password=token, verify=certificate)
 
         analyst = server(DEMO_ANALYST, again.tokens[DEMO_ANALYST])
         titles = {collection.title for collection in analyst.api_roots[0].collections}
@@ -58,12 +60,13 @@ def test_demo_prints_where_to_go_and_who_to_be(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
-    assert main(["demo", "--data-dir", str(tmp_path / "demo"), "--no-serve"]) == 0
+    data_dir = tmp_path / "demo"
+    assert main(["demo", "--data-dir", str(data_dir), "--no-serve"]) == 0
     printed = capsys.readouterr().out
-    assert "http://127.0.0.1:6100/taxii2/" in printed
+    assert "https://127.0.0.1:6100/taxii2/" in printed
     for collection in COLLECTIONS:
         assert collection.title in printed
     for user in USERS:
         assert user.name in printed and user.member.id in printed
-    assert f"curl -u '{DEMO_ANALYST}:" in printed
+    assert f"curl --cacert {data_dir / 'node.crt'} -u '{DEMO_ANALYST}:" in printed
     assert SHOWCASE_ID in printed

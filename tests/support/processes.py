@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 
 def free_port() -> int:
@@ -43,8 +45,24 @@ class RunningNode:
     process: subprocess.Popen[bytes]
 
 
+def let_requests_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` override a session's ``verify``
+    (which is how taxii2-client pins), so tests that pin take them out of the environment."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def pinned_context(certificate: Path) -> ssl.SSLContext:
+    """Trust exactly this self-signed certificate, as a partner who pinned it does."""
+    return ssl.create_default_context(cafile=str(certificate))
+
+
 @contextmanager
-def serve(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[RunningNode]:
+def serve(
+    data_dir: Path, env: dict[str, str] | None = None, *, tls: bool = False
+) -> Iterator[RunningNode]:
+    """A node serving on a free loopback port: HTTPS with its own certificate when ``tls``,
+    else plain HTTP (the URL says which; clients pin ``data_dir/node.crt``)."""
     port = free_port()
     log_path = data_dir / "server.log"
     log = log_path.open("wb")
@@ -58,12 +76,14 @@ def serve(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Running
             str(data_dir),
             "--port",
             str(port),
+            *(() if tls else ("--plain-http",)),
         ],
         env={**os.environ, **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
+    verify: ssl.SSLContext | bool = False
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -72,7 +92,9 @@ def serve(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Running
                     f"server exited: {process.stderr.read().decode() if process.stderr else ''}"
                 )
             try:
-                httpx.get(f"{url}/taxii2/", timeout=1)
+                if tls and verify is False:
+                    verify = pinned_context(data_dir / "node.crt")
+                httpx.get(f"{url}/taxii2/", timeout=1, verify=verify)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline:

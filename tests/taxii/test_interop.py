@@ -1,5 +1,6 @@
-"""The OASIS taxii2-client drives a real server process through every endpoint and filter;
-everything served validates with stix2-validator."""
+"""The OASIS taxii2-client drives a real server process, over HTTPS with the node's pinned
+certificate, through every endpoint and filter; everything served validates with
+stix2-validator."""
 
 from __future__ import annotations
 
@@ -17,11 +18,14 @@ from allyshare.stix.reading import read_objects
 from allyshare.stix.versions import version_of
 from allyshare.storage import markings_in
 
-from support.processes import RunningNode, cli, serve
+from support.processes import RunningNode, cli, let_requests_pin, serve
 
 
 @pytest.fixture
-def running(tmp_path: Path, database_url: str) -> Iterator[tuple[RunningNode, str, str]]:
+def running(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[RunningNode, str, str]]:
+    let_requests_pin(monkeypatch)
     env = {"ALLYSHARE_DATABASE_URL": database_url}
     data_dir = tmp_path / "node"
     assert cli(data_dir, "init", "--country", "KOR", "--name", "kr-cert", env=env).returncode == 0
@@ -44,8 +48,13 @@ def running(tmp_path: Path, database_url: str) -> Iterator[tuple[RunningNode, st
         env=env,
     )
     assert user.returncode == 0, user.stderr
-    with serve(data_dir, env=env) as node:
+    with serve(data_dir, env=env, tls=True) as node:
         yield node, collection_id, user.stdout.strip()
+
+
+def pinned(node: RunningNode) -> str:
+    """The node's own certificate as the client's only trust anchor (served over HTTPS)."""
+    return str(node.data_dir / "node.crt")
 
 
 def valid_stix(objects: list[dict[str, Any]]) -> None:
@@ -57,7 +66,7 @@ def valid_stix(objects: list[dict[str, Any]]) -> None:
 
 def test_taxii2_client_against_the_server(running: tuple[RunningNode, str, str]) -> None:
     node, collection_id, token = running
-    server = Server(f"{node.url}/taxii2/", user="analyst", password=token)
+    server = Server(f"{node.url}/taxii2/", user="analyst", password=token, verify=pinned(node))
     assert server.title.startswith("allyshare")
     [root] = server.api_roots
     assert isinstance(root, ApiRoot) and root.versions == ["application/taxii+json;version=2.1"]
@@ -149,7 +158,9 @@ def test_served_shared_data_validates_where_the_input_did(
             assert isinstance(obj, dict)
             originals[(obj["id"], version_of(obj))] = obj
     collection = (
-        Server(f"{node.url}/taxii2/", user="analyst", password=token).api_roots[0].collections[0]
+        Server(f"{node.url}/taxii2/", user="analyst", password=token, verify=pinned(node))
+        .api_roots[0]
+        .collections[0]
     )
     served = [
         o

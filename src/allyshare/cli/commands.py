@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 import uuid
 from collections import Counter
@@ -18,7 +19,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
 from allyshare.errors import ConfigError, InvalidInput, InvalidObject
-from allyshare.keys import create_node_key, write_private_file
+from allyshare.keys import (
+    create_node_key,
+    ensure_tls_identity,
+    fingerprint,
+    load_signing_key,
+    public_key_text,
+    write_private_file,
+)
 from allyshare.service import Node
 from allyshare.stix.reading import read_objects
 from allyshare.stix.upgrade import upgrade_object
@@ -60,6 +68,7 @@ def initialise(data_dir: Path, *, country: str, name: str, database_url: str = "
     )
     write_settings_file(settings)
     create_node_key(data_dir)
+    ensure_tls_identity(data_dir, name)
     node = Node.open(load_settings(data_dir))
     try:
         token = node.add_user(ADMIN_USER, is_admin=True)
@@ -85,6 +94,16 @@ def serve(args: argparse.Namespace) -> int:
     settings = _settings(args.data_dir)
     host = args.host or settings.host
     port = args.port or settings.port
+    certificate = private_key = None
+    if args.plain_http:
+        if not is_loopback(host):
+            raise ConfigError(
+                f"--plain-http serves only on a loopback address, not {host}: anything else "
+                "would send tokens and marked data in the clear"
+            )
+    else:
+        files = ensure_tls_identity(args.data_dir, settings.node_name)
+        certificate, private_key = files.certificate, files.private_key
     configure(settings.log_level)
     node = Node.open(settings)
     try:
@@ -95,9 +114,32 @@ def serve(args: argparse.Namespace) -> int:
             log_level="warning",
             access_log=False,
             proxy_headers=False,
+            ssl_certfile=certificate,
+            ssl_keyfile=private_key,
         )
     finally:
         node.close()
+    return 0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def node_show(args: argparse.Namespace) -> int:
+    settings = _settings(args.data_dir)
+    files = ensure_tls_identity(args.data_dir, settings.node_name)
+    print(f"name                      {settings.node_name}")
+    print(f"country                   {settings.country}")
+    print(f"listens on                https://{settings.host}:{settings.port}/")
+    print(f"certificate               {files.certificate}")
+    print(f"certificate fingerprint   SHA256:{fingerprint(files.certificate.read_bytes())}")
+    print(f"signing key (Ed25519)     {public_key_text(load_signing_key(args.data_dir))}")
     return 0
 
 

@@ -15,6 +15,7 @@ from allyshare.config import CONFIG_FILE, load_settings
 from allyshare.demo.community import COLLECTIONS, USERS, DemoCommunity, build_demo_community
 from allyshare.demo.marked import MEMBERS, SHOWCASE_ID
 from allyshare.errors import ConfigError
+from allyshare.keys import NODE_CERT_FILE
 from allyshare.service import Node
 
 DEMO_ANALYST = "analyst"
@@ -64,7 +65,10 @@ def prepare_demo(data_dir: Path) -> tuple[DemoCommunity, str]:
 
 def run_demo(args: argparse.Namespace) -> int:
     community, admin_token = prepare_demo(args.data_dir)
-    url = f"http://{args.host}:{args.port}/taxii2/"
+    scheme = "http" if args.plain_http else "https"
+    url = f"{scheme}://{args.host}:{args.port}/taxii2/"
+    # curl checks the self-signed certificate against itself: the way a partner pins it.
+    curl = "curl" if args.plain_http else f"curl --cacert {args.data_dir / NODE_CERT_FILE}"
     print(f"allyshare demo node (USA) at {url}")
     print("  a first US-ROK arrangement: agreement us-rok-tech (USA and KOR, up to S and")
     print("  TLP:AMBER) for four collections, usa-national (US members only) for the fifth")
@@ -82,14 +86,14 @@ def run_demo(args: argparse.Namespace) -> int:
     print()
     print("try:")
     print(
-        f"  curl -u '{DEMO_ANALYST}:{community.tokens[DEMO_ANALYST]}' -H 'Accept: {_TAXII}' "
+        f"  {curl} -u '{DEMO_ANALYST}:{community.tokens[DEMO_ANALYST]}' -H 'Accept: {_TAXII}' "
         f"{url}api/collections/"
     )
     showcase = f"{url}api/collections/{community.collections['cyber-threat']}/objects/"
     print("  one report, four readers (whole; without NOFORN; without classified; not at all):")
     for name in SHOWCASE_READERS:
         print(
-            f"  curl -u '{name}:{community.tokens[name]}' -H 'Accept: {_TAXII}' "
+            f"  {curl} -u '{name}:{community.tokens[name]}' -H 'Accept: {_TAXII}' "
             f"{showcase}{SHOWCASE_ID}/"
         )
     if args.no_serve:

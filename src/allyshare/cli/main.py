@@ -46,7 +46,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="serve TAXII 2.1")
     serve.add_argument("--host", default=None, help="address to bind (default from settings)")
     serve.add_argument("--port", type=int, default=None, help="port (default from settings)")
+    serve.add_argument(
+        "--plain-http",
+        action="store_true",
+        help="serve HTTP without TLS (only on a loopback address)",
+    )
     serve.set_defaults(run=commands.serve)
+
+    node = sub.add_parser("node", help="this node's identity")
+    node_sub = node.add_subparsers(dest="action", required=True, metavar="ACTION")
+    show = node_sub.add_parser(
+        "show",
+        parents=[common],
+        help="name, country and the certificate fingerprint to give to partners",
+    )
+    show.set_defaults(run=commands.node_show)
 
     collection = sub.add_parser("collection", help="manage collections")
     collection_sub = collection.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -147,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=6100)
     demo.add_argument("--no-serve", action="store_true", help="prepare the node and exit")
+    demo.add_argument(
+        "--plain-http", action="store_true", help="serve HTTP without TLS (loopback only)"
+    )
     demo.set_defaults(run=commands.demo)
     return parser
 
