@@ -518,12 +518,18 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("GET", "/collections"),
         ("POST", "/collections"),
         ("GET", "/policy/explain"),
+        ("GET", "/node"),
+        ("GET", "/peers"),
+        ("POST", "/peers"),
+        ("DELETE", "/peers/{name}"),
+        ("POST", "/peers/{name}/subscriptions"),
     }
     add_user = schema["paths"]["/users"]["post"]
     assert {"201", "400", "401", "403", "409"} <= set(add_user["responses"])
     assert "422" not in add_user["responses"]
     assert schema["components"]["securitySchemes"]["allyshare token"]["name"] == "Authorization"
     assert "token" in schema["components"]["schemas"]["UserCreated"]["properties"]
+    assert schema["paths"]["/node"]["get"]["security"] == []
 
     docs = site.client.get("/docs")
     assert docs.status_code == 200

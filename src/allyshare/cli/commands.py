@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import sys
 import uuid
 from collections import Counter
@@ -16,9 +15,12 @@ from typing import BinaryIO
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from allyshare.clock import format_us
 from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
 from allyshare.errors import ConfigError, InvalidInput, InvalidObject
+from allyshare.federation.connections import is_loopback
+from allyshare.federation.peers import add_peer, subscribe
 from allyshare.keys import (
     create_node_key,
     ensure_tls_identity,
@@ -122,15 +124,6 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def node_show(args: argparse.Namespace) -> int:
     settings = _settings(args.data_dir)
     files = ensure_tls_identity(args.data_dir, settings.node_name)
@@ -140,6 +133,71 @@ def node_show(args: argparse.Namespace) -> int:
     print(f"certificate               {files.certificate}")
     print(f"certificate fingerprint   SHA256:{fingerprint(files.certificate.read_bytes())}")
     print(f"signing key (Ed25519)     {public_key_text(load_signing_key(args.data_dir))}")
+    return 0
+
+
+def peer_add(args: argparse.Namespace) -> int:
+    certificate = None
+    if args.cert_file is not None:
+        try:
+            certificate = args.cert_file.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {args.cert_file}: {exc.strerror}") from None
+    with _open_node(args.data_dir) as node:
+        peer = add_peer(
+            node,
+            args.name,
+            api_root=args.url,
+            country=args.country,
+            agreement=args.agreement,
+            cert_fingerprint=args.cert_fingerprint,
+            certificate=certificate,
+        )
+    pinned = f"certificate SHA256:{peer.fingerprint}" if peer.fingerprint else "plain HTTP"
+    signs = "signs its requests" if peer.signing_key else "no signing key (not an allyshare node)"
+    print(f"peer {peer.name!r} ({peer.country}, {peer.agreement_name}): {pinned}; {signs}")
+    return 0
+
+
+def peer_list(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        peers = node.store.peers.all()
+        for peer in peers:
+            print(f"{peer.name}  {peer.country}  {peer.agreement_name}  {peer.api_root}")
+            print(f"  certificate SHA256:{peer.fingerprint or '- (plain HTTP)'}")
+            for s in node.store.peers.subscriptions(peer.name):
+                direction = "pull+push" if s.push else "pull"
+                done = format_us(s.last_success) if s.last_success else "never"
+                print(
+                    f"  {s.remote_collection} -> {s.local_collection} ({direction}): "
+                    f"{s.objects_in} in, {s.objects_out} out, last success {done}"
+                    + (f", last error: {s.last_error}" if s.last_error else "")
+                )
+    if not peers:
+        print("no peers")
+    return 0
+
+
+def peer_remove(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        node.store.peers.remove(args.name)
+    print(f"peer {args.name!r} removed")
+    return 0
+
+
+def peer_subscribe(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        subscribe(
+            node,
+            args.name,
+            remote_collection=args.remote_collection,
+            into=args.into,
+            push=args.push,
+        )
+    print(
+        f"{args.name} {args.remote_collection} -> {args.into}"
+        + (" (and push)" if args.push else "")
+    )
     return 0
 
 

@@ -62,6 +62,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.set_defaults(run=commands.node_show)
 
+    peer = sub.add_parser("peer", help="other nodes and TAXII servers to sync with")
+    peer_sub = peer.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add_peer = peer_sub.add_parser("add", parents=[common], help="pin a peer")
+    add_peer.add_argument("name")
+    add_peer.add_argument("--url", required=True, help="the peer's TAXII API root URL")
+    pinning = add_peer.add_mutually_exclusive_group(required=False)
+    pinning.add_argument(
+        "--cert-fingerprint", metavar="SHA256", help="the fingerprint its node show printed"
+    )
+    pinning.add_argument("--cert-file", type=Path, metavar="F", help="its certificate, PEM")
+    add_peer.add_argument("--country", required=True, help="ISO 3166-1 alpha-3 code")
+    add_peer.add_argument("--agreement", required=True, help="the agreement it shares under")
+    add_peer.set_defaults(run=commands.peer_add)
+    list_peers = peer_sub.add_parser("list", parents=[common], help="peers and their sync state")
+    list_peers.set_defaults(run=commands.peer_list)
+    remove_peer = peer_sub.add_parser("remove", parents=[common], help="forget a peer")
+    remove_peer.add_argument("name")
+    remove_peer.set_defaults(run=commands.peer_remove)
+    subscribe = peer_sub.add_parser(
+        "subscribe", parents=[common], help="pull a collection of the peer into a local one"
+    )
+    subscribe.add_argument("name")
+    subscribe.add_argument("--remote-collection", required=True, metavar="RID")
+    subscribe.add_argument("--into", required=True, metavar="LOCAL_ID")
+    subscribe.add_argument("--push", action="store_true", help="also push local writes to it")
+    subscribe.set_defaults(run=commands.peer_subscribe)
+
     collection = sub.add_parser("collection", help="manage collections")
     collection_sub = collection.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = collection_sub.add_parser("add", parents=[common], help="create a collection")

@@ -10,6 +10,7 @@ clients do, with the same brake on guessing.
 # runtime, and the ``Anyone``/``Admin`` dependencies are local to create_management_app.
 
 import logging
+from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any
 
@@ -21,6 +22,7 @@ from starlette.responses import JSONResponse
 
 from allyshare import __version__
 from allyshare.errors import AllyshareError, AuthenticationFailed, NotFound, PermissionDenied
+from allyshare.federation.peers import add_peer, node_identity, subscribe
 from allyshare.manage.models import (
     AgreementDocument,
     AgreementOut,
@@ -32,11 +34,17 @@ from allyshare.manage.models import (
     ExplanationOut,
     NewCollection,
     NewOrganization,
+    NewPeer,
+    NewSubscription,
     NewUser,
+    NodeOut,
     OrganizationChange,
     OrganizationOut,
     OrganizationsOut,
+    PeerOut,
+    PeersOut,
     Problem,
+    SubscriptionOut,
     Token,
     UserChange,
     UserCreated,
@@ -89,7 +97,7 @@ def create_management_app(node: Node) -> FastAPI:
         version=__version__,
         description=(
             "Manage one allyshare node: its member organizations, users and their tokens, "
-            "sharing agreements and collections. Errors are `{title, description}`."
+            "sharing agreements, collections and peers. Errors are `{title, description}`."
         ),
         docs_url=None,
         redoc_url=None,
@@ -262,6 +270,71 @@ def create_management_app(node: Node) -> FastAPI:
         collection = node.add_collection(body.title, body.description, agreement=body.agreement)
         log.info("collection added", extra={"collection": collection.id, "by": user.name})
         return CollectionOut.of(node.collection_for(user, collection.id, "see"))
+
+    # this node and its peers
+
+    @cache
+    def identity() -> NodeOut:
+        return NodeOut.of(node_identity(node.settings))
+
+    @app.get("/node", tags=["federation"], openapi_extra={"security": []})
+    def this_node() -> NodeOut:
+        """Who this node is, for partners: no credentials needed, nothing secret."""
+        return identity()
+
+    @app.get("/peers", tags=["federation"], responses=_problems(403))
+    def list_peers(user: Admin) -> PeersOut:
+        """Every peer with its subscriptions and how their sync has gone."""
+        return PeersOut(
+            peers=[
+                PeerOut.of(peer, node.store.peers.subscriptions(peer.name))
+                for peer in node.store.peers.all()
+            ]
+        )
+
+    @app.post(
+        "/peers", status_code=201, tags=["federation"], responses=_problems(400, 403, 404, 409)
+    )
+    def new_peer(body: NewPeer, user: Admin) -> PeerOut:
+        """Pin a peer: its certificate is given, or fetched and accepted only with the given
+        fingerprint."""
+        peer = add_peer(
+            node,
+            body.name,
+            api_root=body.url,
+            country=body.country,
+            agreement=body.agreement,
+            cert_fingerprint=body.cert_fingerprint,
+            certificate=body.certificate.encode() if body.certificate else None,
+        )
+        log.info("peer added", extra={"peer": peer.name, "by": user.name})
+        return PeerOut.of(peer, [])
+
+    @app.delete(
+        "/peers/{name}", status_code=204, tags=["federation"], responses=_problems(403, 404)
+    )
+    def remove_peer(name: str, user: Admin) -> Response:
+        """Forget a peer and its subscriptions; what it sent stays, with its provenance."""
+        node.store.peers.remove(name)
+        log.info("peer removed", extra={"peer": name, "by": user.name})
+        return Response(status_code=204)
+
+    @app.post(
+        "/peers/{name}/subscriptions",
+        status_code=201,
+        tags=["federation"],
+        responses=_problems(400, 403, 404, 409),
+    )
+    def new_subscription(name: str, body: NewSubscription, user: Admin) -> SubscriptionOut:
+        """Pull a collection of the peer into a local one bound to the same agreement."""
+        subscription = subscribe(
+            node, name, remote_collection=body.remote_collection, into=body.into, push=body.push
+        )
+        log.info(
+            "peer subscribed",
+            extra={"peer": name, "remote_collection": body.remote_collection, "by": user.name},
+        )
+        return SubscriptionOut.of(subscription)
 
     @app.get("/policy/explain", tags=["policy"], responses=_problems(404))
     def explain_policy(object_id: str, as_user: str, user: Anyone) -> ExplanationOut:

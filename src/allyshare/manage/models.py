@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from allyshare.clock import format_us
 from allyshare.community import identity_of
+from allyshare.federation.peers import NodeIdentity
 from allyshare.policy import Agreement
 from allyshare.service import CollectionAccess, Explanation
-from allyshare.storage import OrganizationRecord, User
+from allyshare.storage import OrganizationRecord, PeerRecord, SubscriptionRecord, User
 
 
 class _Request(BaseModel):
@@ -254,3 +256,88 @@ class ExplanationOut(BaseModel):
     object_id: str
     user: str
     versions: list[ExplainedVersion]
+
+
+class NodeOut(BaseModel):
+    """This node as partners see it (public: it holds nothing secret)."""
+
+    name: str
+    country: str
+    certificate_fingerprint: str = Field(description="SHA-256 of the TLS certificate, to pin")
+    signing_key: str = Field(description="Ed25519 public key, base64, that signs its requests")
+
+    @classmethod
+    def of(cls, identity: NodeIdentity) -> NodeOut:
+        return cls(
+            name=identity.name,
+            country=identity.country,
+            certificate_fingerprint=identity.certificate_fingerprint,
+            signing_key=identity.signing_key,
+        )
+
+
+class NewPeer(_Request):
+    name: str
+    url: str = Field(description="the peer's TAXII API root, e.g. https://kor.example/taxii2/api/")
+    country: str = Field(examples=["KOR"])
+    agreement: str = Field(description="the agreement the peer shares under")
+    cert_fingerprint: str | None = Field(
+        default=None, description="SHA-256 fingerprint of the peer's certificate (node show)"
+    )
+    certificate: str | None = Field(default=None, description="the peer's certificate, PEM")
+
+
+class NewSubscription(_Request):
+    remote_collection: str
+    into: str = Field(description="the local collection, bound to the peer's agreement")
+    push: bool = Field(default=False, description="also push local writes to the peer")
+
+
+class SubscriptionOut(BaseModel):
+    remote_collection: str
+    local_collection: str
+    push: bool
+    cursor: str | None = Field(description="the peer's date_added pulled up to")
+    last_success: str | None
+    last_error: str | None
+    objects_in: int
+    objects_out: int
+
+    @classmethod
+    def of(cls, record: SubscriptionRecord) -> SubscriptionOut:
+        return cls(
+            remote_collection=record.remote_collection,
+            local_collection=record.local_collection,
+            push=record.push,
+            cursor=record.cursor,
+            last_success=None if record.last_success is None else format_us(record.last_success),
+            last_error=record.last_error,
+            objects_in=record.objects_in,
+            objects_out=record.objects_out,
+        )
+
+
+class PeerOut(BaseModel):
+    name: str
+    url: str
+    country: str
+    agreement: str
+    certificate_fingerprint: str
+    signs_requests: bool = Field(description="whether its signing key is known (allyshare peers)")
+    subscriptions: list[SubscriptionOut]
+
+    @classmethod
+    def of(cls, peer: PeerRecord, subscriptions: list[SubscriptionRecord]) -> PeerOut:
+        return cls(
+            name=peer.name,
+            url=peer.api_root,
+            country=peer.country,
+            agreement=peer.agreement_name,
+            certificate_fingerprint=peer.fingerprint,
+            signs_requests=peer.signing_key is not None,
+            subscriptions=[SubscriptionOut.of(s) for s in subscriptions],
+        )
+
+
+class PeersOut(BaseModel):
+    peers: list[PeerOut]

@@ -75,9 +75,11 @@ class Outcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class IngestResult:
-    """Per input version, in input order, what the store did with it."""
+    """Per input version, in input order, what the store did with it; and the ``date_added``
+    given to each version it stored."""
 
     outcomes: list[Outcome]
+    added: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +127,33 @@ class StatusRecord:
     successes: list[dict[str, str]] = field(default_factory=list)
     failures: list[dict[str, str]] = field(default_factory=list)
     pendings: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PeerRecord:
+    """Another node or TAXII server: where it is, the certificate pinned for it, and what it is
+    to the policy (its country, the agreement it shares under)."""
+
+    name: str
+    api_root: str
+    certificate: bytes
+    fingerprint: str
+    country: str
+    agreement_name: str
+    signing_key: str | None
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionRecord:
+    """One peer collection pulled into a local one, and how that has gone."""
+
+    peer_name: str
+    remote_collection: str
+    local_collection: str
+    push: bool
+    cursor: str | None = None
+    last_success: int | None = None
+    last_error: str | None = None
+    objects_in: int = 0
+    objects_out: int = 0

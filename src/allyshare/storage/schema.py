@@ -158,3 +158,45 @@ users = Table(
     Column("clearance", String(2), nullable=False, server_default="U"),
     Column("roles", Text, nullable=False, server_default=""),
 )
+
+peers = Table(
+    "peers",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("api_root", Text, nullable=False),
+    Column("certificate", LargeBinary, nullable=False),
+    Column("fingerprint", String(95), nullable=False),
+    Column("country", String(3), nullable=False),
+    Column("agreement_name", String(100), nullable=False),
+    Column("signing_key", String(100), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column(
+        "peer_name",
+        String(100),
+        ForeignKey("peers.name", name="subscriptions_peer", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("remote_collection", String(200), primary_key=True),
+    Column("local_collection", String(64), nullable=False),
+    Column("push", Boolean, nullable=False),
+    Column("cursor", Text, nullable=True),
+    Column("last_success", BigInteger, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("objects_in", BigInteger, nullable=False),
+    Column("objects_out", BigInteger, nullable=False),
+)
+
+# Which peer sent a version, and when: provenance kept beside the version, not in it.
+receipts = Table(
+    "receipts",
+    metadata,
+    Column("collection_seq", Integer, primary_key=True, autoincrement=False),
+    Column("date_added", BigInteger, primary_key=True, autoincrement=False),
+    Column("peer_name", String(100), nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+)

@@ -46,6 +46,7 @@ from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
 from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.access import AccessKey
+from allyshare.storage.peers import PeerStore
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
@@ -56,6 +57,7 @@ from allyshare.storage.records import (
     Page,
     StatusRecord,
     StoredVersion,
+    SubscriptionRecord,
     User,
     VersionFilter,
 )
@@ -67,6 +69,7 @@ from allyshare.storage.schema import (
     marking_definitions,
     objects,
     organizations,
+    receipts,
     statuses,
     users,
 )
@@ -103,6 +106,7 @@ class Store:
         self._upsert = sqlite_insert if self.is_sqlite else postgresql_insert
         self._keys: dict[int, AccessKey] = {}
         self._keys_lock = threading.Lock()
+        self.peers = PeerStore(self._read, self._write)
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -393,6 +397,38 @@ class Store:
             _insert_status(connection, status)
         return status
 
+    def ingest_pulled(
+        self,
+        collection_id: str,
+        versions: Sequence[NewVersion],
+        subscription: SubscriptionRecord,
+        cursor: str | None,
+    ) -> IngestResult:
+        """Store versions received from a peer, their receipts, and the subscription's new
+        cursor, in one transaction: after a crash either all of a page is in with the cursor
+        past it, or none is and the page is fetched again (repeats are duplicates, not new)."""
+        with self._write.begin() as connection:
+            result = self._store_versions(connection, collection_id, versions)
+            if result.added:
+                seq = connection.execute(
+                    select(collections.c.seq).where(collections.c.id == collection_id)
+                ).scalar_one()
+                received_at = now_us()
+                connection.execute(
+                    insert(receipts),
+                    [
+                        {
+                            "collection_seq": seq,
+                            "date_added": added,
+                            "peer_name": subscription.peer_name,
+                            "received_at": received_at,
+                        }
+                        for added in result.added
+                    ],
+                )
+            PeerStore.advance(connection, subscription, cursor, len(result.added))
+        return result
+
     def _store_versions(
         self, connection: Connection, collection_id: str, versions: Sequence[NewVersion]
     ) -> IngestResult:
@@ -466,7 +502,7 @@ class Store:
             connection.execute(
                 update(collections).where(collections.c.seq == seq).values(last_added=date_added)
             )
-        return IngestResult(outcomes)
+        return IngestResult(outcomes, [added for _, added in fresh])
 
     def _lock_collection(self, connection: Connection, collection_id: str) -> tuple[int, int]:
         """The collection's ``seq`` and last ``date_added``, holding its write lock."""

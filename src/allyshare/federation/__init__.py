@@ -1,0 +1,1 @@
+"""Exchanging data with other nodes and TAXII servers: peers, pinned connections, sync."""

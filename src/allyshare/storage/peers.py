@@ -1,0 +1,99 @@
+"""Peers and subscriptions as kept; the sync state of a subscription changes only with the
+objects it describes (see :meth:`allyshare.storage.Store.ingest_pulled`)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from allyshare.clock import now_us
+from allyshare.errors import Conflict, NotFound
+from allyshare.storage.records import PeerRecord, SubscriptionRecord
+from allyshare.storage.schema import peers, subscriptions
+
+
+class PeerStore:
+    def __init__(self, read: Engine, write: Engine) -> None:
+        self._read = read
+        self._write = write
+
+    def add(self, peer: PeerRecord) -> None:
+        try:
+            with self._write.begin() as connection:
+                connection.execute(insert(peers).values(**asdict(peer)))
+        except IntegrityError:
+            raise Conflict(f"peer {peer.name!r} already exists") from None
+
+    def get(self, name: str) -> PeerRecord:
+        with self._read.connect() as connection:
+            row = connection.execute(select(peers).where(peers.c.name == name)).first()
+        if row is None:
+            raise NotFound(f"no peer {name!r}")
+        return _peer(row)
+
+    def all(self) -> list[PeerRecord]:
+        with self._read.connect() as connection:
+            return [_peer(row) for row in connection.execute(select(peers).order_by(peers.c.name))]
+
+    def remove(self, name: str) -> None:
+        """The peer and its subscriptions; what was received from it stays, with its receipts."""
+        with self._write.begin() as connection:
+            connection.execute(delete(subscriptions).where(subscriptions.c.peer_name == name))
+            if connection.execute(delete(peers).where(peers.c.name == name)).rowcount == 0:
+                raise NotFound(f"no peer {name!r}")
+
+    def subscribe(self, subscription: SubscriptionRecord) -> None:
+        self.get(subscription.peer_name)
+        try:
+            with self._write.begin() as connection:
+                connection.execute(insert(subscriptions).values(**asdict(subscription)))
+        except IntegrityError:
+            raise Conflict(
+                f"peer {subscription.peer_name!r} collection {subscription.remote_collection} "
+                "is already subscribed"
+            ) from None
+
+    def subscriptions(self, peer_name: str | None = None) -> list[SubscriptionRecord]:
+        query = select(subscriptions).order_by(
+            subscriptions.c.peer_name, subscriptions.c.remote_collection
+        )
+        if peer_name is not None:
+            query = query.where(subscriptions.c.peer_name == peer_name)
+        with self._read.connect() as connection:
+            return [SubscriptionRecord(**row._mapping) for row in connection.execute(query)]
+
+    def record_failure(self, subscription: SubscriptionRecord, error: str) -> None:
+        with self._write.begin() as connection:
+            connection.execute(
+                update(subscriptions).where(*_is(subscription)).values(last_error=error[:2000])
+            )
+
+    @staticmethod
+    def advance(
+        connection: Connection, subscription: SubscriptionRecord, cursor: str | None, count: int
+    ) -> None:
+        """Move the cursor on inside the caller's transaction (the one storing the objects)."""
+        connection.execute(
+            update(subscriptions)
+            .where(*_is(subscription))
+            .values(
+                cursor=cursor,
+                last_success=now_us(),
+                last_error=None,
+                objects_in=subscriptions.c.objects_in + count,
+            )
+        )
+
+
+def _is(subscription: SubscriptionRecord) -> tuple[Any, ...]:
+    return (
+        subscriptions.c.peer_name == subscription.peer_name,
+        subscriptions.c.remote_collection == subscription.remote_collection,
+    )
+
+
+def _peer(row: Any) -> PeerRecord:
+    return PeerRecord(**row._mapping)

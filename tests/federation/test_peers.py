@@ -1,0 +1,246 @@
+"""Pinning peers: a real KOR node process over HTTPS, added as a peer of a USA node through the
+command line and the management API; the wrong certificate is refused and nothing is kept."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from allyshare.cli.main import main
+from allyshare.config import load_settings
+from allyshare.errors import Conflict, InvalidInput, NotFound
+from allyshare.federation.peers import add_peer, node_identity, subscribe
+from allyshare.keys import ensure_tls_identity, fingerprint
+from allyshare.server import create_server_app
+from allyshare.service import Node
+
+from support.processes import RunningNode, cli, serve
+
+AGREEMENT: dict[str, Any] = {
+    "name": "us-rok-tech",
+    "version": 1,
+    "parties": {"countries": ["USA", "KOR"], "organizations": []},
+    "categories": ["cyber-threat"],
+    "max_classification": "S",
+    "tlp_ceiling": "AMBER",
+    "propin_match_only": True,
+    "aggregate_k": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def kor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    data_dir = tmp_path_factory.mktemp("kor") / "node"
+    assert cli(data_dir, "init", "--country", "KOR", "--name", "kor").returncode == 0
+    with serve(data_dir, tls=True) as node:
+        yield node
+
+
+@pytest.fixture
+def usa(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Node]:
+    monkeypatch.setenv("ALLYSHARE_DATABASE_URL", database_url)
+    data_dir = tmp_path / "usa"
+    assert main(["init", "--data-dir", str(data_dir), "--country", "USA", "--name", "usa"]) == 0
+    node = Node.open(load_settings(data_dir))
+    node.apply_agreement(AGREEMENT)
+    yield node
+    node.close()
+
+
+def api_root(kor: RunningNode) -> str:
+    return f"{kor.url}/taxii2/api/"
+
+
+def kor_fingerprint(kor: RunningNode) -> str:
+    return fingerprint((kor.data_dir / "node.crt").read_bytes())
+
+
+def test_a_peer_is_pinned_by_fingerprint_and_its_signing_key_fetched(
+    usa: Node, kor: RunningNode
+) -> None:
+    peer = add_peer(
+        usa,
+        "kor",
+        api_root=api_root(kor),
+        country="KOR",
+        agreement="us-rok-tech",
+        cert_fingerprint="sha256:" + kor_fingerprint(kor).replace(":", "").lower(),
+    )
+    assert peer.fingerprint == kor_fingerprint(kor)
+    assert peer.certificate == (kor.data_dir / "node.crt").read_bytes()
+    assert peer.signing_key == node_identity(load_settings(kor.data_dir)).signing_key
+    assert usa.store.peers.all() == [peer]
+    with pytest.raises(Conflict, match="already exists"):
+        add_peer(
+            usa,
+            "kor",
+            api_root=api_root(kor),
+            country="KOR",
+            agreement="us-rok-tech",
+            cert_fingerprint=kor_fingerprint(kor),
+        )
+
+
+def test_another_certificate_is_refused_and_logged(
+    usa: Node, kor: RunningNode, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "impostor").mkdir()
+    impostor = ensure_tls_identity(tmp_path / "impostor", "impostor").certificate
+    wrong = fingerprint(impostor.read_bytes())
+    with caplog.at_level(logging.WARNING), pytest.raises(InvalidInput, match="presents a cert"):
+        add_peer(
+            usa,
+            "kor",
+            api_root=api_root(kor),
+            country="KOR",
+            agreement="us-rok-tech",
+            cert_fingerprint=wrong,
+        )
+    assert any(r.getMessage() == "peer certificate refused" for r in caplog.records)
+    with pytest.raises(InvalidInput, match="could not reach"):
+        add_peer(
+            usa,
+            "kor",
+            api_root=api_root(kor),
+            country="KOR",
+            agreement="us-rok-tech",
+            certificate=impostor.read_bytes(),
+        )
+    assert usa.store.peers.all() == []
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        ({"country": "GBR"}, InvalidInput, "not a party country"),
+        ({"country": "Korea"}, InvalidInput, "not an ISO 3166-1"),
+        ({"agreement": "nato"}, NotFound, "no agreement"),
+        ({"name": "../kor"}, InvalidInput, "peer name"),
+        ({"api_root": "http://192.0.2.1/taxii2/api/"}, InvalidInput, "over https"),
+        ({"cert_fingerprint": "ab:cd"}, InvalidInput, "not a SHA-256"),
+    ],
+)
+def test_a_peer_that_cannot_be_trusted_as_given_is_refused(
+    usa: Node, kor: RunningNode, change: dict[str, str], error: type[Exception], message: str
+) -> None:
+    given: dict[str, Any] = {
+        "name": "kor",
+        "api_root": api_root(kor),
+        "country": "KOR",
+        "agreement": "us-rok-tech",
+        "cert_fingerprint": kor_fingerprint(kor),
+        **change,
+    }
+    name = given.pop("name")
+    with pytest.raises(error, match=message):
+        add_peer(usa, name, **given)
+    assert usa.store.peers.all() == []
+
+
+def test_subscriptions_follow_the_peers_agreement(usa: Node, kor: RunningNode) -> None:
+    add_peer(
+        usa,
+        "kor",
+        api_root=api_root(kor),
+        country="KOR",
+        agreement="us-rok-tech",
+        cert_fingerprint=kor_fingerprint(kor),
+    )
+    shared = usa.add_collection("From KOR", "", agreement="us-rok-tech")
+    local = usa.add_collection("Ours", "")
+    with pytest.raises(InvalidInput, match="data keeps its agreement"):
+        subscribe(usa, "kor", remote_collection="c-1", into=local.id)
+    subscription = subscribe(usa, "kor", remote_collection="c-1", into=shared.id, push=True)
+    assert usa.store.peers.subscriptions("kor") == [subscription]
+    with pytest.raises(Conflict, match="already subscribed"):
+        subscribe(usa, "kor", remote_collection="c-1", into=shared.id)
+    with pytest.raises(NotFound, match="no peer"):
+        subscribe(usa, "jpn", remote_collection="c-1", into=shared.id)
+    usa.store.peers.remove("kor")
+    assert usa.store.peers.subscriptions() == []
+    with pytest.raises(NotFound, match="no peer"):
+        usa.store.peers.remove("kor")
+
+
+def test_peer_commands(usa: Node, kor: RunningNode, capsys: pytest.CaptureFixture[str]) -> None:
+    data_dir = str(usa.settings.data_dir)
+    collection = usa.add_collection("From KOR", "", agreement="us-rok-tech")
+    certificate = str(kor.data_dir / "node.crt")
+    assert main(["node", "show", "--data-dir", str(kor.data_dir)]) == 0
+    shown = capsys.readouterr().out
+    assert kor_fingerprint(kor) in shown
+    added = [
+        "peer", "add", "kor", "--url", api_root(kor), "--cert-file", certificate,
+        "--country", "KOR", "--agreement", "us-rok-tech", "--data-dir", data_dir,
+    ]  # fmt: skip
+    assert main(added) == 0
+    assert "signs its requests" in capsys.readouterr().out
+    subscribed = [
+        "peer", "subscribe", "kor", "--remote-collection", "c-1", "--into", collection.id,
+        "--data-dir", data_dir,
+    ]  # fmt: skip
+    assert main(subscribed) == 0
+    assert main(["peer", "list", "--data-dir", data_dir]) == 0
+    listed = capsys.readouterr().out
+    assert f"kor  KOR  us-rok-tech  {api_root(kor)}" in listed
+    assert f"c-1 -> {collection.id} (pull): 0 in, 0 out, last success never" in listed
+    assert main(["peer", "remove", "kor", "--data-dir", data_dir]) == 0
+    assert main(["peer", "remove", "kor", "--data-dir", data_dir]) == 1
+    assert "no peer 'kor'" in capsys.readouterr().err
+
+
+def test_peers_through_the_management_api(usa: Node, kor: RunningNode) -> None:
+    client = TestClient(create_server_app(usa))
+    admin = {"Authorization": f"Bearer {usa.add_user('root', is_admin=True)}"}
+    reader = {"Authorization": f"Bearer {usa.add_user('someone')}"}
+    node = client.get("/api/v1/node")
+    assert node.status_code == 200
+    assert node.json() == {
+        "name": "usa",
+        "country": "USA",
+        "certificate_fingerprint": fingerprint((usa.settings.data_dir / "node.crt").read_bytes()),
+        "signing_key": node_identity(usa.settings).signing_key,
+    }
+    assert client.get("/api/v1/peers", headers=reader).status_code == 403
+    body = {
+        "name": "kor",
+        "url": api_root(kor),
+        "country": "KOR",
+        "agreement": "us-rok-tech",
+        "cert_fingerprint": kor_fingerprint(kor),
+    }
+    made = client.post("/api/v1/peers", json=body, headers=admin)
+    assert made.status_code == 201, made.text
+    assert made.json()["signs_requests"] is True
+    collection = usa.add_collection("From KOR", "", agreement="us-rok-tech")
+    subscribed = client.post(
+        "/api/v1/peers/kor/subscriptions",
+        json={"remote_collection": "c-1", "into": collection.id},
+        headers=admin,
+    )
+    assert subscribed.status_code == 201, subscribed.text
+    [listed] = client.get("/api/v1/peers", headers=admin).json()["peers"]
+    assert listed["subscriptions"] == [
+        {
+            "remote_collection": "c-1",
+            "local_collection": collection.id,
+            "push": False,
+            "cursor": None,
+            "last_success": None,
+            "last_error": None,
+            "objects_in": 0,
+            "objects_out": 0,
+        }
+    ]
+    wrong = client.post(
+        "/api/v1/peers", json={**body, "name": "kor2", "country": "GBR"}, headers=admin
+    )
+    assert wrong.status_code == 400
+    assert "not a party country" in wrong.json()["description"]
+    assert client.delete("/api/v1/peers/kor", headers=admin).status_code == 204
+    assert client.delete("/api/v1/peers/kor", headers=admin).status_code == 404
