@@ -18,6 +18,7 @@ import orjson
 
 from allyshare.policy import (
     AccessLabel,
+    Action,
     Agreement,
     Deny,
     MarkingRegistry,
@@ -45,14 +46,23 @@ class View:
     judged_up_to: int = 0
     """Keys are append-only with rising seqs: a view judged up to here can be extended."""
 
+    @property
+    def action(self) -> Action:
+        return action_of(self.subject)
+
     def body(self, item: StoredVersion) -> bytes | None:
         """The version as the subject may read it, or None when it is withheld."""
         if item.label not in self.checked:
             return item.body
         obj = orjson.loads(item.body)
         target = Target(obj, self.originators[item.label], self.agreement)
-        shown = apply(decide(self.subject, target, self.registry), obj)
+        shown = apply(decide(self.subject, target, self.registry, self.action), obj)
         return None if shown is None else orjson.dumps(shown)
+
+
+def action_of(subject: Subject) -> Action:
+    """A peer node reads to take the data away: that is egress, decided as ``share``."""
+    return "share" if subject.kind == "node" else "read"
 
 
 def build_view(
@@ -67,6 +77,7 @@ def build_view(
     subject, agreement and registry, only against the keys added since."""
     if subject.kind == "system":
         return View(subject, agreement, registry, None, frozenset(), {})
+    action = action_of(subject)
     label = cache(lambda refs: label_of(refs, registry))
     organization_of = cache(organization_of)
     visible: set[int] = set(earlier.visible or ()) if earlier else set()
@@ -79,7 +90,8 @@ def build_view(
         originator = organization_of(key.originator)
 
         def fails(marking: AccessLabel, originator: Organization = originator) -> bool:
-            return isinstance(decide_label(subject, marking, originator, agreement), Deny)
+            decision = decide_label(subject, marking, originator, agreement, action)
+            return isinstance(decision, Deny)
 
         if fails(label(key.marking_refs)):
             continue

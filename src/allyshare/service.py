@@ -56,9 +56,11 @@ from allyshare.storage import (
     OrganizationRecord,
     Outcome,
     Page,
+    PeerRecord,
     StatusRecord,
     Store,
     StoredVersion,
+    SubscriptionRecord,
     User,
     VersionFilter,
     markings_in,
@@ -345,6 +347,23 @@ class Node:
             raise PermissionDenied(f"no write access to collection {collection_id}")
         return access
 
+    def peer_user(self, peer: PeerRecord) -> User:
+        """A peer node as the one asking: cleared to its agreement's highest classification,
+        reading only collections of that agreement, and judged as egress (``share``)."""
+        record = self.store.agreement_newest(peer.agreement_name)
+        if record is None:
+            raise AuthenticationFailed(f"peer {peer.name!r} shares under a missing agreement")
+        agreement = agreement_from_document(record.document)
+        return User(
+            name=f"peer:{peer.name}",
+            is_admin=False,
+            disabled=False,
+            nationality=peer.country,
+            clearance=agreement.max_classification.name,
+            roles=frozenset({"reader"}),
+            peer=peer.name,
+        )
+
     def _member_of(self, user: User) -> Organization | None:
         return self._organization(user.organization_id) if user.organization_id else None
 
@@ -359,6 +378,9 @@ class Node:
         """
         if user.is_admin or user.is_system:
             return CollectionAccess(collection, True, True, True)
+        if user.peer is not None:
+            shares = collection.agreement_name == self.store.peers.get(user.peer).agreement_name
+            return CollectionAccess(collection, can_read=shares, can_write=False, can_curate=False)
         if organization is None or not self._agreement(collection).has_party(organization):
             return CollectionAccess(collection, False, False, False)
         return CollectionAccess(
@@ -375,6 +397,10 @@ class Node:
         operator and acts as the node itself, the originator of what the operator imports."""
         if user.is_system:
             return Subject.system(user.name)
+        if user.peer is not None:
+            return Subject.node(
+                user.name, user.nationality or "", clearance=Classification.parse(user.clearance)
+            )
         organization = self._member_of(user)
         if organization is None and user.is_admin:
             organization = self.own_organization
@@ -505,6 +531,37 @@ class Node:
             )
 
         return self.store.ingest_recorded(collection_id, prepared.versions, status_of)
+
+    def receive(
+        self,
+        subscription: SubscriptionRecord,
+        peer: PeerRecord,
+        received: Sequence[object],
+        cursor: str | None,
+    ) -> Received:
+        """Store one page pulled from a peer together with the subscription's new cursor.
+
+        Received data is checked as an import is (valid STIX, markings that parse, within the
+        local agreement's ceilings); the author rules bind the peer's own members, not this
+        node. Its originator, for the policy, is the peer node, known by its country: the
+        node that sent it is the only origin this node can vouch for.
+        """
+        collection = self._collection(subscription.local_collection)
+        originator = f"{peer.country}.PEER:{peer.name}"
+        rules = WriteRules(
+            self._organization(originator),
+            originator,
+            self._agreement(collection),
+            self.registry(),
+            operator=True,
+        )
+        prepared = prepare(received, rules)
+        result = self.store.ingest_pulled(collection.id, prepared.versions, subscription, cursor)
+        return Received(
+            stored=len(result.added),
+            already_held=len(result.outcomes) - len(result.added),
+            refused=[prepared.failures[p] for p in sorted(prepared.failures)],
+        )
 
     def read_objects(
         self,
@@ -649,6 +706,15 @@ def _shown(
                 continue
             item = replace(item, body=body)
         yield item if with_body else replace(item, body=b"")
+
+
+@dataclass(frozen=True)
+class Received:
+    """What became of one page pulled from a peer."""
+
+    stored: int
+    already_held: int
+    refused: list[dict[str, str]]
 
 
 @dataclass(frozen=True)

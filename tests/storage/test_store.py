@@ -17,12 +17,15 @@ from allyshare.storage import (
     NewVersion,
     OrganizationRecord,
     Outcome,
+    PeerRecord,
     StatusRecord,
     Store,
+    SubscriptionRecord,
     User,
     VersionFilter,
 )
 from allyshare.storage import store as store_module
+from allyshare.storage.peers import PeerStore
 
 
 @pytest.fixture
@@ -310,3 +313,33 @@ def test_marking_definitions_are_kept_once_each(store: Store) -> None:
     store.ingest("c2", [new])
     assert store.marking_definition_count() == 1
     assert store.marking_definitions() == [body]
+
+
+def test_a_pulled_page_and_its_cursor_are_kept_together(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.peers.add(PeerRecord("kor", "https://kor.test/api/", b"", "", "KOR", "a", None, 0))
+    subscription = SubscriptionRecord("kor", "remote-1", "c1", False)
+    store.peers.subscribe(subscription)
+    page = [version("indicator--a", T1, KISA), version("indicator--b", T1, KISA)]
+
+    def crash(*args: object) -> None:
+        raise RuntimeError("killed between the objects and the cursor")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(PeerStore, "advance", staticmethod(crash))
+        with pytest.raises(RuntimeError):
+            store.ingest_pulled("c1", page, subscription, "2026-01-01T00:00:00.000001Z")
+    assert store.read_page("c1", VersionFilter(), limit=10).items == []
+    assert store.peers.subscriptions()[0].cursor is None
+
+    first = store.ingest_pulled("c1", page, subscription, "2026-01-01T00:00:00.000001Z")
+    again = store.ingest_pulled("c1", page, subscription, "2026-01-01T00:00:00.000002Z")
+    assert len(first.added) == 2 and again.added == []
+    [state] = store.peers.subscriptions()
+    assert state.cursor == "2026-01-01T00:00:00.000002Z"
+    assert state.objects_in == 2 and state.last_error is None and state.last_success
+    assert ids(store.read_page("c1", VersionFilter(), limit=10).items) == [
+        ("indicator--a", T1),
+        ("indicator--b", T1),
+    ]

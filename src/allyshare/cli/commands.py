@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from allyshare.clock import format_us
 from allyshare.community import identity_of, read_agreement_document
@@ -21,6 +28,7 @@ from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, wri
 from allyshare.errors import ConfigError, InvalidInput, InvalidObject
 from allyshare.federation.connections import is_loopback
 from allyshare.federation.peers import add_peer, subscribe
+from allyshare.federation.pull import PullReport, pull
 from allyshare.keys import (
     create_node_key,
     ensure_tls_identity,
@@ -199,6 +207,46 @@ def peer_subscribe(args: argparse.Namespace) -> int:
         + (" (and push)" if args.push else "")
     )
     return 0
+
+
+def sync(args: argparse.Namespace) -> int:
+    """Pull every subscription (of one peer, or of all) once; exit 1 if any failed."""
+    failed = 0
+    with _open_node(args.data_dir) as node:
+        if args.peer is not None:
+            node.store.peers.get(args.peer)
+        subscriptions = node.store.peers.subscriptions(args.peer)
+        if not subscriptions:
+            print("nothing to sync: subscribe to a peer collection first (peer subscribe)")
+            return 0
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            TextColumn("{task.completed:,} objects"),
+            TimeElapsedColumn(),
+            console=err,
+            disable=args.quiet,
+            transient=True,
+        ) as bar:
+            for subscription in subscriptions:
+                name = f"{subscription.peer_name} {subscription.remote_collection}"
+                task = bar.add_task(name, total=None)
+
+                def shown(report: PullReport, task: TaskID = task) -> None:
+                    bar.update(task, completed=report.stored + report.already_held)
+
+                report = pull(node, subscription, on_page=shown)
+                bar.remove_task(task)
+                print(
+                    f"{name} -> {subscription.local_collection}: {report.stored} new, "
+                    f"{report.already_held} already held, {len(report.refused)} refused "
+                    f"({report.pages} pages)"
+                )
+                for refusal in report.refused[:20]:
+                    print(f"  refused {refusal.get('id') or '?'}: {refusal.get('message')}")
+                if report.error:
+                    failed += 1
+                    print(f"  failed: {report.error}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def collection_add(args: argparse.Namespace) -> int:

@@ -89,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
     subscribe.add_argument("--push", action="store_true", help="also push local writes to it")
     subscribe.set_defaults(run=commands.peer_subscribe)
 
+    sync = sub.add_parser("sync", parents=[common], help="pull from peers once, now")
+    sync.add_argument("peer", nargs="?", default=None, help="only this peer")
+    sync.add_argument("--quiet", action="store_true", help="no progress bar")
+    sync.set_defaults(run=commands.sync)
+
     collection = sub.add_parser("collection", help="manage collections")
     collection_sub = collection.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = collection_sub.add_parser("add", parents=[common], help="create a collection")

@@ -31,6 +31,8 @@ class User:
     roles: frozenset[str] = frozenset()
     is_system: bool = False
     """The node's own console work (never stored, never reachable over HTTP)."""
+    peer: str | None = None
+    """A peer node, known by its request signature (never stored as a user)."""
 
 
 @dataclass(frozen=True, slots=True)

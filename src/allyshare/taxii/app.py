@@ -21,6 +21,7 @@ from starlette.routing import Route
 
 from allyshare.clock import format_us
 from allyshare.errors import AllyshareError, AuthenticationFailed, InvalidInput
+from allyshare.federation.signatures import is_signed, signing_peer
 from allyshare.service import CollectionAccess, Node
 from allyshare.storage import Page, StatusRecord, User
 from allyshare.taxii.auth import BasicCredentials, FailureLimiter, parse_authorization
@@ -49,6 +50,17 @@ def create_app(node: Node) -> Starlette:
                 {"Retry-After": str(int(wait) + 1)},
             )
         try:
+            if is_signed(request.headers):
+                body = await request.body() if request.method == "POST" else b""
+                peer = await run_in_threadpool(
+                    signing_peer,
+                    request.method,
+                    str(request.url),
+                    request.headers.items(),
+                    body,
+                    node.store.peers.all(),
+                )
+                return await run_in_threadpool(node.peer_user, peer)
             credentials = parse_authorization(request.headers.get("authorization"))
             if isinstance(credentials, BasicCredentials):
                 return await run_in_threadpool(
