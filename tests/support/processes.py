@@ -59,13 +59,17 @@ def pinned_context(certificate: Path) -> ssl.SSLContext:
 
 @contextmanager
 def serve(
-    data_dir: Path, env: dict[str, str] | None = None, *, tls: bool = False
+    data_dir: Path,
+    env: dict[str, str] | None = None,
+    *,
+    tls: bool = False,
+    port: int | None = None,
 ) -> Iterator[RunningNode]:
-    """A node serving on a free loopback port: HTTPS with its own certificate when ``tls``,
-    else plain HTTP (the URL says which; clients pin ``data_dir/node.crt``)."""
-    port = free_port()
+    """A node serving on a loopback port (a free one unless given): HTTPS with its own
+    certificate when ``tls``, else plain HTTP (clients pin ``data_dir/node.crt``)."""
+    port = port or free_port()
     log_path = data_dir / "server.log"
-    log = log_path.open("wb")
+    log = log_path.open("ab")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -88,9 +92,8 @@ def serve(
         deadline = time.monotonic() + 60
         while True:
             if process.poll() is not None:
-                raise RuntimeError(
-                    f"server exited: {process.stderr.read().decode() if process.stderr else ''}"
-                )
+                log.flush()
+                raise RuntimeError(f"server exited: {log_path.read_text()[-2000:]}")
             try:
                 if tls and verify is False:
                     verify = pinned_context(data_dir / "node.crt")

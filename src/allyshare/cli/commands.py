@@ -211,6 +211,8 @@ def peer_subscribe(args: argparse.Namespace) -> int:
 
 def sync(args: argparse.Namespace) -> int:
     """Pull every subscription (of one peer, or of all) once; exit 1 if any failed."""
+    if not 1 <= args.page_size <= 10_000:
+        raise InvalidInput(f"--page-size must be between 1 and 10000, got {args.page_size}")
     failed = 0
     with _open_node(args.data_dir) as node:
         if args.peer is not None:
@@ -234,7 +236,7 @@ def sync(args: argparse.Namespace) -> int:
                 def shown(report: PullReport, task: TaskID = task) -> None:
                     bar.update(task, completed=report.stored + report.already_held)
 
-                report = pull(node, subscription, on_page=shown)
+                report = pull(node, subscription, page_size=args.page_size, on_page=shown)
                 bar.remove_task(task)
                 print(
                     f"{name} -> {subscription.local_collection}: {report.stored} new, "

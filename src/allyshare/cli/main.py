@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync = sub.add_parser("sync", parents=[common], help="pull from peers once, now")
     sync.add_argument("peer", nargs="?", default=None, help="only this peer")
     sync.add_argument("--quiet", action="store_true", help="no progress bar")
+    sync.add_argument(
+        "--page-size", type=int, default=1000, help="objects asked for per page (default 1000)"
+    )
     sync.set_defaults(run=commands.sync)
 
     collection = sub.add_parser("collection", help="manage collections")
