@@ -35,6 +35,7 @@ class Settings:
     default_page_size: int = 1000
     max_page_size: int = 10000
     log_level: str = "info"
+    sync_interval: int = 30
 
     @property
     def effective_database_url(self) -> str:
@@ -54,6 +55,7 @@ ENVIRONMENT: dict[str, str] = {
     "default_page_size": "ALLYSHARE_DEFAULT_PAGE_SIZE",
     "max_page_size": "ALLYSHARE_MAX_PAGE_SIZE",
     "log_level": "ALLYSHARE_LOG_LEVEL",
+    "sync_interval": "ALLYSHARE_SYNC_INTERVAL",
 }
 
 _TOML_SECTIONS: dict[str, tuple[str, str]] = {
@@ -66,6 +68,7 @@ _TOML_SECTIONS: dict[str, tuple[str, str]] = {
     "default_page_size": ("server", "default_page_size"),
     "max_page_size": ("server", "max_page_size"),
     "log_level": ("server", "log_level"),
+    "sync_interval": ("federation", "sync_interval"),
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 

@@ -6,6 +6,7 @@ Checked on the receiver's database, not only on what the commands print.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -112,3 +113,18 @@ def test_unsigned_and_unknown_signers_get_nothing(pair: Pair, tmp_path: Path) ->
     assert refused.returncode == 1
     assert "401" in refused.stderr and "signature not accepted" in refused.stderr
     assert "0 new" in refused.stdout
+
+
+def test_a_serving_node_pulls_on_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
+    with federated_pair(tmp_path, sync_interval=1) as pair:
+        shared = [indicator(n, object_marking_refs=[TLP_GREEN]) for n in range(1, 21)]
+        kept = [indicator(n, object_marking_refs=[NOFORN["id"]]) for n in range(21, 31)]
+        pair.post([NOFORN, *shared, *kept])
+        expected = {NOFORN["id"], *(obj["id"] for obj in shared)}
+        deadline = time.monotonic() + 60
+        while set(pair.received()) != expected:
+            assert time.monotonic() < deadline, f"after a minute: {sorted(pair.received())}"
+            time.sleep(0.2)
+        listed = ok(cli(pair.kor.data_dir, "peer", "list"))
+        assert "21 in, 0 out, last success 20" in listed

@@ -131,14 +131,17 @@ def pin(here: Path, name: str, there: RunningNode, country: str) -> None:
 
 
 @contextmanager
-def federated_pair(tmp_path: Path) -> Iterator[Pair]:
-    """Both nodes served over HTTPS (SQLite; unset ALLYSHARE_DATABASE_URL first)."""
+def federated_pair(tmp_path: Path, *, sync_interval: int = 86_400) -> Iterator[Pair]:
+    """Both nodes served over HTTPS (SQLite; unset ALLYSHARE_DATABASE_URL first). The KOR
+    server pulls on its own every ``sync_interval`` seconds; by default only the tests'
+    ``allyshare sync`` runs do, so they alone decide what is fetched when."""
     usa_dir, kor_dir = tmp_path / "usa", tmp_path / "kor"
     usa_collection = make_node(usa_dir, "USA", "usa")
     kor_collection = make_node(kor_dir, "KOR", "kor")
     cisa = ok(cli(usa_dir, "org", "add", "CISA", "--country", "USA", "--kind", "cert"))
     writer = ok(cli(usa_dir, "user", "add", "writer", "--org", cisa, "--role", "contributor"))
-    with serve(usa_dir, tls=True) as usa, serve(kor_dir, tls=True) as kor:
+    interval = {"ALLYSHARE_SYNC_INTERVAL": str(sync_interval)}
+    with serve(usa_dir, tls=True) as usa, serve(kor_dir, interval, tls=True) as kor:
         pin(usa_dir, "kor", kor, "KOR")
         pin(kor_dir, "usa", usa, "USA")
         ok(

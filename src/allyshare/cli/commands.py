@@ -118,7 +118,7 @@ def serve(args: argparse.Namespace) -> int:
     node = Node.open(settings)
     try:
         uvicorn.run(
-            create_server_app(node),
+            create_server_app(node, sync=True),
             host=host,
             port=port,
             log_level="warning",
