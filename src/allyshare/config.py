@@ -158,6 +158,9 @@ def write_settings_file(settings: Settings) -> Path:
         "# empty: SQLite in the data directory; PostgreSQL: postgresql+psycopg://user@host/db",
         f'url = "{_toml_escape(settings.database_url)}"',
         "",
+        "[federation]",
+        f"sync_interval = {settings.sync_interval}",
+        "",
     ]
     path = settings.data_dir / CONFIG_FILE
     path.write_text("\n".join(lines), encoding="utf-8")

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 from taxii2client.v21 import Server
 
 from allyshare.cli.demo import DEMO_ANALYST, SHOWCASE_READERS, prepare_demo
 from allyshare.cli.main import main
+from allyshare.config import load_settings
 from allyshare.demo.community import COLLECTIONS, USERS
 from allyshare.demo.marked import SHOWCASE_ID
+from allyshare.policy import REDACTED_PROPERTY
+from allyshare.service import Node
+from allyshare.storage import VersionFilter
 
-from support.processes import let_requests_pin, serve
+from support.processes import free_port, let_requests_pin, serve
 
 
 def test_demo_node_serves_the_community_to_taxii2_client(
@@ -63,10 +72,89 @@ def test_demo_prints_where_to_go_and_who_to_be(
     data_dir = tmp_path / "demo"
     assert main(["demo", "--data-dir", str(data_dir), "--no-serve"]) == 0
     printed = capsys.readouterr().out
-    assert "https://127.0.0.1:6100/taxii2/" in printed
+    assert "USA node at https://127.0.0.1:6100/taxii2/" in printed
+    assert "KOR node at https://127.0.0.1:6101/taxii2/" in printed
     for collection in COLLECTIONS:
         assert collection.title in printed
     for user in USERS:
         assert user.name in printed and user.member.id in printed
-    assert f"curl --cacert {data_dir / 'node.crt'} -u '{DEMO_ANALYST}:" in printed
+    assert f"curl --cacert {data_dir / 'usa' / 'node.crt'} -u '{DEMO_ANALYST}:" in printed
+    assert f"curl --cacert {data_dir / 'kor' / 'node.crt'} -u 'jiwoo@kisa:" in printed
     assert SHOWCASE_ID in printed
+    assert main(["demo", "--data-dir", str(data_dir / "usa"), "--no-serve"]) == 1
+    assert "one-node demo from an earlier version" in capsys.readouterr().err
+
+
+def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``allyshare demo`` as a newcomer runs it: two nodes, and the KOR one fills from the USA
+    one with what the agreement and markings let leave (no ORCON report without approval)."""
+    monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
+    data_dir = tmp_path / "demo"
+    port = free_port()
+    log = (tmp_path / "demo.log").open("wb")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "allyshare.cli.main",
+            "demo",
+            "--data-dir",
+            str(data_dir),
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 180
+        while not (held := received(data_dir)):
+            assert process.poll() is None, (tmp_path / "demo.log").read_text()
+            assert time.monotonic() < deadline, "the KOR node received nothing in 3 minutes"
+            time.sleep(0.5)
+        time.sleep(1)
+        usa = Node.open(load_settings(data_dir / "usa"))
+        try:
+            originals = {
+                (item.object_id, item.version): orjson.loads(item.body)
+                for item in usa.store.iter_versions(
+                    _collection_titled(usa, "Cyber threats"), VersionFilter()
+                )
+            }
+        finally:
+            usa.close()
+        held = received(data_dir)
+        assert SHOWCASE_ID not in {object_id for object_id, _ in held}
+        assert held.keys() <= originals.keys()
+        for key, copy in held.items():
+            original = originals[key]
+            assert {k: v for k, v in copy.items() if k != REDACTED_PROPERTY} == {
+                k: v for k, v in original.items() if k in copy
+            }
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def received(data_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """The KOR node's cyber-threat collection, read as the node itself."""
+    if not (data_dir / "kor" / "allyshare.toml").exists():
+        return {}
+    node = Node.open(load_settings(data_dir / "kor"))
+    try:
+        return {
+            (item.object_id, item.version): orjson.loads(item.body)
+            for item in node.store.iter_versions(
+                _collection_titled(node, "Cyber threats"), VersionFilter()
+            )
+        }
+    finally:
+        node.close()
+
+
+def _collection_titled(node: Node, title: str) -> str:
+    [found] = [c.id for c in node.store.list_collections() if c.title == title]
+    return found

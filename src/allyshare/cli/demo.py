@@ -1,101 +1,261 @@
-"""``allyshare demo``: a node holding the demo US-ROK community, then served.
+"""``allyshare demo``: two nodes of the demo US-ROK community, USA and KOR, served and syncing.
 
-The first run builds the community (`allyshare.demo.community`). Run again on the same data
-directory, it keeps the data, finds the collections by title and issues every demo user a
-fresh token (tokens are stored hashed, so the old ones cannot be shown again).
+The USA node holds the whole community and its content (`allyshare.demo.community`); the KOR
+node holds the same members and shared agreement, its own country's users, and collections
+that fill from the USA node as it syncs (and flow back the other way). Both are served from
+this one process, on the given port and the next. Run again on the same data directory, it
+keeps the data, finds the collections by title and issues every demo user a fresh token
+(tokens are stored hashed, so the old ones cannot be shown again).
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from allyshare.cli.commands import ADMIN_TOKEN_FILE, CLI_SUBJECT, initialise, serve
+from allyshare.cli.commands import ADMIN_TOKEN_FILE, CLI_SUBJECT, initialise
 from allyshare.config import CONFIG_FILE, load_settings
-from allyshare.demo.community import COLLECTIONS, USERS, DemoCommunity, build_demo_community
+from allyshare.demo.community import (
+    COLLECTIONS,
+    PARTNER_COUNTRY,
+    PARTNER_USERS,
+    SHARED_COLLECTIONS,
+    US_ROK_TECH,
+    USERS,
+    DemoCollection,
+    DemoCommunity,
+    DemoUser,
+    build_demo_community,
+    build_partner_community,
+)
 from allyshare.demo.marked import MEMBERS, SHOWCASE_ID
 from allyshare.errors import ConfigError
-from allyshare.keys import NODE_CERT_FILE
+from allyshare.federation.peers import add_peer, subscribe
+from allyshare.keys import NODE_CERT_FILE, ensure_tls_identity
 from allyshare.service import Node
 
 DEMO_ANALYST = "analyst"
 # The users whose view of the showcase report differs: whole, redacted twice, not at all.
 SHOWCASE_READERS = ("morgan@cisa", "jiwoo@kisa", "seoyeon@hanbit", "riley@commerce")
 _TAXII = "application/taxii+json;version=2.1"
+DEMO_SYNC_SECONDS = 5
 
 
-def _reopen(node: Node) -> DemoCommunity | None:
+def _reopen(
+    node: Node, collections: tuple[DemoCollection, ...], users: tuple[DemoUser, ...]
+) -> DemoCommunity | None:
     """The community an earlier run built, with fresh tokens; None if there is none yet."""
-    keys = {collection.title: collection.key for collection in COLLECTIONS}
+    keys = {collection.title: collection.key for collection in collections}
     found = {
         keys[access.collection.title]: access.collection.id
         for access in node.collections_for(CLI_SUBJECT)
         if access.collection.title in keys
     }
-    names = {user.name for user in USERS}
+    names = {user.name for user in users}
     if not found:
         if any(user.name in names for user in node.users()):
             raise ConfigError(
                 "this data directory holds a node from an older demo; remove it and run again"
             )
         return None
-    if len(found) < len(COLLECTIONS):
+    if len(found) < len(collections):
         raise ConfigError(
             "this data directory holds a partly built demo community; remove it and run again"
         )
     return DemoCommunity(
         organizations=tuple(member.id for member in MEMBERS),
-        collections={collection.key: found[collection.key] for collection in COLLECTIONS},
-        tokens={user.name: node.rotate_token(user.name) for user in USERS},
+        collections={collection.key: found[collection.key] for collection in collections},
+        tokens={user.name: node.rotate_token(user.name) for user in users},
     )
 
 
 def prepare_demo(data_dir: Path) -> tuple[DemoCommunity, str]:
-    """Create or reuse the demo node; return the community and the admin token."""
+    """Create or reuse the demo's USA node; return the community and the admin token."""
+    return _prepare(data_dir, "USA", "usa-demo", COLLECTIONS, USERS, build_demo_community)
+
+
+def prepare_partner(data_dir: Path) -> tuple[DemoCommunity, str]:
+    """Create or reuse the demo's KOR node (shared collections only, empty until synced)."""
+    return _prepare(
+        data_dir,
+        PARTNER_COUNTRY,
+        "kor-demo",
+        SHARED_COLLECTIONS,
+        PARTNER_USERS,
+        build_partner_community,
+    )
+
+
+def _prepare(
+    data_dir: Path,
+    country: str,
+    name: str,
+    collections: tuple[DemoCollection, ...],
+    users: tuple[DemoUser, ...],
+    build: Callable[[Node], DemoCommunity],
+) -> tuple[DemoCommunity, str]:
     if not (data_dir / CONFIG_FILE).exists():
-        initialise(data_dir, country="USA", name="usa-demo")
+        initialise(data_dir, country=country, name=name)
     node = Node.open(load_settings(data_dir))
     try:
-        community = _reopen(node) or build_demo_community(node)
+        community = _reopen(node, collections, users) or build(node)
     finally:
         node.close()
     admin_token = (data_dir / ADMIN_TOKEN_FILE).read_text().strip()
     return community, admin_token
 
 
+@dataclass(frozen=True)
+class DemoNode:
+    label: str
+    data_dir: Path
+    port: int
+    community: DemoCommunity
+    admin_token: str
+
+    def url(self, host: str, scheme: str) -> str:
+        return f"{scheme}://{host}:{self.port}/taxii2/"
+
+
 def run_demo(args: argparse.Namespace) -> int:
-    community, admin_token = prepare_demo(args.data_dir)
+    if (args.data_dir / CONFIG_FILE).exists():
+        raise ConfigError(
+            f"{args.data_dir} holds a one-node demo from an earlier version; remove it and run "
+            "again (the demo now keeps two nodes, usa/ and kor/, in it)"
+        )
+    usa = DemoNode("USA", args.data_dir / "usa", args.port, *prepare_demo(args.data_dir / "usa"))
+    kor = DemoNode(
+        "KOR", args.data_dir / "kor", args.port + 1, *prepare_partner(args.data_dir / "kor")
+    )
     scheme = "http" if args.plain_http else "https"
-    url = f"{scheme}://{args.host}:{args.port}/taxii2/"
-    # curl checks the self-signed certificate against itself: the way a partner pins it.
-    curl = "curl" if args.plain_http else f"curl --cacert {args.data_dir / NODE_CERT_FILE}"
-    print(f"allyshare demo node (USA) at {url}")
+    print(f"allyshare demo: two nodes on {args.host}, USA and KOR, syncing both ways")
     print("  a first US-ROK arrangement: agreement us-rok-tech (USA and KOR, up to S and")
     print("  TLP:AMBER) for four collections, usa-national (US members only) for the fifth")
+    for node, users in ((usa, USERS), (kor, PARTNER_USERS)):
+        _describe(node, users, args.host, scheme)
+    _showcase(usa, kor, args.host, scheme, args.plain_http)
+    if args.no_serve:
+        return 0
+    return serve_federated([usa, kor], args.host, plain_http=args.plain_http)
+
+
+def _curl(node: DemoNode, plain_http: bool) -> str:
+    # curl checks the self-signed certificate against itself: the way a partner pins it.
+    return "curl" if plain_http else f"curl --cacert {node.data_dir / NODE_CERT_FILE}"
+
+
+def _describe(node: DemoNode, users: tuple[DemoUser, ...], host: str, scheme: str) -> None:
     print()
-    print("collections")
-    for collection in COLLECTIONS:
-        agreement = collection.agreement["name"]
-        print(f"  {community.collections[collection.key]}  {collection.title:<22} ({agreement})")
-    print()
-    print("users (tokens are shown once; run the demo again for fresh ones)")
-    for user in USERS:
-        print(f"  {user.name:<18} {user.member.id:<33} {user.clearance}  {user.about}")
-        print(f"  {'':<18} token {community.tokens[user.name]}")
-    print(f"  {'admin':<18} node admin, token {admin_token}")
+    print(f"{node.label} node at {node.url(host, scheme)}  (data in {node.data_dir})")
+    print("  collections")
+    titles = {collection.key: collection for collection in COLLECTIONS}
+    for key, collection_id in node.community.collections.items():
+        collection = titles[key]
+        print(f"    {collection_id}  {collection.title:<22} ({collection.agreement['name']})")
+    print("  users (tokens are shown once; run the demo again for fresh ones)")
+    for user in users:
+        print(f"    {user.name:<18} {user.member.id:<33} {user.clearance}  {user.about}")
+        print(f"    {'':<18} token {node.community.tokens[user.name]}")
+    print(f"    {'admin':<18} node admin, token {node.admin_token}")
+
+
+def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: bool) -> None:
+    url = usa.url(host, scheme)
+    curl = _curl(usa, plain_http)
+    tokens = usa.community.tokens
     print()
     print("try:")
     print(
-        f"  {curl} -u '{DEMO_ANALYST}:{community.tokens[DEMO_ANALYST]}' -H 'Accept: {_TAXII}' "
+        f"  {curl} -u '{DEMO_ANALYST}:{tokens[DEMO_ANALYST]}' -H 'Accept: {_TAXII}' "
         f"{url}api/collections/"
     )
-    showcase = f"{url}api/collections/{community.collections['cyber-threat']}/objects/"
+    showcase = f"{url}api/collections/{usa.community.collections['cyber-threat']}/objects/"
     print("  one report, four readers (whole; without NOFORN; without classified; not at all):")
     for name in SHOWCASE_READERS:
-        print(
-            f"  {curl} -u '{name}:{community.tokens[name]}' -H 'Accept: {_TAXII}' "
-            f"{showcase}{SHOWCASE_ID}/"
+        print(f"  {curl} -u '{name}:{tokens[name]}' -H 'Accept: {_TAXII}' {showcase}{SHOWCASE_ID}/")
+    reader = "jiwoo@kisa"
+    on_kor = f"{kor.url(host, scheme)}api/collections/{kor.community.collections['cyber-threat']}"
+    print("  what the KOR node received from the USA node (what the agreement and markings let")
+    print("  leave: no NOFORN parts, and ORCON reports such as the one above stay home):")
+    print(
+        f"  {_curl(kor, plain_http)} -u '{reader}:{kor.community.tokens[reader]}' "
+        f"-H 'Accept: {_TAXII}' '{on_kor}/objects/?limit=5'"
+    )
+
+
+def serve_federated(nodes: list[DemoNode], host: str, *, plain_http: bool) -> int:
+    """Serve every node in this one process; once all listen, pin each to the others and
+    subscribe their shared collections both ways (done once: later runs find the peers)."""
+    import uvicorn
+
+    from allyshare.logs import configure
+    from allyshare.server import create_server_app
+
+    configure("warning")
+    opened = [
+        Node.open(replace(load_settings(node.data_dir), sync_interval=DEMO_SYNC_SECONDS))
+        for node in nodes
+    ]
+    servers = []
+    for node, live in zip(nodes, opened, strict=True):
+        files = None if plain_http else ensure_tls_identity(node.data_dir, live.settings.node_name)
+        config = uvicorn.Config(
+            create_server_app(live, sync=True),
+            host=host,
+            port=node.port,
+            log_level="warning",
+            access_log=False,
+            ssl_certfile=files.certificate if files else None,
+            ssl_keyfile=files.private_key if files else None,
         )
-    if args.no_serve:
-        return 0
-    return serve(args)
+        servers.append(uvicorn.Server(config))
+
+    async def run() -> None:
+        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        while not all(server.started for server in servers):
+            if any(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            await asyncio.to_thread(_peer_all, nodes, opened, host, plain_http)
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for server in servers:
+            server.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    try:
+        asyncio.run(run())
+    finally:
+        for live in opened:
+            live.close()
+    return 0
+
+
+def _peer_all(nodes: list[DemoNode], opened: list[Node], host: str, plain_http: bool) -> None:
+    scheme = "http" if plain_http else "https"
+    for node, live in zip(nodes, opened, strict=True):
+        known = {peer.name for peer in live.store.peers.all()}
+        for other in nodes:
+            name = other.label.lower()
+            if other is node or name in known:
+                continue
+            add_peer(
+                live,
+                name,
+                api_root=f"{other.url(host, scheme)}api/",
+                country=other.label,
+                agreement=US_ROK_TECH["name"],
+                certificate=None if plain_http else (other.data_dir / NODE_CERT_FILE).read_bytes(),
+            )
+            for key in other.community.collections.keys() & node.community.collections.keys():
+                if key in {c.key for c in SHARED_COLLECTIONS}:
+                    subscribe(
+                        live,
+                        name,
+                        remote_collection=other.community.collections[key],
+                        into=node.community.collections[key],
+                    )
+        print(f"{node.label} node: pulling from its peers every {DEMO_SYNC_SECONDS} s")

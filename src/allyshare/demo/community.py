@@ -68,6 +68,9 @@ from allyshare.storage import User
 __all__ = [
     "AGREEMENTS",
     "COLLECTIONS",
+    "PARTNER_COUNTRY",
+    "PARTNER_USERS",
+    "SHARED_COLLECTIONS",
     "USA_NATIONAL",
     "USERS",
     "US_ROK_TECH",
@@ -75,6 +78,7 @@ __all__ = [
     "DemoCommunity",
     "DemoUser",
     "build_demo_community",
+    "build_partner_community",
     "collection_writes",
     "cyber_threats",
 ]
@@ -421,4 +425,47 @@ def build_demo_community(node: Node) -> DemoCommunity:
         for batch in collection_writes(collection):
             _write(node, writers, created.id, batch)
         collections[collection.key] = created.id
+    return DemoCommunity(organizations, collections, tokens)
+
+
+# --- the partner node ----------------------------------------------------------------------------
+
+PARTNER_COUNTRY: Final = "KOR"
+# The collections a partner node mirrors: those of the agreement both countries are party to.
+SHARED_COLLECTIONS: Final[tuple[DemoCollection, ...]] = tuple(
+    collection
+    for collection in COLLECTIONS
+    if PARTNER_COUNTRY in collection.agreement["parties"]["countries"]
+)
+PARTNER_USERS: Final[tuple[DemoUser, ...]] = tuple(
+    user for user in USERS if user.member.country == PARTNER_COUNTRY
+)
+
+
+def build_partner_community(node: Node) -> DemoCommunity:
+    """The KOR node of the demo: the same members and shared agreement, its own country's
+    users, and empty collections that fill from the USA node as they sync."""
+    organizations = tuple(
+        node.add_organization(
+            member.name, country=member.country, kind=member.kind, sectors=member.sectors
+        )
+        for member in MEMBERS
+    )
+    node.apply_agreement(US_ROK_TECH)
+    tokens = {
+        user.name: node.add_user(
+            user.name,
+            organization=user.member.id,
+            nationality=user.member.country,
+            clearance=user.clearance,
+            roles=user.roles,
+        )
+        for user in PARTNER_USERS
+    }
+    collections = {
+        collection.key: node.add_collection(
+            collection.title, collection.description, agreement=US_ROK_TECH["name"]
+        ).id
+        for collection in SHARED_COLLECTIONS
+    }
     return DemoCommunity(organizations, collections, tokens)
