@@ -30,6 +30,7 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/restricted.py
+	$(BIN)/python bench/federation.py
 
 clean:
 	rm -rf $(VENV) demo-data

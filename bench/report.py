@@ -249,3 +249,23 @@ def write(results: Results, bench_dir: Path) -> str:
     options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
     (bench_dir / "results.json").write_bytes(orjson.dumps(document, option=options) + b"\n")
     return text
+
+
+def markers(script: str) -> tuple[str, str]:
+    """The comments that fence a script's own section of RESULTS.md."""
+    return f"<!-- {script}: start -->", f"<!-- {script}: end -->"
+
+
+def insert_section(results_md: Path, script: str, text: str) -> None:
+    """Put a script's section (fenced by :func:`markers`) into RESULTS.md, replacing an
+    earlier one and leaving the rest; ``run.py`` rewrites the file whole, so scripts that
+    run after it keep their sections this way."""
+    start, end = markers(script)
+    current = results_md.read_text() if results_md.exists() else ""
+    if start in current and end in current:
+        head, rest = current.split(start, 1)
+        tail = rest.split(end, 1)[1]
+        updated = head + text.rstrip("\n") + tail
+    else:
+        updated = current.rstrip("\n") + "\n\n" + text
+    results_md.write_text(updated)

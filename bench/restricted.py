@@ -51,8 +51,7 @@ BENCH = Path(__file__).resolve().parent
 WORK = BENCH / "work" / "restricted"
 RESULTS_MD = BENCH / "RESULTS.md"
 RESULTS_JSON = BENCH / "results-restricted.json"
-START = "<!-- restricted.py: start -->"
-END = "<!-- restricted.py: end -->"
+START, END = report.markers("restricted.py")
 DEFAULT_SIZES = (100_000, 1_000_000)
 RATIO_TARGET = 1.2  # restricted cost per visible object ÷ unrestricted, at most
 VISIBLE_SHARE = 10  # percent of object ids the restricted reader may see
@@ -771,23 +770,11 @@ def _run_from(raw: dict[str, Any]) -> SizeRun:
     return run
 
 
-def insert_section(text: str) -> None:
-    """Put the section into RESULTS.md, replacing an earlier one and leaving the rest."""
-    current = RESULTS_MD.read_text() if RESULTS_MD.exists() else ""
-    if START in current and END in current:
-        head, rest = current.split(START, 1)
-        tail = rest.split(END, 1)[1]
-        updated = head + text.rstrip("\n") + tail
-    else:
-        updated = current.rstrip("\n") + "\n\n" + text
-    RESULTS_MD.write_text(updated)
-
-
 def write(document: dict[str, Any]) -> str:
     options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
     RESULTS_JSON.write_bytes(orjson.dumps(document, option=options) + b"\n")
     text = markdown(document)
-    insert_section(text)
+    report.insert_section(RESULTS_MD, "restricted.py", text)
     return text
 
 
