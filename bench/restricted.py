@@ -729,9 +729,19 @@ def findings(runs: list[SizeRun]) -> list[str]:
     found: list[str] = []
     for name, plan in runs[-1].plans.items():
         steps = " ".join(plan.plan)
-        if "MERGE (UNION ALL)" in steps or (
-            "PRIMARY KEY (collection_seq=? AND label_seq=?" in steps
-        ):
+        merged = "MERGE (UNION ALL)" in steps
+        if "objects_by_type" in steps:
+            how = (
+                "one range per key the reader passes, merged in date order, of"
+                if merged
+                else "walks"
+            )
+            found.append(
+                f"- {name}: {how} "
+                "`objects_by_type` (collection_seq, label_seq, type, date_added): only versions "
+                "of that type under keys the reader passes are visited."
+            )
+        elif merged or "PRIMARY KEY (collection_seq=? AND label_seq=?" in steps:
             found.append(
                 f"- {name}: one range of the primary key (collection_seq, label_seq, "
                 "date_added) per access key the reader passes, merged in date order: hidden "
@@ -742,11 +752,6 @@ def findings(runs: list[SizeRun]) -> list[str]:
                 f"- {name}: walks `objects_by_date`; a hidden version is dropped on its index "
                 "entry (which carries `label_seq`, part of the primary key) before its row is "
                 "read."
-            )
-        elif "objects_by_type" in steps:
-            found.append(
-                f"- {name}: walks `objects_by_type` (collection_seq, label_seq, type, "
-                "date_added): only the versions of keys the reader passes are visited."
             )
     return found
 
