@@ -27,7 +27,7 @@ from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
 from allyshare.errors import ConfigError, InvalidInput, InvalidObject
 from allyshare.federation.connections import is_loopback
-from allyshare.federation.peers import add_peer, subscribe
+from allyshare.federation.peers import Credentials, add_peer, remove_peer, subscribe
 from allyshare.federation.pull import PullReport, pull
 from allyshare.keys import (
     create_node_key,
@@ -151,6 +151,15 @@ def peer_add(args: argparse.Namespace) -> int:
             certificate = args.cert_file.read_bytes()
         except OSError as exc:
             raise InvalidInput(f"cannot read {args.cert_file}: {exc.strerror}") from None
+    credentials = None
+    if (args.username is None) != (args.password_file is None):
+        raise InvalidInput("give both --username and --password-file, or neither")
+    if args.username is not None:
+        try:
+            password = args.password_file.read_text().strip()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {args.password_file}: {exc.strerror}") from None
+        credentials = Credentials(args.username, password)
     with _open_node(args.data_dir) as node:
         peer = add_peer(
             node,
@@ -160,9 +169,12 @@ def peer_add(args: argparse.Namespace) -> int:
             agreement=args.agreement,
             cert_fingerprint=args.cert_fingerprint,
             certificate=certificate,
+            credentials=credentials,
         )
     pinned = f"certificate SHA256:{peer.fingerprint}" if peer.fingerprint else "plain HTTP"
     signs = "signs its requests" if peer.signing_key else "no signing key (not an allyshare node)"
+    if credentials is not None:
+        signs += f"; read as {credentials.username}"
     print(f"peer {peer.name!r} ({peer.country}, {peer.agreement_name}): {pinned}; {signs}")
     return 0
 
@@ -188,7 +200,7 @@ def peer_list(args: argparse.Namespace) -> int:
 
 def peer_remove(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        node.store.peers.remove(args.name)
+        remove_peer(node, args.name)
     print(f"peer {args.name!r} removed")
     return 0
 

@@ -74,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     pinning.add_argument("--cert-file", type=Path, metavar="F", help="its certificate, PEM")
     add_peer.add_argument("--country", required=True, help="ISO 3166-1 alpha-3 code")
     add_peer.add_argument("--agreement", required=True, help="the agreement it shares under")
+    add_peer.add_argument(
+        "--username", default=None, help="HTTP Basic user, for a TAXII server that is not a node"
+    )
+    add_peer.add_argument(
+        "--password-file", type=Path, default=None, help="file holding that user's password"
+    )
     add_peer.set_defaults(run=commands.peer_add)
     list_peers = peer_sub.add_parser("list", parents=[common], help="peers and their sync state")
     list_peers.set_defaults(run=commands.peer_list)

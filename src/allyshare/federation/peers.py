@@ -5,9 +5,11 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
+import orjson
 
 from allyshare.clock import now_us
 from allyshare.config import Settings
@@ -19,6 +21,7 @@ from allyshare.keys import (
     load_signing_key,
     parse_fingerprint,
     public_key_text,
+    write_private_file,
 )
 from allyshare.service import Node
 from allyshare.storage import PeerRecord, SubscriptionRecord
@@ -26,6 +29,7 @@ from allyshare.storage import PeerRecord, SubscriptionRecord
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 _COUNTRY = re.compile(r"[A-Z]{3}")
 NODE_INFO_PATH = "/api/v1/node"
+CREDENTIALS_DIR = "peer-credentials"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,28 @@ def node_identity(settings: Settings) -> NodeIdentity:
     )
 
 
+@dataclass(frozen=True)
+class Credentials:
+    """HTTP Basic credentials for a TAXII server that is not an allyshare node (allyshare
+    peers know each other by signature). Kept in a file only the node's owner can read, never
+    in the database, logs or listings."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+def credentials_path(settings: Settings, peer_name: str) -> Path:
+    return settings.data_dir / CREDENTIALS_DIR / f"{peer_name}.json"
+
+
+def credentials_of(settings: Settings, peer_name: str) -> Credentials | None:
+    path = credentials_path(settings, peer_name)
+    if not path.exists():
+        return None
+    stored = orjson.loads(path.read_bytes())
+    return Credentials(stored["username"], stored["password"])
+
+
 def add_peer(
     node: Node,
     name: str,
@@ -58,6 +84,7 @@ def add_peer(
     agreement: str,
     cert_fingerprint: str | None = None,
     certificate: bytes | None = None,
+    credentials: Credentials | None = None,
 ) -> PeerRecord:
     """Pin the peer's certificate (given, or fetched and matched against the fingerprint) and
     keep the peer; an allyshare peer's signing key is fetched over the pinned connection."""
@@ -89,8 +116,24 @@ def add_peer(
         signing_key=_signing_key_of(api_root, pinned),
         created_at=now_us(),
     )
+    if credentials is not None and (not credentials.username or ":" in credentials.username):
+        raise InvalidInput("a peer user name must be non-empty and hold no ':'")
     node.store.peers.add(record)
+    if credentials is not None:
+        path = credentials_path(node.settings, name)
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        path.unlink(missing_ok=True)
+        write_private_file(
+            path,
+            orjson.dumps({"username": credentials.username, "password": credentials.password}),
+        )
     return record
+
+
+def remove_peer(node: Node, name: str) -> None:
+    """Forget the peer, its subscriptions and any credentials kept for it."""
+    node.store.peers.remove(name)
+    credentials_path(node.settings, name).unlink(missing_ok=True)
 
 
 def _signing_key_of(api_root: str, certificate: bytes) -> str | None:

@@ -5,7 +5,8 @@ so a crash or cut connection at any point loses nothing: the next run starts aft
 page stored. It restarts one microsecond early, because servers other than allyshare may give
 several objects the same ``date_added``; what is read twice is recognised by (id, version) and
 not stored twice. An allyshare peer is asked with requests signed by this node's key and
-answers as its egress policy allows; other servers are read without credentials.
+answers as its egress policy allows; other servers are read with the HTTP Basic credentials
+the operator gave for them, if any.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ import httpx
 from allyshare.clock import format_us, parse_us
 from allyshare.errors import AllyshareError, InvalidInput
 from allyshare.federation.connections import pinned_client
+from allyshare.federation.peers import credentials_of
 from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import load_signing_key
 from allyshare.service import Node
-from allyshare.storage import SubscriptionRecord
+from allyshare.storage import PeerRecord, SubscriptionRecord
 
 TAXII_21 = "application/taxii+json;version=2.1"
 PAGE_SIZE = 1000
@@ -55,7 +57,7 @@ def pull(
     peer = node.store.peers.get(subscription.peer_name)
     report = PullReport(peer.name, subscription.remote_collection)
     url = f"{peer.api_root}collections/{subscription.remote_collection}/objects/"
-    auth = SignedRequests(load_signing_key(node.settings.data_dir)) if peer.signing_key else None
+    auth = _auth_for(node, peer)
     query: dict[str, str] = {"limit": str(page_size), "match[version]": "all"}
     cursor = subscription.cursor
     if cursor:
@@ -89,6 +91,17 @@ def pull(
         report.error = _describe(exc)
         node.store.peers.record_failure(subscription, report.error)
         return report
+
+
+def _auth_for(node: Node, peer: PeerRecord) -> httpx.Auth | None:
+    """Basic credentials when the operator gave some (other TAXII servers), else a signature
+    for an allyshare peer, else nothing."""
+    credentials = credentials_of(node.settings, peer.name)
+    if credentials is not None:
+        return httpx.BasicAuth(credentials.username, credentials.password)
+    if peer.signing_key:
+        return SignedRequests(load_signing_key(node.settings.data_dir))
+    return None
 
 
 def _envelope(response: httpx.Response) -> dict[str, Any]:

@@ -22,7 +22,13 @@ from starlette.responses import JSONResponse
 
 from allyshare import __version__
 from allyshare.errors import AllyshareError, AuthenticationFailed, NotFound, PermissionDenied
-from allyshare.federation.peers import add_peer, node_identity, subscribe
+from allyshare.federation.peers import (
+    Credentials,
+    add_peer,
+    node_identity,
+    remove_peer,
+    subscribe,
+)
 from allyshare.manage.models import (
     AgreementDocument,
     AgreementOut,
@@ -306,6 +312,9 @@ def create_management_app(node: Node) -> FastAPI:
             agreement=body.agreement,
             cert_fingerprint=body.cert_fingerprint,
             certificate=body.certificate.encode() if body.certificate else None,
+            credentials=(
+                Credentials(body.username, body.password or "") if body.username else None
+            ),
         )
         log.info("peer added", extra={"peer": peer.name, "by": user.name})
         return PeerOut.of(peer, [])
@@ -313,9 +322,9 @@ def create_management_app(node: Node) -> FastAPI:
     @app.delete(
         "/peers/{name}", status_code=204, tags=["federation"], responses=_problems(403, 404)
     )
-    def remove_peer(name: str, user: Admin) -> Response:
+    def delete_peer(name: str, user: Admin) -> Response:
         """Forget a peer and its subscriptions; what it sent stays, with its provenance."""
-        node.store.peers.remove(name)
+        remove_peer(node, name)
         log.info("peer removed", extra={"peer": name, "by": user.name})
         return Response(status_code=204)
 

@@ -285,6 +285,10 @@ class NewPeer(_Request):
         default=None, description="SHA-256 fingerprint of the peer's certificate (node show)"
     )
     certificate: str | None = Field(default=None, description="the peer's certificate, PEM")
+    username: str | None = Field(
+        default=None, description="HTTP Basic user, for a TAXII server that is not a node"
+    )
+    password: str | None = Field(default=None, description="kept in a private file, not shown")
 
 
 class NewSubscription(_Request):
