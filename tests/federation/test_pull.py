@@ -6,11 +6,13 @@ Checked on the receiver's database, not only on what the commands print.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from allyshare.demo.content import TLP_AMBER_STRICT, TLP_GREEN
@@ -128,3 +130,41 @@ def test_a_serving_node_pulls_on_its_own(tmp_path: Path, monkeypatch: pytest.Mon
             time.sleep(0.2)
         listed = ok(cli(pair.kor.data_dir, "peer", "list"))
         assert "21 in, 0 out, last success 20" in listed
+
+
+def test_both_ways_a_cycle_converges(pair: Pair) -> None:
+    """KOR pulls USA's collection and USA pulls KOR's: what KOR got from USA goes back to USA
+    and is recognised there (same id and version), so a second round moves nothing."""
+    kor_dir, usa_dir = pair.kor.data_dir, pair.usa.data_dir
+    kisa = ok(cli(kor_dir, "org", "add", "KISA", "--country", "KOR", "--kind", "cert"))
+    kor_writer = ok(cli(kor_dir, "user", "add", "kw", "--org", kisa, "--role", "contributor"))
+    ok(
+        cli(
+            usa_dir,
+            "peer",
+            "subscribe",
+            "kor",
+            "--remote-collection",
+            pair.kor_collection,
+            "--into",
+            pair.usa_collection,
+        )
+    )
+    pair.post([indicator(n, object_marking_refs=[TLP_GREEN]) for n in range(1, 11)])
+    korean = [indicator(n, object_marking_refs=[TLP_GREEN]) for n in range(101, 106)]
+    response = httpx.post(
+        f"{pair.kor.url}/taxii2/api/collections/{pair.kor_collection}/objects/",
+        content=orjson.dumps({"objects": korean}),
+        headers={"Authorization": f"Bearer {kor_writer}", "Accept": TAXII, "Content-Type": TAXII},
+        verify=pinned_context(kor_dir / "node.crt"),
+    )
+    assert response.status_code == 202 and response.json()["failure_count"] == 0
+    for _ in range(2):
+        ok(cli(kor_dir, "sync", "--quiet"))
+        ok(cli(usa_dir, "sync", "--quiet"))
+    assert "0 new" in ok(cli(kor_dir, "sync", "--quiet"))
+    assert "0 new" in ok(cli(usa_dir, "sync", "--quiet"))
+    for data_dir in (kor_dir, usa_dir):
+        with sqlite3.connect(data_dir / "allyshare.db") as connection:
+            rows = list(connection.execute("SELECT object_id, version FROM objects"))
+        assert len(rows) == len(set(rows)) == 15
