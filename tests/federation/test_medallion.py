@@ -120,20 +120,8 @@ def held(data_dir: Path) -> list[tuple[str, str]]:
         return list(connection.execute("SELECT object_id, version FROM objects"))
 
 
-def test_a_node_pulls_a_medallion_collection(
-    medallion: Medallion, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
-    kor_dir = tmp_path / "kor"
-    into = make_node(kor_dir, "KOR", "kor")
-    first = [indicator(n, object_marking_refs=[TLP_GREEN]) for n in range(1, 61)]
-    revised = [
-        indicator(n, object_marking_refs=[TLP_GREEN], modified="2026-05-01T00:00:00.000Z")
-        for n in range(1, 61, 5)
-    ]
-    for start in range(0, 60, 20):
-        medallion.post(first[start : start + 20])
-    medallion.post(revised)
+def subscribe_to(medallion: Medallion, kor_dir: Path, into: str, password_file: Path) -> None:
+    """Pin medallion (plain HTTP on loopback) as a peer read as ``reader``, and subscribe."""
     ok(
         cli(
             kor_dir,
@@ -149,21 +137,28 @@ def test_a_node_pulls_a_medallion_collection(
             "--username",
             "reader",
             "--password-file",
-            str(medallion.password_file),
+            str(password_file),
         )
     )
-    ok(
-        cli(
-            kor_dir,
-            "peer",
-            "subscribe",
-            "reference",
-            "--remote-collection",
-            medallion.collection,
-            "--into",
-            into,
-        )
-    )
+    subscribed = ("--remote-collection", medallion.collection, "--into", into)
+    ok(cli(kor_dir, "peer", "subscribe", "reference", *subscribed))
+
+
+def test_a_node_pulls_a_medallion_collection(
+    medallion: Medallion, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
+    kor_dir = tmp_path / "kor"
+    into = make_node(kor_dir, "KOR", "kor")
+    first = [indicator(n, object_marking_refs=[TLP_GREEN]) for n in range(1, 61)]
+    revised = [
+        indicator(n, object_marking_refs=[TLP_GREEN], modified="2026-05-01T00:00:00.000Z")
+        for n in range(1, 61, 5)
+    ]
+    for start in range(0, 60, 20):
+        medallion.post(first[start : start + 20])
+    medallion.post(revised)
+    subscribe_to(medallion, kor_dir, into, medallion.password_file)
     pulled = ok(cli(kor_dir, "sync", "--quiet", "--page-size", "7"))
     posted = {(o["id"], o["modified"]) for o in first + revised}
     rows = held(kor_dir)
@@ -191,36 +186,7 @@ def test_wrong_credentials_are_reported_and_nothing_is_stored(
     medallion.post([indicator(1, object_marking_refs=[TLP_GREEN])])
     wrong = tmp_path / "wrong"
     wrong.write_text("not the password")
-    ok(
-        cli(
-            kor_dir,
-            "peer",
-            "add",
-            "reference",
-            "--url",
-            medallion.root,
-            "--country",
-            "USA",
-            "--agreement",
-            "us-rok-tech",
-            "--username",
-            "reader",
-            "--password-file",
-            str(wrong),
-        )
-    )
-    ok(
-        cli(
-            kor_dir,
-            "peer",
-            "subscribe",
-            "reference",
-            "--remote-collection",
-            medallion.collection,
-            "--into",
-            into,
-        )
-    )
+    subscribe_to(medallion, kor_dir, into, wrong)
     failed = cli(kor_dir, "sync", "--quiet")
     assert failed.returncode == 1
     assert "answered 401" in failed.stderr

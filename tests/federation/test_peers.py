@@ -18,19 +18,10 @@ from allyshare.federation.peers import add_peer, node_identity, subscribe
 from allyshare.keys import ensure_tls_identity, fingerprint
 from allyshare.server import create_server_app
 from allyshare.service import Node
+from allyshare.storage import PeerRecord
 
+from support.federation import AGREEMENT
 from support.processes import RunningNode, cli, serve
-
-AGREEMENT: dict[str, Any] = {
-    "name": "us-rok-tech",
-    "version": 1,
-    "parties": {"countries": ["USA", "KOR"], "organizations": []},
-    "categories": ["cyber-threat"],
-    "max_classification": "S",
-    "tlp_ceiling": "AMBER",
-    "propin_match_only": True,
-    "aggregate_k": 3,
-}
 
 
 @pytest.fixture(scope="module")
@@ -60,30 +51,30 @@ def kor_fingerprint(kor: RunningNode) -> str:
     return fingerprint((kor.data_dir / "node.crt").read_bytes())
 
 
+def add_kor(usa: Node, kor: RunningNode, name: str = "kor", **change: Any) -> PeerRecord:
+    """Add the KOR node as USA's peer, as given unless ``change`` says otherwise."""
+    given: dict[str, Any] = {
+        "api_root": api_root(kor),
+        "country": "KOR",
+        "agreement": "us-rok-tech",
+        "cert_fingerprint": kor_fingerprint(kor),
+        **change,
+    }
+    return add_peer(usa, name, **given)
+
+
 def test_a_peer_is_pinned_by_fingerprint_and_its_signing_key_fetched(
     usa: Node, kor: RunningNode
 ) -> None:
-    peer = add_peer(
-        usa,
-        "kor",
-        api_root=api_root(kor),
-        country="KOR",
-        agreement="us-rok-tech",
-        cert_fingerprint="sha256:" + kor_fingerprint(kor).replace(":", "").lower(),
+    peer = add_kor(
+        usa, kor, cert_fingerprint="sha256:" + kor_fingerprint(kor).replace(":", "").lower()
     )
     assert peer.fingerprint == kor_fingerprint(kor)
     assert peer.certificate == (kor.data_dir / "node.crt").read_bytes()
     assert peer.signing_key == node_identity(load_settings(kor.data_dir)).signing_key
     assert usa.store.peers.all() == [peer]
     with pytest.raises(Conflict, match="already exists"):
-        add_peer(
-            usa,
-            "kor",
-            api_root=api_root(kor),
-            country="KOR",
-            agreement="us-rok-tech",
-            cert_fingerprint=kor_fingerprint(kor),
-        )
+        add_kor(usa, kor)
 
 
 def test_another_certificate_is_refused_and_logged(
@@ -93,24 +84,10 @@ def test_another_certificate_is_refused_and_logged(
     impostor = ensure_tls_identity(tmp_path / "impostor", "impostor").certificate
     wrong = fingerprint(impostor.read_bytes())
     with caplog.at_level(logging.WARNING), pytest.raises(InvalidInput, match="presents a cert"):
-        add_peer(
-            usa,
-            "kor",
-            api_root=api_root(kor),
-            country="KOR",
-            agreement="us-rok-tech",
-            cert_fingerprint=wrong,
-        )
+        add_kor(usa, kor, cert_fingerprint=wrong)
     assert any(r.getMessage() == "peer certificate refused" for r in caplog.records)
     with pytest.raises(InvalidInput, match="could not reach"):
-        add_peer(
-            usa,
-            "kor",
-            api_root=api_root(kor),
-            country="KOR",
-            agreement="us-rok-tech",
-            certificate=impostor.read_bytes(),
-        )
+        add_kor(usa, kor, cert_fingerprint=None, certificate=impostor.read_bytes())
     assert usa.store.peers.all() == []
 
 
@@ -128,29 +105,13 @@ def test_another_certificate_is_refused_and_logged(
 def test_a_peer_that_cannot_be_trusted_as_given_is_refused(
     usa: Node, kor: RunningNode, change: dict[str, str], error: type[Exception], message: str
 ) -> None:
-    given: dict[str, Any] = {
-        "name": "kor",
-        "api_root": api_root(kor),
-        "country": "KOR",
-        "agreement": "us-rok-tech",
-        "cert_fingerprint": kor_fingerprint(kor),
-        **change,
-    }
-    name = given.pop("name")
     with pytest.raises(error, match=message):
-        add_peer(usa, name, **given)
+        add_kor(usa, kor, **change)
     assert usa.store.peers.all() == []
 
 
 def test_subscriptions_follow_the_peers_agreement(usa: Node, kor: RunningNode) -> None:
-    add_peer(
-        usa,
-        "kor",
-        api_root=api_root(kor),
-        country="KOR",
-        agreement="us-rok-tech",
-        cert_fingerprint=kor_fingerprint(kor),
-    )
+    add_kor(usa, kor)
     shared = usa.add_collection("From KOR", "", agreement="us-rok-tech")
     local = usa.add_collection("Ours", "")
     with pytest.raises(InvalidInput, match="data keeps its agreement"):

@@ -393,17 +393,18 @@ def _write(
             raise InvalidInput(f"the node refused demo objects written by {writer}: {refused}")
 
 
-def build_demo_community(node: Node) -> DemoCommunity:
-    """Create the members, agreements, users and collections, and write every object."""
-    organizations = tuple(
+def _add_members(node: Node) -> tuple[str, ...]:
+    return tuple(
         node.add_organization(
             member.name, country=member.country, kind=member.kind, sectors=member.sectors
         )
         for member in MEMBERS
     )
-    for document in AGREEMENTS:
-        node.apply_agreement(document)
-    tokens = {
+
+
+def _add_users(node: Node, users: tuple[DemoUser, ...]) -> dict[str, str]:
+    """Each user's token (shown once)."""
+    return {
         user.name: node.add_user(
             user.name,
             organization=user.member.id,
@@ -411,8 +412,16 @@ def build_demo_community(node: Node) -> DemoCommunity:
             clearance=user.clearance,
             roles=user.roles,
         )
-        for user in USERS
+        for user in users
     }
+
+
+def build_demo_community(node: Node) -> DemoCommunity:
+    """Create the members, agreements, users and collections, and write every object."""
+    organizations = _add_members(node)
+    for document in AGREEMENTS:
+        node.apply_agreement(document)
+    tokens = _add_users(node, USERS)
     writers: dict[str, User] = {}
     for user in USERS:
         if "contributor" in user.roles and user.member.id not in writers:
@@ -445,23 +454,9 @@ PARTNER_USERS: Final[tuple[DemoUser, ...]] = tuple(
 def build_partner_community(node: Node) -> DemoCommunity:
     """The KOR node of the demo: the same members and shared agreement, its own country's
     users, and empty collections that fill from the USA node as they sync."""
-    organizations = tuple(
-        node.add_organization(
-            member.name, country=member.country, kind=member.kind, sectors=member.sectors
-        )
-        for member in MEMBERS
-    )
+    organizations = _add_members(node)
     node.apply_agreement(US_ROK_TECH)
-    tokens = {
-        user.name: node.add_user(
-            user.name,
-            organization=user.member.id,
-            nationality=user.member.country,
-            clearance=user.clearance,
-            roles=user.roles,
-        )
-        for user in PARTNER_USERS
-    }
+    tokens = _add_users(node, PARTNER_USERS)
     collections = {
         collection.key: node.add_collection(
             collection.title, collection.description, agreement=US_ROK_TECH["name"]
