@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Literal, cast
 
@@ -127,6 +127,8 @@ class Node:
         self.store = store
         self._registry: tuple[int, MarkingRegistry] | None = None
         self._views: dict[tuple[Subject, Agreement, int], View] = {}
+        self.write_listeners: list[Callable[[str], None]] = []
+        """Called with the collection id after a write stored something (push wakes on it)."""
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -347,9 +349,13 @@ class Node:
             raise PermissionDenied(f"no write access to collection {collection_id}")
         return access
 
+    def originated_here(self, item: StoredVersion) -> bool:
+        """Whether this node recorded the version's originator (not a peer that sent it)."""
+        return not is_peer_originator(self.store.access_keys()[item.label].originator)
+
     def peer_user(self, peer: PeerRecord) -> User:
         """A peer node as the one asking: cleared to its agreement's highest classification,
-        reading only collections of that agreement, and judged as egress (``share``)."""
+        reading and writing only collections of that agreement, judged as egress (``share``)."""
         record = self.store.agreement_newest(peer.agreement_name)
         if record is None:
             raise AuthenticationFailed(f"peer {peer.name!r} shares under a missing agreement")
@@ -380,7 +386,7 @@ class Node:
             return CollectionAccess(collection, True, True, True)
         if user.peer is not None:
             shares = collection.agreement_name == self.store.peers.get(user.peer).agreement_name
-            return CollectionAccess(collection, can_read=shares, can_write=False, can_curate=False)
+            return CollectionAccess(collection, can_read=shares, can_write=shares, can_curate=False)
         if organization is None or not self._agreement(collection).has_party(organization):
             return CollectionAccess(collection, False, False, False)
         return CollectionAccess(
@@ -491,14 +497,18 @@ class Node:
         access = self.collection_for(user, collection_id, "write")
         requested = now_us()
         originator = NODE_ORIGINATOR
-        if not user.is_system and user.organization_id is not None:
+        if user.peer is not None:
+            originator = peer_originator(user.nationality or "", user.peer)
+        elif not user.is_system and user.organization_id is not None:
             originator = user.organization_id
         rules = WriteRules(
             self._organization(originator),
             originator,
             self._agreement(access.collection),
             self.registry(),
-            operator=originator == NODE_ORIGINATOR,
+            # The author rules bind an organization's own members; the node's operator and
+            # a peer node write on behalf of others.
+            operator=originator == NODE_ORIGINATOR or user.peer is not None,
         )
         prepared = prepare(submitted, rules)
 
@@ -530,7 +540,13 @@ class Node:
                 failures=[failures[p] for p in sorted(failures)],
             )
 
-        return self.store.ingest_recorded(collection_id, prepared.versions, status_of)
+        status = self.store.ingest_recorded(
+            collection_id, prepared.versions, status_of, received_from=user.peer
+        )
+        if status.success_count:
+            for listener in self.write_listeners:
+                listener(collection_id)
+        return status
 
     def receive(
         self,
@@ -547,7 +563,7 @@ class Node:
         node that sent it is the only origin this node can vouch for.
         """
         collection = self._collection(subscription.local_collection)
-        originator = f"{peer.country}.PEER:{peer.name}"
+        originator = peer_originator(peer.country, peer.name)
         rules = WriteRules(
             self._organization(originator),
             originator,
@@ -706,6 +722,18 @@ def _shown(
                 continue
             item = replace(item, body=body)
         yield item if with_body else replace(item, body=b"")
+
+
+def peer_originator(country: str, peer_name: str) -> str:
+    """The originator recorded for what a peer node sent: the node, known by its country."""
+    return f"{country}{_PEER_ORIGINATOR}{peer_name}"
+
+
+def is_peer_originator(originator: str) -> bool:
+    return _PEER_ORIGINATOR in originator
+
+
+_PEER_ORIGINATOR = ".PEER:"
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,11 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
     )
     try:
         deadline = time.monotonic() + 180
+        # Both nodes built and peered first: before that their databases are being written.
+        while "KOR node: pulling" not in (tmp_path / "demo.log").read_text():
+            assert process.poll() is None, (tmp_path / "demo.log").read_text()
+            assert time.monotonic() < deadline, "the demo did not peer its nodes in 3 minutes"
+            time.sleep(0.2)
         while not (held := received(data_dir)):
             assert process.poll() is None, (tmp_path / "demo.log").read_text()
             assert time.monotonic() < deadline, "the KOR node received nothing in 3 minutes"
@@ -141,8 +146,6 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
 
 def received(data_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """The KOR node's cyber-threat collection, read as the node itself."""
-    if not (data_dir / "kor" / "allyshare.toml").exists():
-        return {}
     node = Node.open(load_settings(data_dir / "kor"))
     try:
         return {

@@ -29,6 +29,7 @@ from allyshare.errors import ConfigError, InvalidInput, InvalidObject
 from allyshare.federation.connections import is_loopback
 from allyshare.federation.peers import Credentials, add_peer, remove_peer, subscribe
 from allyshare.federation.pull import PullReport, pull
+from allyshare.federation.push import push
 from allyshare.keys import (
     create_node_key,
     ensure_tls_identity,
@@ -248,6 +249,15 @@ def sync(args: argparse.Namespace) -> int:
                 def shown(report: PullReport, task: TaskID = task) -> None:
                     bar.update(task, completed=report.stored + report.already_held)
 
+                if subscription.push:
+                    pushed = push(node, subscription)
+                    print(
+                        f"{name} <- {subscription.local_collection}: pushed {pushed.sent}, "
+                        f"{pushed.accepted} accepted, {len(pushed.refused)} refused"
+                    )
+                    if pushed.error:
+                        failed += 1
+                        print(f"  failed: {pushed.error}", file=sys.stderr)
                 report = pull(node, subscription, page_size=args.page_size, on_page=shown)
                 bar.remove_task(task)
                 print(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -139,6 +140,7 @@ def run_demo(args: argparse.Namespace) -> int:
     _showcase(usa, kor, args.host, scheme, args.plain_http)
     if args.no_serve:
         return 0
+    sys.stdout.flush()
     return serve_federated([usa, kor], args.host, plain_http=args.plain_http)
 
 
@@ -258,4 +260,4 @@ def _peer_all(nodes: list[DemoNode], opened: list[Node], host: str, plain_http: 
                         remote_collection=other.community.collections[key],
                         into=node.community.collections[key],
                     )
-        print(f"{node.label} node: pulling from its peers every {DEMO_SYNC_SECONDS} s")
+        print(f"{node.label} node: pulling from its peers every {DEMO_SYNC_SECONDS} s", flush=True)

@@ -71,6 +71,20 @@ class PeerStore:
                 update(subscriptions).where(*_is(subscription)).values(last_error=error[:2000])
             )
 
+    def pushed(self, subscription: SubscriptionRecord, up_to: int, count: int) -> None:
+        """The peer acknowledged local versions up to ``up_to``."""
+        with self._write.begin() as connection:
+            connection.execute(
+                update(subscriptions)
+                .where(*_is(subscription))
+                .values(
+                    push_cursor=up_to,
+                    last_success=now_us(),
+                    last_error=None,
+                    objects_out=subscriptions.c.objects_out + count,
+                )
+            )
+
     @staticmethod
     def advance(
         connection: Connection, subscription: SubscriptionRecord, cursor: str | None, count: int

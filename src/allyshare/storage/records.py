@@ -159,3 +159,5 @@ class SubscriptionRecord:
     last_error: str | None = None
     objects_in: int = 0
     objects_out: int = 0
+    push_cursor: int | None = None
+    """The local ``date_added`` pushed up to (with ``push``)."""

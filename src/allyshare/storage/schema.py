@@ -189,6 +189,7 @@ subscriptions = Table(
     Column("last_error", Text, nullable=True),
     Column("objects_in", BigInteger, nullable=False),
     Column("objects_out", BigInteger, nullable=False),
+    Column("push_cursor", BigInteger, nullable=True),
 )
 
 # Which peer sent a version, and when: provenance kept beside the version, not in it.

@@ -386,15 +386,19 @@ class Store:
         collection_id: str,
         versions: Sequence[NewVersion],
         status_of: Callable[[IngestResult], StatusRecord],
+        received_from: str | None = None,
     ) -> StatusRecord:
         """Like :meth:`ingest`, and keep the status ``status_of`` derives from the outcomes.
 
         Both commit in one transaction: a request's objects and its status exist together or
-        not at all.
+        not at all. Versions a peer pushed (``received_from``) get their receipts in it too.
         """
         with self._write.begin() as connection:
-            status = status_of(self._store_versions(connection, collection_id, versions))
+            result = self._store_versions(connection, collection_id, versions)
+            status = status_of(result)
             _insert_status(connection, status)
+            if received_from is not None:
+                _insert_receipts(connection, collection_id, result.added, received_from)
         return status
 
     def ingest_pulled(
@@ -409,23 +413,7 @@ class Store:
         past it, or none is and the page is fetched again (repeats are duplicates, not new)."""
         with self._write.begin() as connection:
             result = self._store_versions(connection, collection_id, versions)
-            if result.added:
-                seq = connection.execute(
-                    select(collections.c.seq).where(collections.c.id == collection_id)
-                ).scalar_one()
-                received_at = now_us()
-                connection.execute(
-                    insert(receipts),
-                    [
-                        {
-                            "collection_seq": seq,
-                            "date_added": added,
-                            "peer_name": subscription.peer_name,
-                            "received_at": received_at,
-                        }
-                        for added in result.added
-                    ],
-                )
+            _insert_receipts(connection, collection_id, result.added, subscription.peer_name)
             PeerStore.advance(connection, subscription, cursor, len(result.added))
         return result
 
@@ -833,6 +821,29 @@ def _user(row: Any) -> User:
         nationality=row[4],
         clearance=row[5],
         roles=frozenset(filter(None, row[6].split(","))),
+    )
+
+
+def _insert_receipts(
+    connection: Connection, collection_id: str, added: Sequence[int], peer_name: str
+) -> None:
+    if not added:
+        return
+    seq = connection.execute(
+        select(collections.c.seq).where(collections.c.id == collection_id)
+    ).scalar_one()
+    received_at = now_us()
+    connection.execute(
+        insert(receipts),
+        [
+            {
+                "collection_seq": seq,
+                "date_added": date_added,
+                "peer_name": peer_name,
+                "received_at": received_at,
+            }
+            for date_added in added
+        ],
     )
 
 

@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("last_error", sa.Text, nullable=True),
         sa.Column("objects_in", sa.BigInteger, nullable=False),
         sa.Column("objects_out", sa.BigInteger, nullable=False),
+        sa.Column("push_cursor", sa.BigInteger, nullable=True),
     )
     op.create_table(
         "receipts",
