@@ -193,6 +193,7 @@ def test_peers_through_the_management_api(usa: Node, kor: RunningNode) -> None:
             "push": False,
             "cursor": None,
             "last_success": None,
+            "lag_seconds": None,
             "last_error": None,
             "objects_in": 0,
             "objects_out": 0,

@@ -16,6 +16,8 @@ import orjson
 import pytest
 
 from allyshare.demo.content import TLP_AMBER_STRICT, TLP_GREEN
+from allyshare.federation.signatures import SignedRequests
+from allyshare.keys import load_signing_key
 from allyshare.policy import REDACTED_PROPERTY
 
 from support.federation import (
@@ -168,3 +170,38 @@ def test_both_ways_a_cycle_converges(pair: Pair) -> None:
         with sqlite3.connect(data_dir / "allyshare.db") as connection:
             rows = list(connection.execute("SELECT object_id, version FROM objects"))
         assert len(rows) == len(set(rows)) == 15
+
+
+def test_on_the_wire_the_peer_gets_only_what_it_may_have(pair: Pair) -> None:
+    """A request signed with the KOR node's key, as its sync sends them, read directly."""
+    green = indicator(1, object_marking_refs=[TLP_GREEN])
+    noforn = indicator(2, object_marking_refs=[NOFORN["id"]])
+    partly = indicator(
+        3,
+        object_marking_refs=[TLP_GREEN],
+        granular_markings=[{"marking_ref": NOFORN["id"], "selectors": ["description"]}],
+    )
+    pair.post([NOFORN, green, noforn, partly])
+    signer = SignedRequests(load_signing_key(pair.kor.data_dir))
+    base = f"{pair.usa.url}/taxii2/api/collections/{pair.usa_collection}"
+    verify = pinned_context(pair.usa.data_dir / "node.crt")
+    listed = httpx.get(f"{base}/objects/", headers={"Accept": TAXII}, auth=signer, verify=verify)
+    assert listed.status_code == 200
+    served = {obj["id"]: obj for obj in listed.json()["objects"]}
+    assert set(served) == {NOFORN["id"], green["id"], partly["id"]}
+    assert "description" not in served[partly["id"]]
+    hidden = httpx.get(
+        f"{base}/objects/{noforn['id']}/", headers={"Accept": TAXII}, auth=signer, verify=verify
+    )
+    assert hidden.status_code == 404
+    posted = httpx.post(
+        f"{base}/objects/",
+        content=orjson.dumps({"objects": [indicator(4, object_marking_refs=[TLP_GREEN])]}),
+        headers={"Accept": TAXII, "Content-Type": TAXII},
+        auth=signer,
+        verify=verify,
+    )
+    assert posted.status_code == 202, posted.text
+    assert httpx.delete(
+        f"{base}/objects/{green['id']}/", headers={"Accept": TAXII}, auth=signer, verify=verify
+    ).status_code in (401, 403)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from allyshare.clock import format_us
+from allyshare.clock import format_us, now_us
 from allyshare.community import identity_of
 from allyshare.federation.peers import NodeIdentity
 from allyshare.policy import Agreement
@@ -303,6 +303,9 @@ class SubscriptionOut(BaseModel):
     push: bool
     cursor: str | None = Field(description="the peer's date_added pulled up to")
     last_success: str | None
+    lag_seconds: float | None = Field(
+        description="seconds since the last successful sync (None: never synced)"
+    )
     last_error: str | None
     objects_in: int
     objects_out: int
@@ -315,6 +318,11 @@ class SubscriptionOut(BaseModel):
             push=record.push,
             cursor=record.cursor,
             last_success=None if record.last_success is None else format_us(record.last_success),
+            lag_seconds=(
+                None
+                if record.last_success is None
+                else round((now_us() - record.last_success) / 1e6, 3)
+            ),
             last_error=record.last_error,
             objects_in=record.objects_in,
             objects_out=record.objects_out,
