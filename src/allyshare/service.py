@@ -349,9 +349,10 @@ class Node:
             raise PermissionDenied(f"no write access to collection {collection_id}")
         return access
 
-    def originated_here(self, item: StoredVersion) -> bool:
-        """Whether this node recorded the version's originator (not a peer that sent it)."""
-        return not is_peer_originator(self.store.access_keys()[item.label].originator)
+    def originated_here(self, items: Iterable[StoredVersion]) -> list[StoredVersion]:
+        """The versions whose originator this node recorded (not a peer that sent them)."""
+        keys = self.store.access_keys()
+        return [item for item in items if not is_peer_originator(keys[item.label].originator)]
 
     def peer_user(self, peer: PeerRecord) -> User:
         """A peer node as the one asking: cleared to its agreement's highest classification,

@@ -67,7 +67,7 @@ def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
                 )
                 if not page.items:
                     return report
-                bodies = [item.body for item in page.items if node.originated_here(item)]
+                bodies = [item.body for item in node.originated_here(page.items)]
                 if bodies:
                     status = _send(client, signer, url, peer.api_root, bodies)
                     report.sent += len(bodies)
