@@ -5,7 +5,9 @@ the reader once per key with `allyshare.policy.decide_label`: keys the reader fa
 handed to the store as a prefilter, so hidden versions cost an index entry, not a row, and
 pages come back full. Keys whose granular markings the reader fails somewhere are marked
 `checked`: only their versions are parsed and passed through `decide`/`apply`, which
-removes exactly the fields the reader may not see.
+removes exactly the fields the reader may not see. ORCON keys the reader fails are `checked`
+too when an approval names the reader somewhere: the approvals are per object, so those
+versions are judged one by one with the approvals their originator's node signed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from functools import cache
 
 import orjson
 
+from allyshare.federation.approvals import Approvals, approval_names
 from allyshare.policy import (
     AccessLabel,
     Action,
@@ -34,6 +37,24 @@ from allyshare.storage import AccessKey, StoredVersion
 
 
 @dataclass(frozen=True)
+class Releases:
+    """The ORCON approvals in force, and which node originated what (approvals count only when
+    signed by the originator's node): ``node_of`` maps a recorded originator to that node's
+    signing key, None when the node is not known."""
+
+    approvals: Approvals
+    node_of: Callable[[str], str | None]
+
+    def granted(self, object_id: str, originator: Organization) -> frozenset[str]:
+        if not self.approvals.concern(object_id):
+            return frozenset()
+        return self.approvals.granted(object_id, self.node_of(originator.id))
+
+
+NO_RELEASES = Releases(Approvals(()), lambda _originator: None)
+
+
+@dataclass(frozen=True)
 class View:
     """What one subject may see in one collection; ``visible`` None means everything."""
 
@@ -43,6 +64,7 @@ class View:
     visible: frozenset[int] | None
     checked: frozenset[int]
     originators: Mapping[int, Organization]
+    releases: Releases = NO_RELEASES
     judged_up_to: int = 0
     """Keys are append-only with rising seqs: a view judged up to here can be extended."""
 
@@ -55,7 +77,9 @@ class View:
         if item.label not in self.checked:
             return item.body
         obj = orjson.loads(item.body)
-        target = Target(obj, self.originators[item.label], self.agreement)
+        originator = self.originators[item.label]
+        approved = self.releases.granted(obj.get("id", ""), originator)
+        target = Target(obj, originator, self.agreement, approved)
         shown = apply(decide(self.subject, target, self.registry, self.action), obj)
         return None if shown is None else orjson.dumps(shown)
 
@@ -72,11 +96,12 @@ def build_view(
     keys: Mapping[int, AccessKey],
     organization_of: Callable[[str], Organization],
     earlier: View | None = None,
+    releases: Releases = NO_RELEASES,
 ) -> View:
     """Judge the subject against every access key once; with an ``earlier`` view of the same
-    subject, agreement and registry, only against the keys added since."""
+    subject, agreement, registry and approvals, only against the keys added since."""
     if subject.kind == "system":
-        return View(subject, agreement, registry, None, frozenset(), {})
+        return View(subject, agreement, registry, None, frozenset(), {}, releases)
     action = action_of(subject)
     label = cache(lambda refs: label_of(refs, registry))
     organization_of = cache(organization_of)
@@ -84,17 +109,26 @@ def build_view(
     checked: set[int] = set(earlier.checked) if earlier else set()
     originators: dict[int, Organization] = dict(earlier.originators) if earlier else {}
     start = earlier.judged_up_to if earlier else 0
+    names = approval_names(subject) & releases.approvals.recipients
     for seq, key in keys.items():
         if seq <= start:
             continue
         originator = organization_of(key.originator)
 
-        def fails(marking: AccessLabel, originator: Organization = originator) -> bool:
-            decision = decide_label(subject, marking, originator, agreement, action)
+        def fails(
+            marking: AccessLabel,
+            originator: Organization = originator,
+            approvals: frozenset[str] = frozenset(),
+        ) -> bool:
+            decision = decide_label(subject, marking, originator, agreement, action, approvals)
             return isinstance(decision, Deny)
 
-        if fails(label(key.marking_refs)):
-            continue
+        whole = label(key.marking_refs)
+        if fails(whole):
+            if not (names and whole.orcon and not fails(whole, approvals=names)):
+                continue
+            checked.add(seq)
+            originators[seq] = originator
         visible.add(seq)
         if any(fails(label((ref,))) for ref in key.granular_refs):
             checked.add(seq)
@@ -106,5 +140,6 @@ def build_view(
         frozenset(visible),
         frozenset(checked),
         originators,
+        releases,
         max(keys, default=start),
     )

@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cache, cached_property
 from typing import Any, Literal, cast
 
 import orjson
@@ -21,7 +22,7 @@ import orjson
 from allyshare.clock import now_us
 from allyshare.community import KINDS, agreement_from_document, identity_of, organization_id
 from allyshare.config import COUNTRY_CODE, Settings
-from allyshare.enforcement import View, build_view
+from allyshare.enforcement import Releases, View, build_view
 from allyshare.errors import (
     AuthenticationFailed,
     InvalidInput,
@@ -29,6 +30,17 @@ from allyshare.errors import (
     NotFound,
     PermissionDenied,
 )
+from allyshare.federation.approvals import (
+    APPROVAL_TYPE,
+    NODE_PREFIX,
+    Approval,
+    Approvals,
+    approval_problems,
+    make_approval,
+    node_recipient,
+    read_approval,
+)
+from allyshare.keys import load_signing_key, public_key_text
 from allyshare.policy import (
     Agreement,
     Classification,
@@ -126,7 +138,8 @@ class Node:
         self.settings = settings
         self.store = store
         self._registry: tuple[int, MarkingRegistry] | None = None
-        self._views: dict[tuple[Subject, Agreement, int], View] = {}
+        self._approvals: tuple[tuple[int, int], Approvals] | None = None
+        self._views: dict[tuple[Subject, Agreement, int, tuple[int, int]], View] = {}
         self.write_listeners: list[Callable[[str], None]] = []
         """Called with the collection id after a write stored something (push wakes on it)."""
 
@@ -405,8 +418,12 @@ class Node:
         if user.is_system:
             return Subject.system(user.name)
         if user.peer is not None:
+            signing_key = self.store.peers.get(user.peer).signing_key
             return Subject.node(
-                user.name, user.nationality or "", clearance=Classification.parse(user.clearance)
+                user.name,
+                user.nationality or "",
+                clearance=Classification.parse(user.clearance),
+                node_id=node_recipient(signing_key) if signing_key else None,
             )
         organization = self._member_of(user)
         if organization is None and user.is_admin:
@@ -468,18 +485,45 @@ class Node:
             self._registry = cached
         return cached
 
+    @cached_property
+    def signing_key(self) -> str:
+        """This node's public signing key: how approvals and peers name it."""
+        return public_key_text(load_signing_key(self.settings.data_dir))
+
+    def _originator_node(self, originator_id: str) -> str | None:
+        """The signing key of the node that originated what this originator is recorded for:
+        this node for its own members, the sending peer for received data."""
+        if not is_peer_originator(originator_id):
+            return self.signing_key
+        for peer in self.store.peers.all():
+            if originator_id == peer_originator(peer.country, peer.name):
+                return peer.signing_key
+        return None
+
+    def _releases(self) -> tuple[tuple[int, int], Releases]:
+        """The ORCON approvals in force, read and verified again only when one was stored or
+        deleted."""
+        generation = self.store.orcon_approval_generation()
+        cached = self._approvals
+        if cached is None or cached[0] != generation:
+            found = (read_approval(orjson.loads(b)) for b in self.store.orcon_approval_bodies())
+            cached = (generation, Approvals(a for a in found if a is not None))
+            self._approvals = cached
+        return cached[0], Releases(cached[1], cache(self._originator_node))
+
     def view(self, user: User, collection: Collection) -> View:
         """What the user may see in the collection; judged keys are remembered per subject,
         agreement and registry, so a request only judges the keys added since the last."""
         subject = self.subject_of(user)
         agreement = self._agreement(collection)
         generation, registry = self._current_registry()
-        cache_key = (subject, agreement, generation)
+        approvals_generation, releases = self._releases()
+        cache_key = (subject, agreement, generation, approvals_generation)
         earlier = self._views.get(cache_key)
         keys = self.store.access_keys()
         if earlier is not None and earlier.judged_up_to == max(keys, default=0):
             return earlier
-        view = build_view(subject, agreement, registry, keys, self._organization, earlier)
+        view = build_view(subject, agreement, registry, keys, self._organization, earlier, releases)
         if len(self._views) >= _VIEWS_KEPT:
             self._views.clear()
         self._views[cache_key] = view
@@ -545,8 +589,7 @@ class Node:
             collection_id, prepared.versions, status_of, received_from=user.peer
         )
         if status.success_count:
-            for listener in self.write_listeners:
-                listener(collection_id)
+            self._written(collection_id)
         return status
 
     def receive(
@@ -658,6 +701,7 @@ class Node:
         user = found[0]
         subject = self.subject_of(user)
         registry = self.registry()
+        releases = self._releases()[1]
         explained: list[Explanation] = []
         for collection_id, item, originator in mine:
             collection = self._collection(collection_id)
@@ -667,7 +711,8 @@ class Node:
             reads = access.can_read and not user.disabled
             lines = [] if reads else [self._no_rights(user, collection, agreement)]
             organization = self._organization(originator)
-            decision = decide(subject, Target(obj, organization, agreement), registry)
+            approved = releases.granted(object_id, organization)
+            decision = decide(subject, Target(obj, organization, agreement, approved), registry)
             lines.extend(explain(decision))
             explained.append(
                 Explanation(
@@ -681,6 +726,145 @@ class Node:
                 )
             )
         return explained
+
+    # ORCON approvals
+
+    def approve_orcon(
+        self,
+        user: User,
+        object_id: str,
+        *,
+        organization: str | None = None,
+        peer: str | None = None,
+    ) -> Approval:
+        """Sign an approval releasing an ORCON object to an organization or a peer node, and
+        store it in each collection where the user's organization originated the object.
+
+        Only the originator may approve (the node's operator for what it imported); the
+        object is added again after the approval, so readers and peers that paged past it
+        while it was hidden from them meet it now.
+        """
+        if (organization is None) == (peer is None):
+            raise InvalidInput("name one recipient: an organization or a peer node")
+        if peer is not None:
+            record = self.store.peers.get(peer)
+            if not record.signing_key:
+                raise InvalidInput(
+                    f"peer {peer!r} is not an allyshare node (it has no signing key), so it "
+                    "could not enforce ORCON: it cannot be approved"
+                )
+            recipient = node_recipient(record.signing_key)
+        else:
+            recipient = str(organization)
+            if recipient.startswith(NODE_PREFIX) or not _ORGANIZATION_ID.fullmatch(recipient):
+                raise InvalidInput(
+                    f"{recipient!r} is not an organization id such as KOR.NIS (COUNTRY.NAME)"
+                )
+        collections = self._originated_by(user, object_id)
+        registry = self.registry()
+        latest = max(collections.values(), key=lambda item: item.date_added)
+        if not object_label(orjson.loads(latest.body), registry).orcon:
+            raise InvalidInput(f"{object_id} is not marked ORCON: it needs no approval")
+        approval = make_approval(
+            load_signing_key(self.settings.data_dir),
+            self.signing_key,
+            object_id,
+            recipient,
+            now_us(),
+        )
+        for collection_id in collections:
+            versions = self._approval_versions(collection_id, approval)
+            self.store.ingest_releasing(collection_id, versions, object_id)
+            self._written(collection_id)
+        return Approval.of(approval)
+
+    def revoke_orcon(self, user: User, approval_id: str) -> Approval:
+        """Withdraw an approval with a newer, signed version marked ``revoked``. Peers that
+        already hold the object keep it; their readers lose what the approval gave them."""
+        held = [
+            (collection_id, orjson.loads(item.body))
+            for collection_id, item in self.store.versions_everywhere(approval_id)
+        ]
+        found = [(cid, obj, read_approval(obj)) for cid, obj in held]
+        valid = [(cid, obj, approval) for cid, obj, approval in found if approval is not None]
+        if not valid:
+            raise NotFound(f"no ORCON approval {approval_id}")
+        _, first, newest = max(valid, key=lambda entry: entry[2].modified)
+        if newest.revoked:
+            raise InvalidInput(f"approval {approval_id} is already revoked")
+        if newest.approving_node != self.signing_key:
+            raise PermissionDenied("another node signed this approval: only it may revoke it")
+        self._originated_by(user, newest.object_ref)
+        revocation = make_approval(
+            load_signing_key(self.settings.data_dir),
+            self.signing_key,
+            newest.object_ref,
+            newest.recipient,
+            now_us(),
+            approval_id=approval_id,
+            created=first["created"],
+            revoked=True,
+        )
+        for collection_id in dict.fromkeys(cid for cid, _, _ in valid):
+            self.store.ingest(collection_id, self._approval_versions(collection_id, revocation))
+            self._written(collection_id)
+        return Approval.of(revocation)
+
+    def orcon_approvals(self) -> list[tuple[Approval, str | None]]:
+        """The approvals in force, each with the node that signed it as this node knows it
+        (``this node``, a peer's name, or None for a node it does not know)."""
+        names = {p.signing_key: p.name for p in self.store.peers.all() if p.signing_key}
+        names[self.signing_key] = "this node"
+        return [(a, names.get(a.approving_node)) for a in self._releases()[1].approvals.in_force()]
+
+    def recipient_name(self, recipient: str) -> str:
+        """An approval's recipient for people: a node as its peer name when it is one."""
+        if not recipient.startswith(NODE_PREFIX):
+            return recipient
+        key = recipient.removeprefix(NODE_PREFIX)
+        if key == self.signing_key:
+            return "this node"
+        peer = next((p for p in self.store.peers.all() if p.signing_key == key), None)
+        return f"node {peer.name}" if peer else f"node with key {key}"
+
+    def _originated_by(self, user: User, object_id: str) -> dict[str, StoredVersion]:
+        """The collections where the user's organization originated the object (the node's
+        operator: where the node did), with the newest version there."""
+        if user.is_system or (user.is_admin and user.organization_id is None):
+            originator = NODE_ORIGINATOR
+        elif user.organization_id is not None and user.roles & _WRITE_ROLES:
+            originator = user.organization_id
+        else:
+            raise PermissionDenied("only a contributor of the originating organization approves")
+        keys = self.store.access_keys()
+        found: dict[str, StoredVersion] = {}
+        for collection_id, item in self.store.versions_everywhere(object_id):
+            if keys[item.label].originator == originator:
+                found[collection_id] = item
+        if not found:
+            raise NotFound(
+                f"no object {object_id} originated by {originator}: only the originator "
+                "approves ORCON releases"
+            )
+        return found
+
+    def _approval_versions(self, collection_id: str, approval: dict[str, Any]) -> list[NewVersion]:
+        """The approval as the node's own write into the collection (checked like any write)."""
+        rules = WriteRules(
+            self.own_organization,
+            NODE_ORIGINATOR,
+            self._agreement(self._collection(collection_id)),
+            self.registry(),
+            operator=True,
+        )
+        prepared = prepare([approval], rules)
+        if prepared.failures:
+            raise InvalidInput(prepared.failures[0]["message"])
+        return prepared.versions
+
+    def _written(self, collection_id: str) -> None:
+        for listener in self.write_listeners:
+            listener(collection_id)
 
     def _no_rights(self, user: User, collection: Collection, agreement: Agreement) -> str:
         """The collection-level reason, which comes before any marking."""
@@ -709,6 +893,7 @@ class Node:
 
 
 _VIEWS_KEPT = 512
+_ORGANIZATION_ID = re.compile(r"[A-Z]{3}\.[A-Z0-9][A-Z0-9-]*")
 _READ_ROLES = frozenset({"reader", "contributor", "curator"})
 _WRITE_ROLES = frozenset({"contributor", "curator"})
 
@@ -765,9 +950,12 @@ class WriteRules:
 
     def problems(self, obj: Mapping[str, Any]) -> list[str]:
         identity = {self.writer.id: identity_of(self.writer.id)}
-        return check_write(
+        problems = check_write(
             obj, self.writer, self.agreement, self.registry, identity, operator=self.operator
         )
+        if obj.get("type") == APPROVAL_TYPE:
+            problems.extend(approval_problems(obj))
+        return problems
 
     def access_key(self, obj: Mapping[str, Any]) -> AccessKey:
         return AccessKey(self.originator, *markings_in(obj))

@@ -19,6 +19,8 @@ from starlette.testclient import TestClient
 
 from allyshare.community import identity_of
 from allyshare.config import Settings
+from allyshare.keys import create_node_key
+from allyshare.policy import ALLYSHARE_EXTENSION_ID
 from allyshare.server import create_server_app
 from allyshare.service import Node
 
@@ -523,6 +525,9 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("POST", "/peers"),
         ("DELETE", "/peers/{name}"),
         ("POST", "/peers/{name}/subscriptions"),
+        ("GET", "/orcon-approvals"),
+        ("POST", "/orcon-approvals"),
+        ("DELETE", "/orcon-approvals/{approval_id}"),
     }
     add_user = schema["paths"]["/users"]["post"]
     assert {"201", "400", "401", "403", "409"} <= set(add_user["responses"])
@@ -569,3 +574,69 @@ def test_taxii_is_served_beside_the_api(site: Site) -> None:
 
     missing = site.client.get("/taxii2/api/collections/nope/", headers=headers)
     assert missing.json()["http_status"] == "404"
+
+
+def test_orcon_approvals_are_made_listed_and_revoked(site: Site, tmp_path: Path) -> None:
+    """The originator's contributor releases an ORCON report to one more organization and
+    withdraws it; readers of that organization see the report exactly meanwhile."""
+    create_node_key(tmp_path)
+    writer = site.add_user("writer", organization=site.add_organization(), roles=["contributor"])
+    nis = site.add_organization(name="NIS", kind="government", sectors=[])
+    site.add_user("reader", organization=nis, roles=["reader"])
+    objects = f"/taxii2/api/collections/{site.collection}/objects/"
+    orcon = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": "marking-definition--7d3c1f2a-1b6e-4c1d-9a0e-3f2b1c0d9e01",
+        "created": "2026-01-01T00:00:00.000Z",
+        "extensions": {
+            ALLYSHARE_EXTENSION_ID: {"extension_type": "property-extension", "orcon": True}
+        },
+    }
+    report = {
+        "type": "report",
+        "spec_version": "2.1",
+        "id": "report--0c6f8a52-9a4e-4a8e-8d3e-2f6b5f0e7a11",
+        "created": "2026-03-01T00:00:00.000Z",
+        "modified": "2026-03-01T00:00:00.000Z",
+        "name": "ORCON report",
+        "published": "2026-03-01T00:00:00Z",
+        "object_refs": ["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"],
+        "object_marking_refs": [orcon["id"]],
+    }
+    taxii = {"Accept": TAXII, "Content-Type": TAXII}
+    posted = site.client.post(
+        objects,
+        json={"objects": [orcon, report]},
+        headers={**taxii, "Authorization": f"Bearer {writer}"},
+    )
+    assert posted.json()["success_count"] == 2, posted.text
+
+    def reader_sees_it() -> bool:
+        served = site.client.get(
+            objects, headers={**taxii, "Authorization": f"Bearer {site.tokens['reader']}"}
+        )
+        return report["id"] in {o["id"] for o in served.json().get("objects", [])}
+
+    assert not reader_sees_it()
+    body = {"object_id": report["id"], "organization": nis}
+    made = site.call("POST", "/orcon-approvals", "writer", body)
+    assert made.status_code == 201, made.text
+    approval = made.json()
+    assert approval["recipient"] == nis and approval["signed_by"] == "this node"
+    assert reader_sees_it()
+    listed = site.call("GET", "/orcon-approvals").json()["approvals"]
+    assert [entry["id"] for entry in listed] == [approval["id"]]
+    assert site.call("GET", "/orcon-approvals", "writer").status_code == 403
+    assert site.call("POST", "/orcon-approvals", "reader", body).status_code == 403
+
+    revoked = site.call("DELETE", f"/orcon-approvals/{approval['id']}", "writer")
+    assert revoked.status_code == 200 and revoked.json()["revoked"] is True
+    assert not reader_sees_it()
+    assert site.call("GET", "/orcon-approvals").json()["approvals"] == []
+    again = site.call("DELETE", f"/orcon-approvals/{approval['id']}", "writer")
+    assert "already revoked" in problem(again, 400)
+    neither = site.call("POST", "/orcon-approvals", "writer", {"object_id": report["id"]})
+    assert "name one recipient" in problem(neither, 400)
+    unknown = {"object_id": report["id"], "peer": "jpn"}
+    assert "no peer 'jpn'" in problem(site.call("POST", "/orcon-approvals", "writer", unknown), 404)

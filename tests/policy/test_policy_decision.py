@@ -226,6 +226,11 @@ def test_orcon() -> None:
     node = Subject.node("dhs-node", "USA", DHS)
     assert isinstance(share(node, orcon), Deny)
     assert isinstance(share(node, orcon, approvals=frozenset({"USA.DHS"})), Allow)
+    national = Subject.node("kor", "KOR", node_id="node:KEY")
+    assert "ORCON: node kor (no organization)" in reasons(share(national, orcon))
+    assert isinstance(share(national, orcon, approvals=frozenset({"KOR.KISA"})), Deny)
+    assert isinstance(share(national, orcon, approvals=frozenset({"node:KEY"})), Allow)
+    assert isinstance(share(national, orcon, approvals=frozenset({"node:OTHER"})), Deny)
 
 
 def test_match_only() -> None:

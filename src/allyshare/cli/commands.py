@@ -25,7 +25,7 @@ from rich.progress import (
 from allyshare.clock import format_us
 from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
-from allyshare.errors import ConfigError, InvalidInput, InvalidObject
+from allyshare.errors import ConfigError, InvalidInput, InvalidObject, NotFound
 from allyshare.federation.connections import is_loopback
 from allyshare.federation.peers import Credentials, add_peer, remove_peer, subscribe
 from allyshare.federation.pull import PullReport, pull
@@ -219,6 +219,47 @@ def peer_subscribe(args: argparse.Namespace) -> int:
         f"{args.name} {args.remote_collection} -> {args.into}"
         + (" (and push)" if args.push else "")
     )
+    return 0
+
+
+def _acting(node: Node, as_user: str | None) -> User:
+    """The operator acts as the node, or on behalf of a member user it names."""
+    if as_user is None:
+        return CLI_SUBJECT
+    found = node.store.user_by_name(as_user)
+    if found is None:
+        raise NotFound(f"no user {as_user!r}")
+    return found[0]
+
+
+def orcon_approve(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        approval = node.approve_orcon(
+            _acting(node, args.as_user),
+            args.object_id,
+            organization=args.organization,
+            peer=args.peer,
+        )
+        whom = node.recipient_name(approval.recipient)
+    print(f"{approval.id}: {args.object_id} released to {whom}")
+    return 0
+
+
+def orcon_revoke(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        node.revoke_orcon(_acting(node, args.as_user), args.approval_id)
+    print(f"{args.approval_id}: revoked")
+    return 0
+
+
+def orcon_list(args: argparse.Namespace) -> int:
+    with _open_node(args.data_dir) as node:
+        for approval, signer in node.orcon_approvals():
+            print(
+                f"{approval.id}  {approval.object_ref} -> "
+                f"{node.recipient_name(approval.recipient)}  "
+                f"(signed by {signer or 'an unknown node'}, {approval.modified})"
+            )
     return 0
 
 

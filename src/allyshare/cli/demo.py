@@ -41,6 +41,7 @@ from allyshare.service import Node
 DEMO_ANALYST = "analyst"
 # The users whose view of the showcase report differs: whole, redacted twice, not at all.
 SHOWCASE_READERS = ("morgan@cisa", "jiwoo@kisa", "seoyeon@hanbit", "riley@commerce")
+SHOWCASE_APPROVER = "morgan@cisa"
 _TAXII = "application/taxii+json;version=2.1"
 DEMO_SYNC_SECONDS = 5
 
@@ -181,7 +182,8 @@ def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: 
     reader = "jiwoo@kisa"
     on_kor = f"{kor.url(host, scheme)}api/collections/{kor.community.collections['cyber-threat']}"
     print("  what the KOR node received from the USA node (what the agreement and markings let")
-    print("  leave: no NOFORN parts, and ORCON reports such as the one above stay home):")
+    print("  leave, without NOFORN parts; ORCON reports only with the originator's signed")
+    print(f"  approval, which {SHOWCASE_APPROVER} gave the showcase: allyshare orcon list):")
     print(
         f"  {_curl(kor, plain_http)} -u '{reader}:{kor.community.tokens[reader]}' "
         f"-H 'Accept: {_TAXII}' '{on_kor}/objects/?limit=5'"
@@ -260,4 +262,16 @@ def _peer_all(nodes: list[DemoNode], opened: list[Node], host: str, plain_http: 
                         remote_collection=other.community.collections[key],
                         into=node.community.collections[key],
                     )
+        if node.label == "USA":
+            _release_showcase(live)
         print(f"{node.label} node: pulling from its peers every {DEMO_SYNC_SECONDS} s", flush=True)
+
+
+def _release_showcase(usa: Node) -> None:
+    """CISA approves its ORCON showcase report for the KOR node, once: there, its named
+    recipients (KISA, Hanbit) read it as they would on the USA node, and nobody else."""
+    if any(approval.object_ref == SHOWCASE_ID for approval, _ in usa.orcon_approvals()):
+        return
+    found = usa.store.user_by_name(SHOWCASE_APPROVER)
+    if found is not None:
+        usa.approve_orcon(found[0], SHOWCASE_ID, peer="kor")

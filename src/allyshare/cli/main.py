@@ -95,6 +95,31 @@ def build_parser() -> argparse.ArgumentParser:
     subscribe.add_argument("--push", action="store_true", help="also push local writes to it")
     subscribe.set_defaults(run=commands.peer_subscribe)
 
+    orcon = sub.add_parser("orcon", help="approve ORCON objects for more recipients")
+    orcon_sub = orcon.add_subparsers(dest="action", required=True, metavar="ACTION")
+    approve = orcon_sub.add_parser(
+        "approve", parents=[common], help="sign an approval releasing an ORCON object further"
+    )
+    approve.add_argument("object_id", metavar="OBJECT_ID")
+    recipient = approve.add_mutually_exclusive_group(required=True)
+    recipient.add_argument("--peer", metavar="NAME", help="a peer node it may be sent to")
+    recipient.add_argument(
+        "--organization", metavar="ORG", help="an organization that may read it, e.g. KOR.NIS"
+    )
+    approve.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USER",
+        help="approve for this member user's organization (default: the node, for its imports)",
+    )
+    approve.set_defaults(run=commands.orcon_approve)
+    revoke = orcon_sub.add_parser("revoke", parents=[common], help="withdraw an approval")
+    revoke.add_argument("approval_id", metavar="APPROVAL_ID")
+    revoke.add_argument("--as", dest="as_user", metavar="USER", help="as for approve")
+    revoke.set_defaults(run=commands.orcon_revoke)
+    orcon_list = orcon_sub.add_parser("list", parents=[common], help="the approvals in force")
+    orcon_list.set_defaults(run=commands.orcon_list)
+
     sync = sub.add_parser("sync", parents=[common], help="pull from peers once, now")
     sync.add_argument("peer", nargs="?", default=None, help="only this peer")
     sync.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse
 
 from allyshare import __version__
 from allyshare.errors import AllyshareError, AuthenticationFailed, NotFound, PermissionDenied
+from allyshare.federation.approvals import Approval
 from allyshare.federation.peers import (
     Credentials,
     add_peer,
@@ -39,11 +40,14 @@ from allyshare.manage.models import (
     ExplainedVersion,
     ExplanationOut,
     NewCollection,
+    NewOrconApproval,
     NewOrganization,
     NewPeer,
     NewSubscription,
     NewUser,
     NodeOut,
+    OrconApprovalOut,
+    OrconApprovalsOut,
     OrganizationChange,
     OrganizationOut,
     OrganizationsOut,
@@ -344,6 +348,54 @@ def create_management_app(node: Node) -> FastAPI:
             extra={"peer": name, "remote_collection": body.remote_collection, "by": user.name},
         )
         return SubscriptionOut.of(subscription)
+
+    def approval_out(approval: Approval, signed_by: str | None) -> OrconApprovalOut:
+        return OrconApprovalOut(
+            id=approval.id,
+            object_ref=approval.object_ref,
+            recipient=approval.recipient,
+            recipient_name=node.recipient_name(approval.recipient),
+            approving_node=approval.approving_node,
+            signed_by=signed_by,
+            modified=approval.modified,
+            revoked=approval.revoked,
+        )
+
+    @app.get("/orcon-approvals", tags=["policy"], responses=_problems(403))
+    def list_orcon_approvals(user: Admin) -> OrconApprovalsOut:
+        """The approvals in force on this node, whoever signed them."""
+        return OrconApprovalsOut(
+            approvals=[approval_out(a, signer) for a, signer in node.orcon_approvals()]
+        )
+
+    @app.post(
+        "/orcon-approvals",
+        status_code=201,
+        tags=["policy"],
+        responses=_problems(400, 403, 404),
+    )
+    def new_orcon_approval(body: NewOrconApproval, user: Anyone) -> OrconApprovalOut:
+        """Release an ORCON object your organization originated to one more organization or
+        peer node; the node signs the approval and it syncs with the object."""
+        approval = node.approve_orcon(
+            user, body.object_id, organization=body.organization, peer=body.peer
+        )
+        log.info(
+            "orcon approval",
+            extra={"object": body.object_id, "approval": approval.id, "by": user.name},
+        )
+        return approval_out(approval, "this node")
+
+    @app.delete(
+        "/orcon-approvals/{approval_id}",
+        tags=["policy"],
+        responses=_problems(400, 403, 404),
+    )
+    def revoke_orcon_approval(approval_id: str, user: Anyone) -> OrconApprovalOut:
+        """Withdraw an approval this node signed (the newest version then says revoked)."""
+        approval = node.revoke_orcon(user, approval_id)
+        log.info("orcon approval revoked", extra={"approval": approval_id, "by": user.name})
+        return approval_out(approval, "this node")
 
     @app.get("/policy/explain", tags=["policy"], responses=_problems(404))
     def explain_policy(object_id: str, as_user: str, user: Anyone) -> ExplanationOut:

@@ -258,6 +258,29 @@ class ExplanationOut(BaseModel):
     versions: list[ExplainedVersion]
 
 
+class NewOrconApproval(_Request):
+    object_id: str = Field(description="an ORCON object your organization originated")
+    organization: str | None = Field(
+        default=None, description="an organization that may then read it, e.g. KOR.NIS"
+    )
+    peer: str | None = Field(default=None, description="a peer node it may then be sent to")
+
+
+class OrconApprovalOut(BaseModel):
+    id: str
+    object_ref: str
+    recipient: str = Field(description="an organization id, or node: and the node's key")
+    recipient_name: str = Field(description="the recipient as this node knows it")
+    approving_node: str = Field(description="the signing key of the node that signed it")
+    signed_by: str | None = Field(description="that node as this node knows it (this node, a peer)")
+    modified: str
+    revoked: bool
+
+
+class OrconApprovalsOut(BaseModel):
+    approvals: list[OrconApprovalOut]
+
+
 class NodeOut(BaseModel):
     """This node as partners see it (public: it holds nothing secret)."""
 

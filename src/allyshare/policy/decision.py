@@ -33,7 +33,10 @@ The originator's own organization wrote the data, so the remaining rules do not 
 9. Proprietary caveats (``CISAPROPRIETARY``, ``PROPIN``...): the subject's organization is
    among the organizations the markings name (permitted organizations and recipients).
 10. ORCON (allyshare): every organization outside the originator's needs to be a named
-    recipient or to hold the originator's approval (``Target.orcon_approvals``).
+    recipient or to hold the originator's approval (``Target.orcon_approvals``). A peer
+    node passes as its own organization when it has one, or with an approval naming the
+    node (its ``node_id``): naming organizations that a node serves is not consent to move
+    the data to that node.
 11. Match-only (allyshare): only named recipients read; everyone else may only match
     (DESIGN section 7, decided elsewhere).
 12. For ``share`` only: an ACS ``further_sharing`` deny rule whose scope names the peer's
@@ -146,6 +149,12 @@ def _org_in(subject: Subject, names: frozenset[str] | None) -> bool:
     return subject.organization is not None and subject.organization.id in (names or ())
 
 
+def _orcon_released(subject: Subject, label: AccessLabel, approvals: frozenset[str]) -> bool:
+    if subject.node_id is not None and subject.node_id in approvals:
+        return True
+    return _org_in(subject, (label.recipients or frozenset()) | approvals)
+
+
 def _tlp_problem(
     subject: Subject, label: AccessLabel, agreement: Agreement, action: Action
 ) -> str | None:
@@ -206,7 +215,7 @@ def _release_problems(
             f"organizations it names ({_names(label.named_organizations)}) may see it; "
             f"{_who(subject)} is not named"
         )
-    if label.orcon and not _org_in(subject, (label.recipients or frozenset()) | approvals):
+    if label.orcon and not _orcon_released(subject, label, approvals):
         problems.append(
             f"ORCON: {_who(subject)} is neither a named recipient nor approved by the "
             f"originator {originator.id}"

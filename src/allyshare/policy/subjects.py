@@ -41,8 +41,9 @@ class Organization:
 class Subject:
     """The one asking.
 
-    A peer node asks as ``kind="node"`` with ``nationality`` = its country and
-    ``organization`` = the peer's organization when it has one. ``is_admin`` (a node admin)
+    A peer node asks as ``kind="node"`` with ``nationality`` = its country,
+    ``organization`` = the peer's organization when it has one, and ``node_id`` = the name
+    ORCON approvals give the node (``node:`` and its signing key). ``is_admin`` (a node admin)
     only lifts the fail-closed rule for unknown markings, so an admin can see what needs a
     marking definition; every other rule still binds an admin.
     """
@@ -54,6 +55,7 @@ class Subject:
     roles: frozenset[str] = frozenset()
     kind: SubjectKind = "user"
     is_admin: bool = False
+    node_id: str | None = None
 
     @classmethod
     def system(cls, name: str = "system") -> Subject:
@@ -67,9 +69,10 @@ class Subject:
         country: str,
         organization: Organization | None = None,
         clearance: Classification = Classification.U,
+        node_id: str | None = None,
     ) -> Subject:
         """A peer node as the subject of an egress decision."""
-        return cls(name, organization, country, clearance, frozenset(), "node", False)
+        return cls(name, organization, country, clearance, frozenset(), "node", False, node_id)
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,9 @@ class Agreement:
 class Target:
     """One stored object version, whose organization wrote it, and its collection's agreement.
 
-    ``orcon_approvals`` are the organizations the originator has approved (signed records,
-    DESIGN section 5) as new recipients of this object; the caller loads them, the decision
-    only reads them.
+    ``orcon_approvals`` are the organizations and nodes (``Subject.node_id``) the originator
+    has approved (signed records, DESIGN section 5) as new recipients of this object; the
+    caller loads and verifies them, the decision only reads them.
     """
 
     obj: Mapping[str, Any]

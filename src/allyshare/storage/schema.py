@@ -105,6 +105,16 @@ marking_definitions = Table(
     Column("body", LargeBinary, nullable=False),
 )
 
+orcon_approvals = Table(
+    "orcon_approvals",
+    metadata,
+    Column("collection_seq", Integer, primary_key=True, autoincrement=False),
+    Column("date_added", BigInteger, primary_key=True, autoincrement=False),
+    Column("body", LargeBinary, nullable=False),
+)
+"""The ORCON approval versions among the objects, kept aside (like marking definitions) so the
+approvals in force are read without scanning the objects; rows go with their versions."""
+
 statuses = Table(
     "statuses",
     metadata,

@@ -44,6 +44,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
+from allyshare.federation.approvals import APPROVAL_TYPE
 from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.access import AccessKey
 from allyshare.storage.peers import PeerStore
@@ -68,6 +69,7 @@ from allyshare.storage.schema import (
     collections,
     marking_definitions,
     objects,
+    orcon_approvals,
     organizations,
     receipts,
     statuses,
@@ -374,6 +376,58 @@ class Store:
         with self._read.connect() as connection:
             return list(connection.execute(query).scalars())
 
+    def orcon_approval_generation(self) -> tuple[int, int]:
+        """Changes whenever an approval version is stored or deleted: (count, newest)."""
+        query = select(func.count(), func.coalesce(func.max(orcon_approvals.c.date_added), 0))
+        with self._read.connect() as connection:
+            count, newest = connection.execute(query).one()
+        return int(count), int(newest)
+
+    def orcon_approval_bodies(self) -> list[bytes]:
+        """Every stored ORCON approval version, in any collection."""
+        query = select(orcon_approvals.c.body).order_by(
+            orcon_approvals.c.collection_seq, orcon_approvals.c.date_added
+        )
+        with self._read.connect() as connection:
+            return list(connection.execute(query).scalars())
+
+    def ingest_releasing(
+        self, collection_id: str, versions: Sequence[NewVersion], object_id: str
+    ) -> IngestResult:
+        """Store versions (an approval) and add the object's versions again, after them.
+
+        An approval can make versions visible to a reader that paged past them while they
+        were hidden; TAXII readers page by ``date_added``, so the object is moved to the end
+        of the collection in the same transaction, where every cursor will meet it.
+        """
+        with self._write.begin() as connection:
+            result = self._store_versions(connection, collection_id, versions)
+            seq, last_added = self._lock_collection(connection, collection_id)
+            moved = (
+                connection.execute(
+                    select(objects.c.date_added)
+                    .where(*_object_is(seq, object_id))
+                    .order_by(objects.c.date_added)
+                )
+                .scalars()
+                .all()
+            )
+            date_added = max(now_us() - 1, last_added)
+            for old in moved:
+                date_added += 1
+                connection.execute(
+                    update(objects)
+                    .where(objects.c.collection_seq == seq, objects.c.date_added == old)
+                    .values(date_added=date_added)
+                )
+            if moved:
+                connection.execute(
+                    update(collections)
+                    .where(collections.c.seq == seq)
+                    .values(last_added=date_added)
+                )
+        return result
+
     # object versions
 
     def ingest(self, collection_id: str, versions: Sequence[NewVersion]) -> IngestResult:
@@ -486,6 +540,13 @@ class Store:
                 [{"collection_seq": seq, "label_seq": label} for label in set(key_seqs.values())],
             )
             self._keep_marking_definitions(connection, [v for v, _ in fresh])
+            approvals = [
+                {"collection_seq": seq, "date_added": added, "body": v.body}
+                for v, added in fresh
+                if v.type == APPROVAL_TYPE
+            ]
+            if approvals:
+                connection.execute(insert(orcon_approvals), approvals)
             self._retire_edges(connection, seq, previous_edges, edges)
             connection.execute(
                 update(collections).where(collections.c.seq == seq).values(last_added=date_added)
@@ -722,6 +783,13 @@ class Store:
                 delete(objects).where(
                     objects.c.collection_seq == seq,
                     objects.c.date_added == bindparam("d"),
+                ),
+                [{"d": row[0]} for row in doomed],
+            )
+            connection.execute(
+                delete(orcon_approvals).where(
+                    orcon_approvals.c.collection_seq == seq,
+                    orcon_approvals.c.date_added == bindparam("d"),
                 ),
                 [{"d": row[0]} for row in doomed],
             )

@@ -1,0 +1,185 @@
+"""ORCON between two real node processes: an ORCON object moves only with an approval signed
+by its originator's node, and the receiving node enforces the approvals it verified.
+
+Checked on the receiver's database and on what its users read over TAXII.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from allyshare.clock import now_us
+from allyshare.demo.content import TLP_GREEN
+from allyshare.federation.approvals import make_approval, node_recipient
+from allyshare.keys import load_signing_key, public_key_text
+from allyshare.policy import ALLYSHARE_EXTENSION_ID
+
+from support.federation import TAXII, Pair, federated_pair, indicator, ok
+from support.processes import cli, pinned_context
+
+ORCON: dict[str, Any] = {
+    "type": "marking-definition",
+    "spec_version": "2.1",
+    "id": "marking-definition--4c0b3c0e-6c1f-4f55-8e8a-1f7f3a9a0002",
+    "created": "2026-01-01T00:00:00.000Z",
+    "name": "ORCON: released to KISA",
+    "extensions": {
+        ALLYSHARE_EXTENSION_ID: {
+            "extension_type": "property-extension",
+            "orcon": True,
+            "recipients": ["KOR.KISA"],
+        }
+    },
+}
+REPORT = indicator(1, object_marking_refs=[TLP_GREEN, ORCON["id"]])
+CONTROL = indicator(2, object_marking_refs=[TLP_GREEN])
+
+
+@pytest.fixture
+def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
+    monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
+    with federated_pair(tmp_path) as both:
+        both.post([ORCON, REPORT, CONTROL])
+        yield both
+
+
+def sync(pair: Pair) -> str:
+    return ok(cli(pair.kor.data_dir, "sync", "--quiet"))
+
+
+def post_raw(pair: Pair, objects: list[dict[str, Any]]) -> dict[str, Any]:
+    response = httpx.post(
+        f"{pair.usa.url}/taxii2/api/collections/{pair.usa_collection}/objects/",
+        content=orjson.dumps({"objects": objects}),
+        headers={
+            "Authorization": f"Bearer {pair.writer}",
+            "Accept": TAXII,
+            "Content-Type": TAXII,
+        },
+        verify=pinned_context(pair.usa.data_dir / "node.crt"),
+        timeout=60,
+    )
+    assert response.status_code == 202, response.text
+    status: dict[str, Any] = response.json()
+    return status
+
+
+def kor_reader(pair: Pair, organization: str) -> str:
+    org = ok(
+        cli(
+            pair.kor.data_dir,
+            "org",
+            "add",
+            organization,
+            "--country",
+            "KOR",
+            "--kind",
+            "government",
+        )
+    )
+    return ok(
+        cli(
+            pair.kor.data_dir,
+            "user",
+            "add",
+            f"analyst-{organization.lower()}",
+            "--org",
+            org,
+            "--role",
+            "reader",
+        )
+    )
+
+
+def read_on_kor(pair: Pair, token: str) -> set[str]:
+    response = httpx.get(
+        f"{pair.kor.url}/taxii2/api/collections/{pair.kor_collection}/objects/",
+        headers={"Authorization": f"Bearer {token}", "Accept": TAXII},
+        verify=pinned_context(pair.kor.data_dir / "node.crt"),
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    return {obj["id"] for obj in response.json().get("objects", [])}
+
+
+def approve(pair: Pair, *recipient: str) -> str:
+    return ok(
+        cli(pair.usa.data_dir, "orcon", "approve", REPORT["id"], *recipient, "--as", "writer")
+    )
+
+
+def test_orcon_moves_only_with_the_originators_signature(pair: Pair) -> None:
+    assert "2 new" in sync(pair)
+    assert REPORT["id"] not in pair.received()
+
+    kor_key = load_signing_key(pair.kor.data_dir)
+    usa_key_text = public_key_text(load_signing_key(pair.usa.data_dir))
+    to_kor = node_recipient(public_key_text(kor_key))
+    # KOR approving itself: the signature is good, but KOR is not the originator's node.
+    self_approved = make_approval(kor_key, public_key_text(kor_key), REPORT["id"], to_kor, now_us())
+    # Claiming to be USA's node with KOR's key: the signature does not verify.
+    forged = make_approval(kor_key, public_key_text(kor_key), REPORT["id"], to_kor, now_us())
+    forged["approving_node"] = usa_key_text
+    status = post_raw(pair, [self_approved, forged])
+    assert status["success_count"] == 1
+    assert "signature does not verify" in status["failures"][0]["message"]
+    assert "1 new" in sync(pair)
+    assert REPORT["id"] not in pair.received()
+
+    printed = approve(pair, "--peer", "kor")
+    assert "released to node kor" in printed
+    assert "2 new" in sync(pair)
+    held = pair.received()
+    assert held[REPORT["id"]] == REPORT
+    approvals = [o for o in held.values() if o["type"] == "x-allyshare-orcon-approval"]
+    assert {a["approving_node"] for a in approvals} == {public_key_text(kor_key), usa_key_text}
+
+
+def test_the_receiver_enforces_the_approvals_it_verified(pair: Pair) -> None:
+    approve(pair, "--peer", "kor")
+    sync(pair)
+    kisa, nis = kor_reader(pair, "KISA"), kor_reader(pair, "NIS")
+    assert REPORT["id"] in read_on_kor(pair, kisa)
+    assert read_on_kor(pair, nis) == {ORCON["id"], CONTROL["id"]} | _approvals(pair)
+
+    approval_id = approve(pair, "--organization", "KOR.NIS").split(":")[0]
+    sync(pair)
+    assert REPORT["id"] in read_on_kor(pair, nis)
+
+    ok(cli(pair.usa.data_dir, "orcon", "revoke", approval_id, "--as", "writer"))
+    sync(pair)
+    assert REPORT["id"] not in read_on_kor(pair, nis)
+    assert REPORT["id"] in read_on_kor(pair, kisa)
+    listed = ok(cli(pair.kor.data_dir, "orcon", "list"))
+    assert "-> this node" in listed and "signed by usa" in listed
+    assert "KOR.NIS" not in listed
+
+
+def test_only_the_originator_approves(pair: Pair) -> None:
+    other = ok(
+        cli(pair.usa.data_dir, "org", "add", "DHS", "--country", "USA", "--kind", "government")
+    )
+    ok(cli(pair.usa.data_dir, "user", "add", "outsider", "--org", other, "--role", "contributor"))
+    refused = cli(
+        pair.usa.data_dir, "orcon", "approve", REPORT["id"], "--peer", "kor", "--as", "outsider"
+    )
+    assert refused.returncode == 1
+    assert "only the originator approves" in refused.stderr
+    plain = cli(
+        pair.usa.data_dir, "orcon", "approve", CONTROL["id"], "--peer", "kor", "--as", "writer"
+    )
+    assert "is not marked ORCON" in plain.stderr
+    unknown = cli(pair.usa.data_dir, "orcon", "approve", REPORT["id"], "--organization", "nis")
+    assert "not an organization id" in unknown.stderr
+
+
+def _approvals(pair: Pair) -> set[str]:
+    return {
+        obj["id"] for obj in pair.received().values() if obj["type"] == "x-allyshare-orcon-approval"
+    }
