@@ -18,25 +18,10 @@ from allyshare.clock import now_us
 from allyshare.demo.content import TLP_GREEN
 from allyshare.federation.approvals import make_approval, node_recipient
 from allyshare.keys import load_signing_key, public_key_text
-from allyshare.policy import ALLYSHARE_EXTENSION_ID
 
-from support.federation import TAXII, Pair, federated_pair, indicator, ok
+from support.federation import ORCON, TAXII, Pair, federated_pair, indicator, ok
 from support.processes import cli, pinned_context
 
-ORCON: dict[str, Any] = {
-    "type": "marking-definition",
-    "spec_version": "2.1",
-    "id": "marking-definition--4c0b3c0e-6c1f-4f55-8e8a-1f7f3a9a0002",
-    "created": "2026-01-01T00:00:00.000Z",
-    "name": "ORCON: released to KISA",
-    "extensions": {
-        ALLYSHARE_EXTENSION_ID: {
-            "extension_type": "property-extension",
-            "orcon": True,
-            "recipients": ["KOR.KISA"],
-        }
-    },
-}
 REPORT = indicator(1, object_marking_refs=[TLP_GREEN, ORCON["id"]])
 CONTROL = indicator(2, object_marking_refs=[TLP_GREEN])
 

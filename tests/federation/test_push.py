@@ -8,12 +8,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from allyshare.demo.content import TLP_GREEN
 
-from support.federation import NOFORN, Pair, federated_pair, indicator, ok
-from support.processes import cli
+from support.federation import NOFORN, ORCON, Pair, federated_pair, indicator, ok
+from support.processes import cli, pinned_context
 
 
 @pytest.fixture
@@ -58,3 +59,28 @@ def test_a_write_is_pushed_to_the_peer_as_its_policy_allows(pair: Pair) -> None:
     # What the KOR node received by push is not pushed or pulled back as new.
     assert "pushed 0" in ok(cli(pair.usa.data_dir, "sync", "--quiet"))
     assert len(rows(pair.usa.data_dir)) == 1 + len(shared) + len(kept)
+
+
+def test_an_orcon_approval_pushes_the_object_it_releases(pair: Pair) -> None:
+    """The approval (made through the API of the serving node) and the object it releases,
+    which was held back before, reach the peer by push, without a pull."""
+    orcon, report = ORCON, indicator(1, object_marking_refs=[TLP_GREEN, ORCON["id"]])
+    pair.post([orcon, report])
+    deadline = time.monotonic() + 60
+    while (orcon["id"], orcon["created"]) not in set(rows(pair.kor.data_dir)):
+        assert time.monotonic() < deadline, rows(pair.kor.data_dir)
+        time.sleep(0.1)
+    assert (report["id"], report["modified"]) not in set(rows(pair.kor.data_dir))
+    approved = httpx.post(
+        f"{pair.usa.url}/api/v1/orcon-approvals",
+        json={"object_id": report["id"], "peer": "kor"},
+        headers={"Authorization": f"Bearer {pair.writer}"},
+        verify=pinned_context(pair.usa.data_dir / "node.crt"),
+        timeout=60,
+    )
+    assert approved.status_code == 201, approved.text
+    approval = approved.json()
+    expected = {(report["id"], report["modified"]), (approval["id"], approval["modified"])}
+    while not expected <= set(rows(pair.kor.data_dir)):
+        assert time.monotonic() < deadline, rows(pair.kor.data_dir)
+        time.sleep(0.1)

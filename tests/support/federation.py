@@ -15,7 +15,7 @@ import orjson
 
 from allyshare.config import load_settings
 from allyshare.keys import fingerprint
-from allyshare.policy.markings import ACS_EXTENSION_ID
+from allyshare.policy.markings import ACS_EXTENSION_ID, ALLYSHARE_EXTENSION_ID
 from allyshare.service import Node
 from allyshare.storage import VersionFilter
 
@@ -41,6 +41,20 @@ NOFORN: dict[str, Any] = {
         ACS_EXTENSION_ID: {
             "extension_type": "property-extension",
             "control_set": {"classification": "U", "formal_determination": ["NF"]},
+        }
+    },
+}
+ORCON: dict[str, Any] = {
+    "type": "marking-definition",
+    "spec_version": "2.1",
+    "id": "marking-definition--4c0b3c0e-6c1f-4f55-8e8a-1f7f3a9a0002",
+    "created": "2026-01-01T00:00:00.000Z",
+    "name": "ORCON: released to KISA",
+    "extensions": {
+        ALLYSHARE_EXTENSION_ID: {
+            "extension_type": "property-extension",
+            "orcon": True,
+            "recipients": ["KOR.KISA"],
         }
     },
 }
