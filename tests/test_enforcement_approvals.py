@@ -1,0 +1,182 @@
+"""ORCON approvals through the node's read path, against a model written from DESIGN section 5.
+
+Each example writes ORCON objects (two ORCON markings with drawn named recipients) and GREEN
+ones into a fresh collection, then draws approvals: made by the originator through the node
+(signed with the node's key), forged ones signed by another node's key and stored anyway,
+and revocations. Then every member organization and a peer node read the collection. The
+model: a member sees an ORCON object when its organization originated it, is a named
+recipient, or holds an approval in force signed by this node; the peer node only with an
+approval in force naming it. Everyone sees the GREEN objects.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from allyshare.clock import now_us
+from allyshare.config import Settings
+from allyshare.demo.content import TLP_GREEN
+from allyshare.federation.approvals import make_approval, node_recipient
+from allyshare.keys import create_node_key, public_key_text
+from allyshare.policy import ALLYSHARE_EXTENSION_ID
+from allyshare.service import Node
+from allyshare.storage import PeerRecord, User, VersionFilter
+
+AGREEMENT: dict[str, Any] = {
+    "name": "us-rok-tech",
+    "version": 1,
+    "parties": {"countries": ["USA", "KOR"], "organizations": []},
+    "categories": ["cyber-threat"],
+    "max_classification": "S",
+    "tlp_ceiling": "AMBER",
+    "propin_match_only": False,
+    "aggregate_k": 3,
+}
+MEMBERS = (("CISA", "USA"), ("DHS", "USA"), ("KISA", "KOR"), ("NIS", "KOR"))
+READERS = tuple(f"{country}.{name}" for name, country in MEMBERS)
+OTHERS = READERS[1:]
+PEER_KEY = public_key_text(Ed25519PrivateKey.generate())
+PEER = node_recipient(PEER_KEY)
+FOREIGN = Ed25519PrivateKey.generate()
+
+
+@dataclass
+class Site:
+    node: Node
+    writer: User
+    readers: dict[str, User]
+    peer: User
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    directory: Path = tmp_path_factory.mktemp("approvals")
+    create_node_key(directory)
+    node = Node.open(Settings(data_dir=directory, country="USA"))
+    node.apply_agreement(AGREEMENT)
+    readers = {}
+    for name, country in MEMBERS:
+        organization = node.add_organization(name, country=country, kind="government")
+        node.add_user(f"reader@{name}", organization=organization, roles=["reader"])
+        readers[organization] = _user(node, f"reader@{name}")
+    node.add_user("writer", organization="USA.CISA", roles=["contributor"])
+    record = PeerRecord(
+        "kor", "https://kor.invalid/taxii2/api/", b"", "", "KOR", "us-rok-tech", PEER_KEY, now_us()
+    )
+    node.store.peers.add(record)
+    yield Site(node, _user(node, "writer"), readers, node.peer_user(record))
+    node.close()
+
+
+def _user(node: Node, name: str) -> User:
+    found = node.store.user_by_name(name)
+    assert found is not None
+    return found[0]
+
+
+def orcon_marking(recipients: frozenset[str]) -> dict[str, Any]:
+    return {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": f"marking-definition--{uuid.uuid4()}",
+        "created": "2026-01-01T00:00:00.000Z",
+        "extensions": {
+            ALLYSHARE_EXTENSION_ID: {
+                "extension_type": "property-extension",
+                "orcon": True,
+                "recipients": sorted(recipients),
+            }
+        },
+    }
+
+
+def indicator(markings: list[str]) -> dict[str, Any]:
+    return {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": f"indicator--{uuid.uuid4()}",
+        "created": "2026-03-01T00:00:00.000Z",
+        "modified": "2026-03-01T00:00:00.000Z",
+        "pattern": "[ipv4-addr:value = '198.51.100.7']",
+        "pattern_type": "stix",
+        "valid_from": "2026-03-01T00:00:00Z",
+        "object_marking_refs": markings,
+    }
+
+
+recipient_sets = st.frozensets(st.sampled_from(OTHERS))
+approval_steps = st.lists(
+    st.tuples(
+        st.integers(0, 7),  # which object
+        st.sampled_from([*OTHERS, PEER]),  # whom
+        st.sampled_from(["approve", "approve", "forge", "revoke"]),
+    ),
+    max_size=8,
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    recipient_sets,
+    recipient_sets,
+    st.lists(st.sampled_from(["a", "b", "green"]), min_size=1, max_size=8),
+    approval_steps,
+)
+def test_orcon_reads_follow_the_approvals_in_force(
+    site: Site,
+    first: frozenset[str],
+    second: frozenset[str],
+    kinds: list[str],
+    steps: list[tuple[int, str, str]],
+) -> None:
+    node = site.node
+    collection = node.add_collection("ORCON", agreement="us-rok-tech").id
+    markings = {"a": orcon_marking(first), "b": orcon_marking(second)}
+    named = {"a": first, "b": second, "green": frozenset(READERS)}
+    objects = [indicator([TLP_GREEN] if k == "green" else [markings[k]["id"]]) for k in kinds]
+    status = node.add_objects(site.writer, collection, [*markings.values(), *objects])
+    assert status.failure_count == 0, status.failures
+
+    in_force: dict[tuple[int, str], list[str]] = {}
+    for index, recipient, action in steps:
+        index %= len(objects)
+        object_id = objects[index]["id"]
+        orcon = kinds[index] != "green"
+        whom = {"peer": "kor"} if recipient == PEER else {"organization": recipient}
+        if action == "approve" and orcon:
+            made = node.approve_orcon(site.writer, object_id, **whom)
+            in_force.setdefault((index, recipient), []).append(made.id)
+        elif action == "forge":
+            forged = make_approval(
+                FOREIGN, public_key_text(FOREIGN), object_id, recipient, now_us()
+            )
+            assert node.add_objects(site.writer, collection, [forged]).success_count == 1
+        elif action == "revoke" and in_force.get((index, recipient)):
+            node.revoke_orcon(site.writer, in_force[index, recipient].pop())
+
+    def sees(reader: str) -> set[str]:
+        user = site.peer if reader == PEER else site.readers[reader]
+        page = node.read_objects(user, collection, VersionFilter(types=("indicator",)), limit=100)
+        return {item.object_id for item in page.items}
+
+    for reader in (*READERS, PEER):
+        expected = {
+            obj["id"]
+            for index, (kind, obj) in enumerate(zip(kinds, objects, strict=True))
+            if kind == "green"
+            or reader == "USA.CISA"
+            or (reader in named[kind] and reader != PEER)
+            or bool(in_force.get((index, reader)))
+        }
+        assert sees(reader) == expected, (reader, kinds, first, second, steps)
