@@ -17,7 +17,7 @@ from allyshare.config import Settings
 from allyshare.errors import NotFound, PermissionDenied
 from allyshare.policy import ACS_EXTENSION_ID, ALLYSHARE_EXTENSION_ID, Tlp
 from allyshare.server import create_server_app
-from allyshare.service import Node
+from allyshare.service import Node, received_originators
 from allyshare.storage import User, VersionFilter
 
 TAXII = "application/taxii+json;version=2.1"
@@ -323,3 +323,13 @@ def test_export_is_what_the_reader_may_see(community: Community) -> None:
     assert {o["id"] for o in everything} - {o["id"] for o in kor} == {indicator(1)["id"]}
     [showcase] = [o for o in kor if o["id"] == INDICATOR_ID]
     assert showcase["x_allyshare_redacted"] == ["description"]
+
+
+def test_a_peer_attests_only_organizations_and_one_per_object() -> None:
+    claims = ["USA.CISA", None, "node:key", 7, "usa.cisa", "USA.CISA.PEER:jpn"]
+    assert received_originators("USA", "usa", claims, len(claims)) == [
+        "USA.CISA.PEER:usa",
+        *["USA.PEER:usa"] * 5,
+    ]
+    assert received_originators("USA", "usa", ["USA.CISA"], 2) == ["USA.PEER:usa"] * 2
+    assert received_originators("USA", "usa", {"USA.CISA": [0]}, 1) == ["USA.PEER:usa"]

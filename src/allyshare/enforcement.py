@@ -45,10 +45,11 @@ class Releases:
     approvals: Approvals
     node_of: Callable[[str], str | None]
 
-    def granted(self, object_id: str, originator: Organization) -> frozenset[str]:
+    def granted(self, object_id: str, recorded_originator: str) -> frozenset[str]:
+        """The approvals in force for the object, given the originator its version records."""
         if not self.approvals.concern(object_id):
             return frozenset()
-        return self.approvals.granted(object_id, self.node_of(originator.id))
+        return self.approvals.granted(object_id, self.node_of(recorded_originator))
 
 
 NO_RELEASES = Releases(Approvals(()), lambda _originator: None)
@@ -63,7 +64,8 @@ class View:
     registry: MarkingRegistry
     visible: frozenset[int] | None
     checked: frozenset[int]
-    originators: Mapping[int, Organization]
+    originators: Mapping[int, tuple[str, Organization]]
+    """For each checked key: the originator it records, and that originator's organization."""
     releases: Releases = NO_RELEASES
     judged_up_to: int = 0
     """Keys are append-only with rising seqs: a view judged up to here can be extended."""
@@ -77,8 +79,8 @@ class View:
         if item.label not in self.checked:
             return item.body
         obj = orjson.loads(item.body)
-        originator = self.originators[item.label]
-        approved = self.releases.granted(obj.get("id", ""), originator)
+        recorded, originator = self.originators[item.label]
+        approved = self.releases.granted(obj.get("id", ""), recorded)
         target = Target(obj, originator, self.agreement, approved)
         shown = apply(decide(self.subject, target, self.registry, self.action), obj)
         return None if shown is None else orjson.dumps(shown)
@@ -107,7 +109,7 @@ def build_view(
     organization_of = cache(organization_of)
     visible: set[int] = set(earlier.visible or ()) if earlier else set()
     checked: set[int] = set(earlier.checked) if earlier else set()
-    originators: dict[int, Organization] = dict(earlier.originators) if earlier else {}
+    originators = dict(earlier.originators) if earlier else {}
     start = earlier.judged_up_to if earlier else 0
     names = approval_names(subject) & releases.approvals.recipients
     for seq, key in keys.items():
@@ -128,11 +130,11 @@ def build_view(
             if not (names and whole.orcon and not fails(whole, approvals=names)):
                 continue
             checked.add(seq)
-            originators[seq] = originator
+            originators[seq] = (key.originator, originator)
         visible.add(seq)
         if any(fails(label((ref,))) for ref in key.granular_refs):
             checked.add(seq)
-            originators[seq] = originator
+            originators[seq] = (key.originator, originator)
     return View(
         subject,
         agreement,

@@ -76,6 +76,9 @@ from allyshare.storage import (
     User,
     VersionFilter,
     markings_in,
+    origin_of,
+    peer_originator,
+    sender_of,
 )
 
 Access = Literal["see", "read", "write"]
@@ -365,7 +368,17 @@ class Node:
     def originated_here(self, items: Iterable[StoredVersion]) -> list[StoredVersion]:
         """The versions whose originator this node recorded (not a peer that sent them)."""
         keys = self.store.access_keys()
-        return [item for item in items if not is_peer_originator(keys[item.label].originator)]
+        return [item for item in items if sender_of(keys[item.label].originator) is None]
+
+    def attested_originators(self, items: Iterable[StoredVersion]) -> list[str | None]:
+        """What this node attests to a peer about who wrote each version: the organization
+        recorded (or attested to it), None for what the node itself imported."""
+        keys = self.store.access_keys()
+        attested: list[str | None] = []
+        for item in items:
+            origin = origin_of(keys[item.label].originator)
+            attested.append(origin if _ORGANIZATION_ID.fullmatch(origin) else None)
+        return attested
 
     def peer_user(self, peer: PeerRecord) -> User:
         """A peer node as the one asking: cleared to its agreement's highest classification,
@@ -446,13 +459,18 @@ class Node:
         )
 
     def _organization(self, organization_id: str) -> Organization:
-        """A member organization; one this node has not registered (federated data) is known
-        by the country its id starts with."""
+        """The organization an originator names: a member, or for what a peer sent the
+        organization it attested (a member here too, or known by the country its id starts
+        with), else the peer itself by its country."""
         if organization_id == NODE_ORIGINATOR:
             return self.own_organization
-        record = self.store.get_organization(organization_id)
+        origin = origin_of(organization_id)
+        if origin != organization_id and not _ORGANIZATION_ID.fullmatch(origin):
+            # A peer attested no organization: the peer itself, known by its country.
+            return Organization(organization_id, organization_id, origin)
+        record = self.store.get_organization(origin)
         if record is None:
-            return Organization(organization_id, organization_id, organization_id.split(".")[0])
+            return Organization(origin, origin, origin.split(".")[0])
         return Organization(
             record.id, record.name, record.country, record.kind, frozenset(record.sectors)
         )
@@ -493,12 +511,13 @@ class Node:
     def _originator_node(self, originator_id: str) -> str | None:
         """The signing key of the node that originated what this originator is recorded for:
         this node for its own members, the sending peer for received data."""
-        if not is_peer_originator(originator_id):
+        sender = sender_of(originator_id)
+        if sender is None:
             return self.signing_key
-        for peer in self.store.peers.all():
-            if originator_id == peer_originator(peer.country, peer.name):
-                return peer.signing_key
-        return None
+        try:
+            return self.store.peers.get(sender).signing_key
+        except NotFound:
+            return None
 
     def _releases(self) -> tuple[tuple[int, int], Releases]:
         """The ORCON approvals in force, read and verified again only when one was stored or
@@ -532,18 +551,27 @@ class Node:
     # objects
 
     def add_objects(
-        self, user: User, collection_id: str, submitted: Sequence[object]
+        self,
+        user: User,
+        collection_id: str,
+        submitted: Sequence[object],
+        attested: object = None,
     ) -> StatusRecord:
         """Check every object, store the valid ones in one transaction, record the status.
 
         The writer's organization is recorded as the originator (for the node's own console
-        work, the node); the policy trusts only that, never a claim inside the object.
+        work, the node); the policy trusts only that, never a claim inside the object. A peer
+        node writes what its members wrote: it ``attested`` their organizations beside the
+        objects (`received_originators`).
         """
         access = self.collection_for(user, collection_id, "write")
         requested = now_us()
         originator = NODE_ORIGINATOR
+        originators = None
         if user.peer is not None:
-            originator = peer_originator(user.nationality or "", user.peer)
+            country = user.nationality or ""
+            originator = peer_originator(country, user.peer)
+            originators = received_originators(country, user.peer, attested, len(submitted))
         elif not user.is_system and user.organization_id is not None:
             originator = user.organization_id
         rules = WriteRules(
@@ -555,7 +583,7 @@ class Node:
             # a peer node write on behalf of others.
             operator=originator == NODE_ORIGINATOR or user.peer is not None,
         )
-        prepared = prepare(submitted, rules)
+        prepared = prepare(submitted, rules, originators)
 
         def status_of(result: IngestResult) -> StatusRecord:
             successes: list[dict[str, str]] = []
@@ -598,16 +626,18 @@ class Node:
         peer: PeerRecord,
         received: Sequence[object],
         cursor: str | None,
+        attested: object = None,
     ) -> Received:
         """Store one page pulled from a peer together with the subscription's new cursor.
 
         Received data is checked as an import is (valid STIX, markings that parse, within the
         local agreement's ceilings); the author rules bind the peer's own members, not this
-        node. Its originator, for the policy, is the peer node, known by its country: the
-        node that sent it is the only origin this node can vouch for.
+        node. Its originator, for the policy, is the organization the peer ``attested``,
+        recorded with the peer (`received_originators`): the peer answers for its members.
         """
         collection = self._collection(subscription.local_collection)
         originator = peer_originator(peer.country, peer.name)
+        originators = received_originators(peer.country, peer.name, attested, len(received))
         rules = WriteRules(
             self._organization(originator),
             originator,
@@ -615,7 +645,7 @@ class Node:
             self.registry(),
             operator=True,
         )
-        prepared = prepare(received, rules)
+        prepared = prepare(received, rules, originators)
         result = self.store.ingest_pulled(collection.id, prepared.versions, subscription, cursor)
         return Received(
             stored=len(result.added),
@@ -691,7 +721,7 @@ class Node:
             for collection_id, item in self.store.versions_everywhere(object_id)
             if asker.is_admin
             or asker.is_system
-            or asker.organization_id == keys[item.label].originator
+            or asker.organization_id == origin_of(keys[item.label].originator)
         ]
         if not mine:
             raise NotFound(f"no object {object_id}")
@@ -711,7 +741,7 @@ class Node:
             reads = access.can_read and not user.disabled
             lines = [] if reads else [self._no_rights(user, collection, agreement)]
             organization = self._organization(originator)
-            approved = releases.granted(object_id, organization)
+            approved = releases.granted(object_id, originator)
             decision = decide(subject, Target(obj, organization, agreement, approved), registry)
             lines.extend(explain(decision))
             explained.append(
@@ -910,16 +940,22 @@ def _shown(
         yield item if with_body else replace(item, body=b"")
 
 
-def peer_originator(country: str, peer_name: str) -> str:
-    """The originator recorded for what a peer node sent: the node, known by its country."""
-    return f"{country}{_PEER_ORIGINATOR}{peer_name}"
+ATTESTED_ORIGINATORS = "x_allyshare_originators"
+"""The envelope property in which a node tells a peer node who wrote each object it sends."""
 
 
-def is_peer_originator(originator: str) -> bool:
-    return _PEER_ORIGINATOR in originator
-
-
-_PEER_ORIGINATOR = ".PEER:"
+def received_originators(country: str, peer_name: str, attested: object, count: int) -> list[str]:
+    """The originator to record for each of ``count`` objects a peer sent: the organization
+    the peer attests (`ATTESTED_ORIGINATORS`, one entry per object) when it names one,
+    else the peer's country; always with the peer."""
+    claims = attested if isinstance(attested, list) and len(attested) == count else [None] * count
+    return [
+        peer_originator(
+            claim if isinstance(claim, str) and _ORGANIZATION_ID.fullmatch(claim) else country,
+            peer_name,
+        )
+        for claim in claims
+    ]
 
 
 @dataclass(frozen=True)
@@ -957,12 +993,17 @@ class WriteRules:
             problems.extend(approval_problems(obj))
         return problems
 
-    def access_key(self, obj: Mapping[str, Any]) -> AccessKey:
-        return AccessKey(self.originator, *markings_in(obj))
+    def access_key(self, obj: Mapping[str, Any], originator: str | None = None) -> AccessKey:
+        return AccessKey(originator or self.originator, *markings_in(obj))
 
 
-def prepare(submitted: Sequence[object], rules: WriteRules) -> Prepared:
-    """Validate and policy-check each object on its own; one bad object never spoils the rest."""
+def prepare(
+    submitted: Sequence[object], rules: WriteRules, originators: Sequence[str] | None = None
+) -> Prepared:
+    """Validate and policy-check each object on its own; one bad object never spoils the rest.
+
+    ``originators`` (one per object) record another originator per object than the rules'.
+    """
     checked: list[tuple[int, StixObjectInfo, dict[str, Any]]] = []
     failures: dict[int, dict[str, str]] = {}
     for position, obj in enumerate(submitted):
@@ -998,7 +1039,7 @@ def prepare(submitted: Sequence[object], rules: WriteRules) -> Prepared:
                 version=version,
                 version_key=version_key(version),
                 body=dumps(obj),
-                access=rules.access_key(obj),
+                access=rules.access_key(obj, originators[position] if originators else None),
             )
         )
         positions.append(position)

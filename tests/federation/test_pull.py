@@ -172,6 +172,55 @@ def test_both_ways_a_cycle_converges(pair: Pair) -> None:
         assert len(rows) == len(set(rows)) == 15
 
 
+def test_received_versions_keep_who_wrote_them(pair: Pair, tmp_path: Path) -> None:
+    """The USA node tells the KOR node which organization wrote each version; the KOR node
+    records it with the peer and enforces by it, as the USA node does: a KISA member's
+    NOFORN report (written on the USA node) is for Korean nationals on the KOR node too."""
+    usa_dir, kor_dir = pair.usa.data_dir, pair.kor.data_dir
+    kisa = ok(cli(usa_dir, "org", "add", "KISA", "--country", "KOR", "--kind", "cert"))
+    kisa_writer = ok(cli(usa_dir, "user", "add", "kw", "--org", kisa, "--role", "contributor"))
+    by_cisa = indicator(1, object_marking_refs=[TLP_GREEN])
+    by_kisa = indicator(2, object_marking_refs=[NOFORN["id"]])
+    imported = indicator(3, object_marking_refs=[TLP_GREEN])
+    pair.post([NOFORN, by_cisa])
+    pair.post([by_kisa], token=kisa_writer)
+    feed = tmp_path / "feed.json"
+    feed.write_bytes(orjson.dumps(imported))
+    ok(cli(usa_dir, "import", str(feed), "--collection", pair.usa_collection, "--quiet"))
+    ok(cli(kor_dir, "sync", "--quiet"))
+
+    with sqlite3.connect(kor_dir / "allyshare.db") as connection:
+        recorded = dict(
+            connection.execute(
+                "SELECT object_id, originator_id FROM objects "
+                "JOIN access_keys ON access_keys.seq = objects.label_seq"
+            )
+        )
+    assert recorded[by_cisa["id"]] == "USA.CISA.PEER:usa"
+    assert recorded[by_kisa["id"]] == "KOR.KISA.PEER:usa"
+    assert recorded[imported["id"]] == "USA.PEER:usa"
+
+    nis = ok(cli(kor_dir, "org", "add", "NIS", "--country", "KOR", "--kind", "government"))
+    korean = ok(cli(kor_dir, "user", "add", "ko", "--org", nis, "--role", "reader"))
+    liaison = ok(
+        cli(kor_dir, "user", "add", "li", "--org", nis, "--nationality", "USA", "--role", "reader")
+    )
+
+    def seen(token: str) -> set[str]:
+        response = httpx.get(
+            f"{pair.kor.url}/taxii2/api/collections/{pair.kor_collection}/objects/",
+            headers={"Authorization": f"Bearer {token}", "Accept": TAXII},
+            verify=pinned_context(kor_dir / "node.crt"),
+        )
+        return {obj["id"] for obj in response.json()["objects"]}
+
+    assert by_kisa["id"] in seen(korean)
+    assert by_kisa["id"] not in seen(liaison)
+    assert by_cisa["id"] in seen(liaison)
+    explained = ok(cli(kor_dir, "policy", "explain", by_kisa["id"], "--as", "li"))
+    assert "originator  KOR.KISA" in explained and "NOFORN" in explained
+
+
 def test_on_the_wire_the_peer_gets_only_what_it_may_have(pair: Pair) -> None:
     """A request signed with the KOR node's key, as its sync sends them, read directly."""
     green = indicator(1, object_marking_refs=[TLP_GREEN])

@@ -23,6 +23,9 @@ from allyshare.storage import (
     SubscriptionRecord,
     User,
     VersionFilter,
+    origin_of,
+    peer_originator,
+    sender_of,
 )
 from allyshare.storage import store as store_module
 from allyshare.storage.peers import PeerStore
@@ -239,6 +242,33 @@ def test_only_the_originator_adds_versions(store: Store) -> None:
     assert result.outcomes == [Outcome.NOT_ORIGINATOR, Outcome.STORED]
     mixed = store.ingest("c1", [version("indicator--n", T1, other), version("indicator--n", T2)])
     assert mixed.outcomes == [Outcome.STORED, Outcome.NOT_ORIGINATOR]
+
+
+def test_a_peer_adds_versions_of_what_it_sent_and_of_nothing_else(store: Store) -> None:
+    """A peer may attest another organization for a later version than it did for the first
+    (or none): the object keeps its first origin. It never adds to a local object."""
+    from_usa = AccessKey(peer_originator("USA", "usa"), (GREEN,), ())
+    attested = AccessKey(peer_originator("USA.CISA", "usa"), (GREEN,), ())
+    from_jpn = AccessKey(peer_originator("USA.CISA", "jpn"), (GREEN,), ())
+    store.ingest("c1", [version("indicator--a", T1, from_usa), version("indicator--k", T1, KISA)])
+    result = store.ingest(
+        "c1",
+        [
+            version("indicator--a", T2, attested),
+            version("indicator--a", T3, from_jpn),
+            version("indicator--k", T2, AccessKey(peer_originator("KOR.KISA", "usa"), (), ())),
+        ],
+    )
+    assert result.outcomes == [Outcome.STORED, Outcome.NOT_ORIGINATOR, Outcome.NOT_ORIGINATOR]
+    keys = store.access_keys()
+    page = store.read_page("c1", VersionFilter(versions=frozenset({"all"})), limit=10)
+    assert {(i.object_id, i.version, keys[i.label].originator) for i in page.items} == {
+        ("indicator--a", T1, "USA.PEER:usa"),
+        ("indicator--a", T2, "USA.PEER:usa"),
+        ("indicator--k", T1, KISA.originator),
+    }
+    assert sender_of("USA.CISA.PEER:usa") == "usa" and sender_of("USA.CISA") is None
+    assert origin_of("USA.CISA.PEER:usa") == "USA.CISA" and origin_of("USA.CISA") == "USA.CISA"
 
 
 def test_visible_keys_prefilter_and_last_means_last_visible(store: Store) -> None:

@@ -84,12 +84,13 @@ class Pair:
     kor_collection: str
     writer: str
 
-    def post(self, objects: list[dict[str, Any]]) -> None:
+    def post(self, objects: list[dict[str, Any]], token: str | None = None) -> None:
+        """POST to the USA collection as the CISA writer (or the user of ``token``)."""
         response = httpx.post(
             f"{self.usa.url}/taxii2/api/collections/{self.usa_collection}/objects/",
             content=orjson.dumps({"objects": objects}),
             headers={
-                "Authorization": f"Bearer {self.writer}",
+                "Authorization": f"Bearer {token or self.writer}",
                 "Accept": TAXII,
                 "Content-Type": TAXII,
             },

@@ -23,7 +23,7 @@ from allyshare.federation.connections import pinned_client
 from allyshare.federation.peers import credentials_of
 from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import load_signing_key
-from allyshare.service import Node
+from allyshare.service import ATTESTED_ORIGINATORS, Node
 from allyshare.storage import PeerRecord, SubscriptionRecord
 
 TAXII_21 = "application/taxii+json;version=2.1"
@@ -71,7 +71,8 @@ def pull(
                 if not isinstance(objects, list):
                     raise SyncFailed(f"{peer.name}: 'objects' is not a list")
                 cursor = response.headers.get(DATE_ADDED_LAST) or cursor
-                received = node.receive(subscription, peer, objects, cursor)
+                attested = envelope.get(ATTESTED_ORIGINATORS) if peer.signing_key else None
+                received = node.receive(subscription, peer, objects, cursor, attested)
                 report.pages += 1
                 report.stored += received.stored
                 report.already_held += received.already_held

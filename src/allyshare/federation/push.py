@@ -21,7 +21,7 @@ from allyshare.errors import AllyshareError
 from allyshare.federation.connections import pinned_client
 from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import load_signing_key
-from allyshare.service import Node
+from allyshare.service import ATTESTED_ORIGINATORS, Node
 from allyshare.storage import SubscriptionRecord, VersionFilter
 
 TAXII_21 = "application/taxii+json;version=2.1"
@@ -67,9 +67,11 @@ def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
                 )
                 if not page.items:
                     return report
-                bodies = [item.body for item in node.originated_here(page.items)]
+                ours = node.originated_here(page.items)
+                bodies = [item.body for item in ours]
                 if bodies:
-                    status = _send(client, signer, url, peer.api_root, bodies)
+                    attested = node.attested_originators(ours)
+                    status = _send(client, signer, url, peer.api_root, bodies, attested)
                     report.sent += len(bodies)
                     report.accepted += int(status.get("success_count", 0))
                     report.refused.extend(status.get("failures", []))
@@ -84,9 +86,22 @@ def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
 
 
 def _send(
-    client: httpx.Client, signer: SignedRequests, url: str, api_root: str, bodies: list[bytes]
+    client: httpx.Client,
+    signer: SignedRequests,
+    url: str,
+    api_root: str,
+    bodies: list[bytes],
+    attested: list[str | None],
 ) -> dict[str, Any]:
-    envelope = b'{"objects":[' + b",".join(bodies) + b"]}"
+    envelope = (
+        b'{"'
+        + ATTESTED_ORIGINATORS.encode()
+        + b'":'
+        + orjson.dumps(attested)
+        + b',"objects":['
+        + b",".join(bodies)
+        + b"]}"
+    )
     headers = {"Accept": TAXII_21, "Content-Type": TAXII_21}
     delay = FIRST_BACKOFF
     for attempt in range(RETRIES + 1):

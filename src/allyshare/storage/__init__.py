@@ -1,6 +1,13 @@
 """Storage of object versions, collections, users and statuses; knows nothing of HTTP."""
 
-from allyshare.storage.access import NODE_ORIGINATOR, AccessKey, markings_in
+from allyshare.storage.access import (
+    NODE_ORIGINATOR,
+    AccessKey,
+    markings_in,
+    origin_of,
+    peer_originator,
+    sender_of,
+)
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
@@ -36,4 +43,7 @@ __all__ = [
     "User",
     "VersionFilter",
     "markings_in",
+    "origin_of",
+    "peer_originator",
+    "sender_of",
 ]

@@ -17,6 +17,27 @@ import orjson
 NODE_ORIGINATOR = ""
 """The originator recorded for what the node's operator imports: the node itself."""
 
+PEER_MARK = ".PEER:"
+
+
+def peer_originator(origin: str, peer_name: str) -> str:
+    """The originator recorded for what a peer node sent: the organization that peer attests
+    wrote it (or, without one, the peer's country) and the peer. The peer is part of it so
+    that nothing a peer sends passes for a local member's writing."""
+    return f"{origin}{PEER_MARK}{peer_name}"
+
+
+def sender_of(originator: str) -> str | None:
+    """The peer a version came from, None for a version written on this node."""
+    _, mark, peer = originator.rpartition(PEER_MARK)
+    return peer if mark else None
+
+
+def origin_of(originator: str) -> str:
+    """The organization (or country) a peer attested, or the originator itself."""
+    origin, mark, _ = originator.rpartition(PEER_MARK)
+    return origin if mark else originator
+
 
 @dataclass(frozen=True, slots=True)
 class AccessKey:

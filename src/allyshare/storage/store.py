@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
 from allyshare.federation.approvals import APPROVAL_TYPE
 from allyshare.stix.versions import UNVERSIONED
-from allyshare.storage.access import AccessKey
+from allyshare.storage.access import AccessKey, sender_of
 from allyshare.storage.peers import PeerStore
 from allyshare.storage.records import (
     AgreementRecord,
@@ -493,8 +494,12 @@ class Store:
             object_id, key = version.object_id, version.version_key
             originator = originators.setdefault(object_id, version.access.originator)
             if originator != version.access.originator:
-                outcomes.append(Outcome.NOT_ORIGINATOR)
-                continue
+                sender = sender_of(originator)
+                if sender is None or sender != sender_of(version.access.originator):
+                    outcomes.append(Outcome.NOT_ORIGINATOR)
+                    continue
+                # The same peer sends a later version: it keeps the origin first recorded.
+                version = replace(version, access=replace(version.access, originator=originator))
             keys = known.get(object_id)
             if keys is None:
                 known[object_id] = {key}

@@ -22,7 +22,7 @@ from starlette.routing import Route
 from allyshare.clock import format_us
 from allyshare.errors import AllyshareError, AuthenticationFailed, InvalidInput
 from allyshare.federation.signatures import is_signed, signing_peer
-from allyshare.service import CollectionAccess, Node
+from allyshare.service import ATTESTED_ORIGINATORS, CollectionAccess, Node
 from allyshare.storage import Page, StatusRecord, User
 from allyshare.taxii.auth import BasicCredentials, FailureLimiter, parse_authorization
 from allyshare.taxii.errors import HTTPProblem, error_response, status_for
@@ -148,8 +148,14 @@ def create_app(node: Node) -> Starlette:
             raise HTTPProblem(404, "no object with that id matches in this collection")
         return page
 
+    async def objects_envelope(request: Request, user: User, *, must_exist: bool) -> Response:
+        page = await read_page(request, user, must_exist=must_exist)
+        # A peer node is told who wrote each version, so it enforces as this node does.
+        attested = node.attested_originators(page.items) if user.peer is not None else None
+        return _envelope(page, attested)
+
     async def get_objects(request: Request, user: User) -> Response:
-        return _envelope(await read_page(request, user))
+        return await objects_envelope(request, user, must_exist=False)
 
     async def add_objects(request: Request, user: User) -> Response:
         cid = request.path_params["collection_id"]
@@ -158,8 +164,10 @@ def create_app(node: Node) -> Starlette:
         # Refuse before reading what may be a 64 MiB body; add_objects checks again itself.
         await run_in_threadpool(node.collection_for, user, cid, "write")
         body = await _read_body(request, settings.max_body_bytes)
-        submitted = _parse_envelope(body)
-        status = await run_in_threadpool(node.add_objects, user, cid, submitted)
+        submitted, attested = _parse_envelope(body)
+        if user.peer is None:
+            attested = None
+        status = await run_in_threadpool(node.add_objects, user, cid, submitted, attested)
         log.info(
             "objects added",
             extra={
@@ -172,7 +180,7 @@ def create_app(node: Node) -> Starlette:
         return _json(_status_resource(status), status_code=202)
 
     async def get_object(request: Request, user: User) -> Response:
-        return _envelope(await read_page(request, user, must_exist=True))
+        return await objects_envelope(request, user, must_exist=True)
 
     async def delete_object(request: Request, user: User) -> Response:
         cid = request.path_params["collection_id"]
@@ -276,7 +284,8 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _parse_envelope(body: bytes) -> list[object]:
+def _parse_envelope(body: bytes) -> tuple[list[object], object]:
+    """The objects, and what a peer node attests about who wrote them (see `_envelope`)."""
     try:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
@@ -286,7 +295,7 @@ def _parse_envelope(body: bytes) -> list[object]:
     submitted = document.get("objects")
     if not isinstance(submitted, list):
         raise InvalidInput("the envelope has no 'objects' list")
-    return submitted
+    return submitted, document.get(ATTESTED_ORIGINATORS)
 
 
 def _collection_resource(access: CollectionAccess) -> dict[str, Any]:
@@ -343,10 +352,14 @@ def _page_start(page: Page) -> dict[str, Any]:
     return document
 
 
-def _envelope(page: Page) -> Response:
+def _envelope(page: Page, attested: list[str | None] | None = None) -> Response:
+    """The TAXII envelope; for a peer node also ``x_allyshare_originators``, the organization
+    that wrote each object (None: the node's own import), in the objects' order."""
     parts = [b'{"more":', b"true" if page.more else b"false"]
     if page.more:
         parts.append(b',"next":"' + encode_cursor(page.items[-1].date_added).encode() + b'"')
+    if attested is not None:
+        parts.append(b',"' + ATTESTED_ORIGINATORS.encode() + b'":' + orjson.dumps(attested))
     parts.append(b',"objects":[')
     parts.append(b",".join(item.body for item in page.items))
     parts.append(b"]}")
