@@ -374,11 +374,12 @@ class Node:
         """What this node attests to a peer about who wrote each version: the organization
         recorded (or attested to it), None for what the node itself imported."""
         keys = self.store.access_keys()
-        attested: list[str | None] = []
+        by_label: dict[int, str | None] = {}
         for item in items:
-            origin = origin_of(keys[item.label].originator)
-            attested.append(origin if _ORGANIZATION_ID.fullmatch(origin) else None)
-        return attested
+            if item.label not in by_label:
+                origin = origin_of(keys[item.label].originator)
+                by_label[item.label] = origin if _ORGANIZATION_ID.fullmatch(origin) else None
+        return [by_label[item.label] for item in items]
 
     def peer_user(self, peer: PeerRecord) -> User:
         """A peer node as the one asking: cleared to its agreement's highest classification,
@@ -792,8 +793,9 @@ class Node:
                 )
         collections = self._originated_by(user, object_id)
         registry = self.registry()
-        latest = max(collections.values(), key=lambda item: item.date_added)
-        if not object_label(orjson.loads(latest.body), registry).orcon:
+        if not any(
+            object_label(orjson.loads(item.body), registry).orcon for item in collections.values()
+        ):
             raise InvalidInput(f"{object_id} is not marked ORCON: it needs no approval")
         approval = make_approval(
             load_signing_key(self.settings.data_dir),
@@ -819,7 +821,7 @@ class Node:
         valid = [(cid, obj, approval) for cid, obj, approval in found if approval is not None]
         if not valid:
             raise NotFound(f"no ORCON approval {approval_id}")
-        _, first, newest = max(valid, key=lambda entry: entry[2].modified)
+        _, newest_object, newest = max(valid, key=lambda entry: entry[2].modified)
         if newest.revoked:
             raise InvalidInput(f"approval {approval_id} is already revoked")
         if newest.approving_node != self.signing_key:
@@ -832,7 +834,7 @@ class Node:
             newest.recipient,
             now_us(),
             approval_id=approval_id,
-            created=first["created"],
+            created=newest_object["created"],
             revoked=True,
         )
         for collection_id in dict.fromkeys(cid for cid, _, _ in valid):
@@ -859,7 +861,7 @@ class Node:
 
     def _originated_by(self, user: User, object_id: str) -> dict[str, StoredVersion]:
         """The collections where the user's organization originated the object (the node's
-        operator: where the node did), with the newest version there."""
+        operator: where the node did), with the newest version added there."""
         if user.is_system or (user.is_admin and user.organization_id is None):
             originator = NODE_ORIGINATOR
         elif user.organization_id is not None and user.roles & _WRITE_ROLES:
@@ -873,8 +875,8 @@ class Node:
                 found[collection_id] = item
         if not found:
             raise NotFound(
-                f"no object {object_id} originated by {originator}: only the originator "
-                "approves ORCON releases"
+                f"no object {object_id} originated by {originator or 'this node'}: only the "
+                "originator approves ORCON releases"
             )
         return found
 
@@ -948,14 +950,20 @@ def received_originators(country: str, peer_name: str, attested: object, count: 
     """The originator to record for each of ``count`` objects a peer sent: the organization
     the peer attests (`ATTESTED_ORIGINATORS`, one entry per object) when it names one,
     else the peer's country; always with the peer."""
-    claims = attested if isinstance(attested, list) and len(attested) == count else [None] * count
-    return [
-        peer_originator(
-            claim if isinstance(claim, str) and _ORGANIZATION_ID.fullmatch(claim) else country,
-            peer_name,
-        )
-        for claim in claims
-    ]
+    fallback = peer_originator(country, peer_name)
+    if not isinstance(attested, list) or len(attested) != count:
+        return [fallback] * count
+    recorded: dict[str, str] = {}
+    originators = []
+    for claim in attested:
+        if not isinstance(claim, str):
+            originators.append(fallback)
+            continue
+        if claim not in recorded:
+            named = _ORGANIZATION_ID.fullmatch(claim) is not None
+            recorded[claim] = peer_originator(claim, peer_name) if named else fallback
+        originators.append(recorded[claim])
+    return originators
 
 
 @dataclass(frozen=True)
