@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from taxii2client.v21 import Server
@@ -21,7 +23,8 @@ from allyshare.policy import REDACTED_PROPERTY
 from allyshare.service import Node
 from allyshare.storage import VersionFilter
 
-from support.processes import free_port, let_requests_pin, serve
+from support.federation import TAXII
+from support.processes import free_port, let_requests_pin, pinned_context, serve
 
 
 def test_demo_node_serves_the_community_to_taxii2_client(
@@ -144,6 +147,14 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
             }
             for entry in copy.get("granular_markings", []):
                 assert entry in original["granular_markings"]
+        # The commands the demo prints for the showcase on the KOR node do what it says.
+        printed = (tmp_path / "demo.log").read_text()
+        kisa, motie = re.findall(rf"-u '([^']+)' .* (\S+/objects/{SHOWCASE_ID}/)", printed)[-2:]
+        verify = pinned_context(data_dir / "kor" / "node.crt")
+        for (credentials, url), status in ((kisa, 200), (motie, 404)):
+            name, token = credentials.split(":")
+            answer = httpx.get(url, auth=(name, token), headers={"Accept": TAXII}, verify=verify)
+            assert answer.status_code == status, (name, answer.text)
     finally:
         process.terminate()
         process.wait(timeout=30)

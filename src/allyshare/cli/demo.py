@@ -42,6 +42,7 @@ DEMO_ANALYST = "analyst"
 # The users whose view of the showcase report differs: whole, redacted twice, not at all.
 SHOWCASE_READERS = ("morgan@cisa", "jiwoo@kisa", "seoyeon@hanbit", "riley@commerce")
 SHOWCASE_APPROVER = "morgan@cisa"
+KOR_OUTSIDER = "minho@motie"
 _TAXII = "application/taxii+json;version=2.1"
 DEMO_SYNC_SECONDS = 5
 
@@ -188,6 +189,12 @@ def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: 
         f"  {_curl(kor, plain_http)} -u '{reader}:{kor.community.tokens[reader]}' "
         f"-H 'Accept: {_TAXII}' '{on_kor}/objects/?limit=5'"
     )
+    print("  the showcase there: its named recipient KISA reads it, a Korean ministry does not:")
+    for name in (reader, KOR_OUTSIDER):
+        print(
+            f"  {_curl(kor, plain_http)} -u '{name}:{kor.community.tokens[name]}' "
+            f"-H 'Accept: {_TAXII}' {on_kor}/objects/{SHOWCASE_ID}/"
+        )
 
 
 def serve_federated(nodes: list[DemoNode], host: str, *, plain_http: bool) -> int:
