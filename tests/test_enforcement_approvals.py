@@ -6,7 +6,8 @@ ones into a fresh collection, then draws approvals: made by the originator throu
 and revocations. Then every member organization and a peer node read the collection. The
 model: a member sees an ORCON object when its organization originated it, is a named
 recipient, or holds an approval in force signed by this node; the peer node only with an
-approval in force naming it. Everyone sees the GREEN objects.
+approval in force naming it. Everyone sees the GREEN objects, and an approval is seen by
+those who see the object it approves.
 """
 
 from __future__ import annotations
@@ -149,6 +150,7 @@ def test_orcon_reads_follow_the_approvals_in_force(
     assert status.failure_count == 0, status.failures
 
     in_force: dict[tuple[int, str], list[str]] = {}
+    signed: dict[str, int] = {}
     for index, recipient, action in steps:
         index %= len(objects)
         object_id = objects[index]["id"]
@@ -157,6 +159,7 @@ def test_orcon_reads_follow_the_approvals_in_force(
         if action == "approve" and orcon:
             made = node.approve_orcon(site.writer, object_id, **whom)
             in_force.setdefault((index, recipient), []).append(made.id)
+            signed[made.id] = index
         elif action == "forge":
             forged = make_approval(
                 FOREIGN, public_key_text(FOREIGN), object_id, recipient, now_us()
@@ -165,9 +168,9 @@ def test_orcon_reads_follow_the_approvals_in_force(
         elif action == "revoke" and in_force.get((index, recipient)):
             node.revoke_orcon(site.writer, in_force[index, recipient].pop())
 
-    def sees(reader: str) -> set[str]:
+    def sees(reader: str, kind: str = "indicator") -> set[str]:
         user = site.peer if reader == PEER else site.readers[reader]
-        page = node.read_objects(user, collection, VersionFilter(types=("indicator",)), limit=100)
+        page = node.read_objects(user, collection, VersionFilter(types=(kind,)), limit=100)
         return {item.object_id for item in page.items}
 
     for reader in (*READERS, PEER):
@@ -180,3 +183,6 @@ def test_orcon_reads_follow_the_approvals_in_force(
             or bool(in_force.get((index, reader)))
         }
         assert sees(reader) == expected, (reader, kinds, first, second, steps)
+        # An approval (revoked or not) is seen by exactly those who see its object.
+        shown = sees(reader, "x-allyshare-orcon-approval") & set(signed)
+        assert shown == {a for a, index in signed.items() if objects[index]["id"] in expected}

@@ -15,10 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import orjson
 
-from allyshare.federation.approvals import Approvals, approval_names
+from allyshare.federation.approvals import APPROVAL_TYPE, Approvals, approval_names
 from allyshare.policy import (
     AccessLabel,
     Action,
@@ -80,10 +81,18 @@ class View:
             return item.body
         obj = orjson.loads(item.body)
         recorded, originator = self.originators[item.label]
-        approved = self.releases.granted(obj.get("id", ""), recorded)
+        approved = self.releases.granted(released_by(obj), recorded)
         target = Target(obj, originator, self.agreement, approved)
         shown = apply(decide(self.subject, target, self.registry, self.action), obj)
         return None if shown is None else orjson.dumps(shown)
+
+
+def released_by(obj: Mapping[str, Any]) -> str:
+    """The object whose approvals release this one: itself, or for an approval the object it
+    approves (an approval goes where its object goes)."""
+    if obj.get("type") == APPROVAL_TYPE and isinstance(obj.get("object_ref"), str):
+        return str(obj["object_ref"])
+    return str(obj.get("id", ""))
 
 
 def action_of(subject: Subject) -> Action:

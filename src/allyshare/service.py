@@ -22,7 +22,7 @@ import orjson
 from allyshare.clock import now_us
 from allyshare.community import KINDS, agreement_from_document, identity_of, organization_id
 from allyshare.config import COUNTRY_CODE, Settings
-from allyshare.enforcement import Releases, View, build_view
+from allyshare.enforcement import Releases, View, build_view, released_by
 from allyshare.errors import (
     AuthenticationFailed,
     InvalidInput,
@@ -742,7 +742,7 @@ class Node:
             reads = access.can_read and not user.disabled
             lines = [] if reads else [self._no_rights(user, collection, agreement)]
             organization = self._organization(originator)
-            approved = releases.granted(object_id, originator)
+            approved = releases.granted(released_by(obj), originator)
             decision = decide(subject, Target(obj, organization, agreement, approved), registry)
             lines.extend(explain(decision))
             explained.append(
@@ -791,11 +791,11 @@ class Node:
                 raise InvalidInput(
                     f"{recipient!r} is not an organization id such as KOR.NIS (COUNTRY.NAME)"
                 )
-        collections = self._originated_by(user, object_id)
-        registry = self.registry()
-        if not any(
-            object_label(orjson.loads(item.body), registry).orcon for item in collections.values()
-        ):
+        originator, collections = self._originated_by(user, object_id)
+        newest = orjson.loads(
+            max(collections.values(), key=lambda item: version_key(item.version)).body
+        )
+        if not object_label(newest, self.registry()).orcon:
             raise InvalidInput(f"{object_id} is not marked ORCON: it needs no approval")
         approval = make_approval(
             load_signing_key(self.settings.data_dir),
@@ -803,9 +803,10 @@ class Node:
             object_id,
             recipient,
             now_us(),
+            markings=newest.get("object_marking_refs", []),
         )
         for collection_id in collections:
-            versions = self._approval_versions(collection_id, approval)
+            versions = self._approval_versions(collection_id, approval, originator)
             self.store.ingest_releasing(collection_id, versions, object_id)
             self._written(collection_id)
         return Approval.of(approval)
@@ -826,7 +827,7 @@ class Node:
             raise InvalidInput(f"approval {approval_id} is already revoked")
         if newest.approving_node != self.signing_key:
             raise PermissionDenied("another node signed this approval: only it may revoke it")
-        self._originated_by(user, newest.object_ref)
+        originator, _ = self._originated_by(user, newest.object_ref)
         revocation = make_approval(
             load_signing_key(self.settings.data_dir),
             self.signing_key,
@@ -836,9 +837,11 @@ class Node:
             approval_id=approval_id,
             created=newest_object["created"],
             revoked=True,
+            markings=newest_object.get("object_marking_refs", []),
         )
         for collection_id in dict.fromkeys(cid for cid, _, _ in valid):
-            self.store.ingest(collection_id, self._approval_versions(collection_id, revocation))
+            versions = self._approval_versions(collection_id, revocation, originator)
+            self.store.ingest(collection_id, versions)
             self._written(collection_id)
         return Approval.of(revocation)
 
@@ -859,9 +862,10 @@ class Node:
         peer = next((p for p in self.store.peers.all() if p.signing_key == key), None)
         return f"node {peer.name}" if peer else f"node with key {key}"
 
-    def _originated_by(self, user: User, object_id: str) -> dict[str, StoredVersion]:
-        """The collections where the user's organization originated the object (the node's
-        operator: where the node did), with the newest version added there."""
+    def _originated_by(self, user: User, object_id: str) -> tuple[str, dict[str, StoredVersion]]:
+        """The originator the user approves for (its organization; the node for its operator)
+        and the collections where that originator wrote the object, with the version added
+        last there."""
         if user.is_system or (user.is_admin and user.organization_id is None):
             originator = NODE_ORIGINATOR
         elif user.organization_id is not None and user.roles & _WRITE_ROLES:
@@ -878,13 +882,17 @@ class Node:
                 f"no object {object_id} originated by {originator or 'this node'}: only the "
                 "originator approves ORCON releases"
             )
-        return found
+        return originator, found
 
-    def _approval_versions(self, collection_id: str, approval: dict[str, Any]) -> list[NewVersion]:
-        """The approval as the node's own write into the collection (checked like any write)."""
+    def _approval_versions(
+        self, collection_id: str, approval: dict[str, Any], originator: str
+    ) -> list[NewVersion]:
+        """The approval as a write of the object's originator (checked like any write), so it
+        is enforced as the object is: its markings, copied, show it to those who see the
+        object, and the approval releases itself with the object."""
         rules = WriteRules(
-            self.own_organization,
-            NODE_ORIGINATOR,
+            self._organization(originator),
+            originator,
             self._agreement(self._collection(collection_id)),
             self.registry(),
             operator=True,

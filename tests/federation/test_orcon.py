@@ -130,8 +130,9 @@ def test_the_receiver_enforces_the_approvals_it_verified(pair: Pair) -> None:
     approve(pair, "--peer", "kor")
     sync(pair)
     kisa, nis = kor_reader(pair, "KISA"), kor_reader(pair, "NIS")
-    assert REPORT["id"] in read_on_kor(pair, kisa)
-    assert read_on_kor(pair, nis) == {ORCON["id"], CONTROL["id"]} | _approvals(pair)
+    # KISA, a named recipient, sees the report and its approval; NIS sees neither.
+    assert read_on_kor(pair, kisa) == {ORCON["id"], CONTROL["id"], REPORT["id"]} | _approvals(pair)
+    assert read_on_kor(pair, nis) == {ORCON["id"], CONTROL["id"]}
 
     approval_id = approve(pair, "--organization", "KOR.NIS").split(":")[0]
     sync(pair)

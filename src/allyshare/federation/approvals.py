@@ -12,7 +12,9 @@ the approved object's collections so it syncs with them like any object. It name
 - ``approving_node``: the signing key (raw Ed25519, base64) of the originator's node;
 - ``signature``: that key's Ed25519 signature over the rest of the object.
 
-``revoked`` in a newer version withdraws it. The signature is checked whenever an approval
+It carries the approved object's object-level markings, and releases itself with the
+object, so exactly those who may see the object see it. ``revoked`` in a newer version
+withdraws it. The signature is checked whenever an approval
 is stored or loaded; an approval counts for an object only when ``approving_node`` is the
 node recorded as the object's originator (checked by the caller, who knows the nodes).
 """
@@ -22,7 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,8 +116,11 @@ def make_approval(
     approval_id: str | None = None,
     created: str | None = None,
     revoked: bool = False,
+    markings: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """A signed approval (or, with ``revoked``, the version that withdraws one)."""
+    """A signed approval (or, with ``revoked``, the version that withdraws one), carrying the
+    approved object's ``markings``: it tells who may see that object, so it is seen by the
+    same readers."""
     stamp = format_us(timestamp_us)
     obj: dict[str, Any] = {
         "type": APPROVAL_TYPE,
@@ -130,6 +135,8 @@ def make_approval(
     }
     if revoked:
         obj["revoked"] = True
+    if markings:
+        obj["object_marking_refs"] = list(markings)
     obj["signature"] = base64.b64encode(key.sign(_signed_bytes(obj))).decode()
     return obj
 
