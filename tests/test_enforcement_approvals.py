@@ -32,16 +32,8 @@ from allyshare.policy import ALLYSHARE_EXTENSION_ID
 from allyshare.service import Node
 from allyshare.storage import PeerRecord, User, VersionFilter
 
-AGREEMENT: dict[str, Any] = {
-    "name": "us-rok-tech",
-    "version": 1,
-    "parties": {"countries": ["USA", "KOR"], "organizations": []},
-    "categories": ["cyber-threat"],
-    "max_classification": "S",
-    "tlp_ceiling": "AMBER",
-    "propin_match_only": False,
-    "aggregate_k": 3,
-}
+from support.federation import AGREEMENT
+
 MEMBERS = (("CISA", "USA"), ("DHS", "USA"), ("KISA", "KOR"), ("NIS", "KOR"))
 READERS = tuple(f"{country}.{name}" for name, country in MEMBERS)
 OTHERS = READERS[1:]

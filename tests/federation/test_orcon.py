@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
-import orjson
 import pytest
 
 from allyshare.clock import now_us
@@ -36,23 +34,6 @@ def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
 
 def sync(pair: Pair) -> str:
     return ok(cli(pair.kor.data_dir, "sync", "--quiet"))
-
-
-def post_raw(pair: Pair, objects: list[dict[str, Any]]) -> dict[str, Any]:
-    response = httpx.post(
-        f"{pair.usa.url}/taxii2/api/collections/{pair.usa_collection}/objects/",
-        content=orjson.dumps({"objects": objects}),
-        headers={
-            "Authorization": f"Bearer {pair.writer}",
-            "Accept": TAXII,
-            "Content-Type": TAXII,
-        },
-        verify=pinned_context(pair.usa.data_dir / "node.crt"),
-        timeout=60,
-    )
-    assert response.status_code == 202, response.text
-    status: dict[str, Any] = response.json()
-    return status
 
 
 def kor_reader(pair: Pair, organization: str) -> str:
@@ -111,7 +92,7 @@ def test_orcon_moves_only_with_the_originators_signature(pair: Pair) -> None:
     # Claiming to be USA's node with KOR's key: the signature does not verify.
     forged = make_approval(kor_key, public_key_text(kor_key), REPORT["id"], to_kor, now_us())
     forged["approving_node"] = usa_key_text
-    status = post_raw(pair, [self_approved, forged])
+    status = pair.post([self_approved, forged], all_stored=False)
     assert status["success_count"] == 1
     assert "signature does not verify" in status["failures"][0]["message"]
     assert "1 new" in sync(pair)
