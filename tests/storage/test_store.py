@@ -373,3 +373,19 @@ def test_a_pulled_page_and_its_cursor_are_kept_together(
         ("indicator--a", T1),
         ("indicator--b", T1),
     ]
+
+
+def test_sync_cursors_never_move_back(store: Store) -> None:
+    """Two syncs of one subscription may overlap; the one that read less does not win."""
+    store.peers.add(PeerRecord("kor", "https://kor.test/api/", b"", "", "KOR", "a", None, 0))
+    subscription = SubscriptionRecord("kor", "remote-1", "c1", True)
+    store.peers.subscribe(subscription)
+    store.ingest_pulled("c1", [], subscription, "2026-01-01T00:00:02Z")
+    store.ingest_pulled("c1", [], subscription, "2026-01-01T00:00:01.999999Z")
+    assert store.peers.subscriptions()[0].cursor == "2026-01-01T00:00:02Z"
+    store.ingest_pulled("c1", [], subscription, "2026-01-01T00:00:02.5Z")
+    assert store.peers.subscriptions()[0].cursor == "2026-01-01T00:00:02.5Z"
+    store.peers.pushed(subscription, 500, 3)
+    store.peers.pushed(subscription, 400, 0)
+    [state] = store.peers.subscriptions()
+    assert state.push_cursor == 500 and state.objects_out == 3

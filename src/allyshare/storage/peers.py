@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from allyshare.clock import now_us
-from allyshare.errors import Conflict, NotFound
+from allyshare.clock import now_us, parse_us
+from allyshare.errors import Conflict, InvalidInput, NotFound
 from allyshare.storage.records import PeerRecord, SubscriptionRecord
 from allyshare.storage.schema import peers, subscriptions
 
@@ -72,13 +72,15 @@ class PeerStore:
             )
 
     def pushed(self, subscription: SubscriptionRecord, up_to: int, count: int) -> None:
-        """The peer acknowledged local versions up to ``up_to``."""
+        """The peer acknowledged local versions up to ``up_to``. The cursor never moves back:
+        a push round of the CLI and one of the server may overlap."""
         with self._write.begin() as connection:
+            held = _current(connection, subscription, subscriptions.c.push_cursor)
             connection.execute(
                 update(subscriptions)
                 .where(*_is(subscription))
                 .values(
-                    push_cursor=up_to,
+                    push_cursor=max(up_to, held or 0),
                     last_success=now_us(),
                     last_error=None,
                     objects_out=subscriptions.c.objects_out + count,
@@ -89,7 +91,14 @@ class PeerStore:
     def advance(
         connection: Connection, subscription: SubscriptionRecord, cursor: str | None, count: int
     ) -> None:
-        """Move the cursor on inside the caller's transaction (the one storing the objects)."""
+        """Move the cursor on inside the caller's transaction (the one storing the objects).
+
+        It never moves back: a sync from the command line and the serving node's own may
+        pull the same subscription at once, and the one that read less must not win.
+        """
+        held = _current(connection, subscription, subscriptions.c.cursor)
+        if cursor is None or (held is not None and _instant(held) > _instant(cursor)):
+            cursor = held
         connection.execute(
             update(subscriptions)
             .where(*_is(subscription))
@@ -100,6 +109,22 @@ class PeerStore:
                 objects_in=subscriptions.c.objects_in + count,
             )
         )
+
+
+def _current(connection: Connection, subscription: SubscriptionRecord, column: Any) -> Any:
+    """The stored value, locked for the rest of the transaction (PostgreSQL; SQLite writes
+    one transaction at a time)."""
+    query = select(column).where(*_is(subscription)).with_for_update()
+    return connection.execute(query).scalar_one_or_none()
+
+
+def _instant(cursor: str) -> tuple[int, str]:
+    """A cursor's order: its time when it is a timestamp (peers write them at different
+    precisions), else its text."""
+    try:
+        return parse_us(cursor), cursor
+    except InvalidInput:
+        return -1, cursor
 
 
 def _is(subscription: SubscriptionRecord) -> tuple[Any, ...]:
