@@ -845,12 +845,25 @@ class Node:
             self._written(collection_id)
         return Approval.of(revocation)
 
-    def orcon_approvals(self) -> list[tuple[Approval, str | None]]:
+    def orcon_approvals(self, user: User | None = None) -> list[tuple[Approval, str | None]]:
         """The approvals in force, each with the node that signed it as this node knows it
-        (``this node``, a peer's name, or None for a node it does not know)."""
+        (``this node``, a peer's name, or None for a node it does not know). A member who is
+        not an admin gets those of the objects its organization originated here."""
         names = {p.signing_key: p.name for p in self.store.peers.all() if p.signing_key}
         names[self.signing_key] = "this node"
-        return [(a, names.get(a.approving_node)) for a in self._releases()[1].approvals.in_force()]
+        approvals = self._releases()[1].approvals.in_force()
+        if user is not None and not (user.is_admin or user.is_system):
+            keys = self.store.access_keys()
+            approvals = [
+                approval
+                for approval in approvals
+                if approval.approving_node == self.signing_key
+                and any(
+                    keys[item.label].originator == user.organization_id
+                    for _, item in self.store.versions_everywhere(approval.object_ref)
+                )
+            ]
+        return [(approval, names.get(approval.approving_node)) for approval in approvals]
 
     def recipient_name(self, recipient: str) -> str:
         """An approval's recipient for people: a node as its peer name when it is one."""

@@ -361,11 +361,12 @@ def create_management_app(node: Node) -> FastAPI:
             revoked=approval.revoked,
         )
 
-    @app.get("/orcon-approvals", tags=["policy"], responses=_problems(403))
-    def list_orcon_approvals(user: Admin) -> OrconApprovalsOut:
-        """The approvals in force on this node, whoever signed them."""
+    @app.get("/orcon-approvals", tags=["policy"])
+    def list_orcon_approvals(user: Anyone) -> OrconApprovalsOut:
+        """The approvals in force: all of them for an admin, whoever signed them; for a
+        member, those this node signed for objects its organization originated."""
         return OrconApprovalsOut(
-            approvals=[approval_out(a, signer) for a, signer in node.orcon_approvals()]
+            approvals=[approval_out(a, signer) for a, signer in node.orcon_approvals(user)]
         )
 
     @app.post(
