@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from allyshare.clock import now_us
 from allyshare.config import Settings
 from allyshare.demo.content import TLP_GREEN
+from allyshare.errors import NotFound, PermissionDenied
 from allyshare.federation.approvals import make_approval, node_recipient
 from allyshare.keys import create_node_key, public_key_text
 from allyshare.policy import ALLYSHARE_EXTENSION_ID
@@ -178,3 +179,48 @@ def test_orcon_reads_follow_the_approvals_in_force(
         # An approval (revoked or not) is seen by exactly those who see its object.
         shown = sees(reader, "x-allyshare-orcon-approval") & set(signed)
         assert shown == {a for a, index in signed.items() if objects[index]["id"] in expected}
+
+
+def test_approvals_bind_to_their_originator_and_outlive_deletion(site: Site) -> None:
+    """Another member storing an object with the same id cannot release, withdraw or list the
+    originator's approvals; what an approval lets a curator read it cannot delete; deleting a
+    revocation does not bring the approval back."""
+    node = site.node
+    dhs = _member(node, "dhs-writer", "USA.DHS", ["contributor"])
+    nis = _member(node, "nis-curator", "KOR.NIS", ["reader", "curator"])
+    curator = _member(node, "cisa-curator", "USA.CISA", ["curator"])
+    cisa_collection = node.add_collection("CISA's", agreement="us-rok-tech").id
+    dhs_collection = node.add_collection("DHS's", agreement="us-rok-tech").id
+    orcon = orcon_marking(frozenset())
+    shared_id, other = indicator([orcon["id"]]), indicator([orcon["id"]])
+    node.add_objects(site.writer, cisa_collection, [orcon, shared_id, other])
+    node.add_objects(dhs, dhs_collection, [orcon, shared_id])
+
+    def ids(user: User, collection: str) -> set[str]:
+        page = node.read_objects(user, collection, VersionFilter(types=("indicator",)), limit=10)
+        return {item.object_id for item in page.items}
+
+    by_dhs = node.approve_orcon(dhs, shared_id["id"], organization="KOR.NIS")
+    assert ids(nis, dhs_collection) == {shared_id["id"]}
+    assert ids(nis, cisa_collection) == set()
+    by_cisa = node.approve_orcon(site.writer, shared_id["id"], organization="KOR.NIS")
+    assert ids(nis, cisa_collection) == {shared_id["id"]}
+    with pytest.raises(PermissionDenied):
+        node.revoke_orcon(dhs, by_cisa.id)
+    assert [approval.id for approval, _ in node.orcon_approvals(dhs)] == [by_dhs.id]
+
+    everything = VersionFilter(object_ids=(other["id"],), versions=frozenset({"all"}))
+    with pytest.raises(NotFound):
+        node.delete_objects(nis, cisa_collection, everything)
+    assert other["id"] in ids(site.writer, cisa_collection)
+
+    node.revoke_orcon(site.writer, by_cisa.id)
+    assert ids(nis, cisa_collection) == set()
+    approval_versions = VersionFilter(object_ids=(by_cisa.id,), versions=frozenset({"all"}))
+    assert node.delete_objects(curator, cisa_collection, approval_versions) == 2
+    assert ids(nis, cisa_collection) == set()
+
+
+def _member(node: Node, name: str, organization: str, roles: list[str]) -> User:
+    node.add_user(name, organization=organization, roles=roles)
+    return _user(node, name)

@@ -39,21 +39,32 @@ from allyshare.storage import AccessKey, StoredVersion
 
 @dataclass(frozen=True)
 class Releases:
-    """The ORCON approvals in force, and which node originated what (approvals count only when
-    signed by the originator's node): ``node_of`` maps a recorded originator to that node's
-    signing key, None when the node is not known."""
+    """The ORCON approvals in force, and who originated what: approvals count only when
+    signed by the originator's node, for the originator the version records. ``node_of``
+    maps a recorded originator to its node's signing key (None: not known); ``public_of``
+    gives the originator as its node tells it (`allyshare.service.Node.public_originator`),
+    which is how approvals name it."""
 
     approvals: Approvals
     node_of: Callable[[str], str | None]
+    public_of: Callable[[str, bytes], str]
+    own_node: str | None = None
+    seal_of: Callable[[str], str] = str
 
-    def granted(self, object_id: str, recorded_originator: str) -> frozenset[str]:
-        """The approvals in force for the object, given the originator its version records."""
+    def granted(self, object_id: str, recorded_originator: str, body: bytes) -> frozenset[str]:
+        """The approvals in force for the object, given the version's recorded originator:
+        this node's own approvals by their seal, a peer's by the originator it tells."""
         if not self.approvals.concern(object_id):
             return frozenset()
-        return self.approvals.granted(object_id, self.node_of(recorded_originator))
+        node = self.node_of(recorded_originator)
+        if node is not None and node == self.own_node:
+            seal = self.seal_of(recorded_originator)
+            return self.approvals.granted(object_id, node, lambda a: a.originator_seal == seal)
+        told = self.public_of(recorded_originator, body)
+        return self.approvals.granted(object_id, node, lambda a: a.originator == told)
 
 
-NO_RELEASES = Releases(Approvals(()), lambda _originator: None)
+NO_RELEASES = Releases(Approvals(()), lambda _originator: None, lambda originator, _body: "")
 
 
 @dataclass(frozen=True)
@@ -68,6 +79,9 @@ class View:
     originators: Mapping[int, tuple[str, Organization]]
     """For each checked key: the originator it records, and that originator's organization."""
     releases: Releases = NO_RELEASES
+    approvable: frozenset[int] = frozenset()
+    """Keys the subject passes only where an approval names it: readable per object, but not
+    visible as a whole (what may be deleted, for instance, excludes them)."""
     judged_up_to: int = 0
     """Keys are append-only with rising seqs: a view judged up to here can be extended."""
 
@@ -81,7 +95,7 @@ class View:
             return item.body
         obj = orjson.loads(item.body)
         recorded, originator = self.originators[item.label]
-        approved = self.releases.granted(released_by(obj), recorded)
+        approved = self.releases.granted(released_by(obj), recorded, item.body)
         target = Target(obj, originator, self.agreement, approved)
         shown = apply(decide(self.subject, target, self.registry, self.action), obj)
         return None if shown is None else orjson.dumps(shown)
@@ -119,6 +133,7 @@ def build_view(
     visible: set[int] = set(earlier.visible or ()) if earlier else set()
     checked: set[int] = set(earlier.checked) if earlier else set()
     originators = dict(earlier.originators) if earlier else {}
+    approvable: set[int] = set(earlier.approvable) if earlier else set()
     start = earlier.judged_up_to if earlier else 0
     names = approval_names(subject) & releases.approvals.recipients
     for seq, key in keys.items():
@@ -138,6 +153,7 @@ def build_view(
         if fails(whole):
             if not (names and whole.orcon and not fails(whole, approvals=names)):
                 continue
+            approvable.add(seq)
             checked.add(seq)
             originators[seq] = (key.originator, originator)
         visible.add(seq)
@@ -152,5 +168,6 @@ def build_view(
         frozenset(checked),
         originators,
         releases,
+        frozenset(approvable),
         max(keys, default=start),
     )

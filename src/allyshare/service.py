@@ -18,6 +18,7 @@ from functools import cache, cached_property
 from typing import Any, Literal, cast
 
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from allyshare.clock import now_us
 from allyshare.community import KINDS, agreement_from_document, identity_of, organization_id
@@ -38,6 +39,7 @@ from allyshare.federation.approvals import (
     approval_problems,
     make_approval,
     node_recipient,
+    originator_seal,
     read_approval,
 )
 from allyshare.keys import load_signing_key, public_key_text
@@ -141,8 +143,9 @@ class Node:
         self.settings = settings
         self.store = store
         self._registry: tuple[int, MarkingRegistry] | None = None
-        self._approvals: tuple[tuple[int, int], Approvals] | None = None
-        self._views: dict[tuple[Subject, Agreement, int, tuple[int, int]], View] = {}
+        self._approvals: tuple[int, Approvals] | None = None
+        self._verified: dict[bytes, Approval | None] = {}
+        self._views: dict[tuple[Subject, Agreement, int, int], View] = {}
         self.write_listeners: list[Callable[[str], None]] = []
         """Called with the collection id after a write stored something (push wakes on it)."""
 
@@ -370,16 +373,24 @@ class Node:
         keys = self.store.access_keys()
         return [item for item in items if sender_of(keys[item.label].originator) is None]
 
-    def attested_originators(self, items: Iterable[StoredVersion]) -> list[str | None]:
-        """What this node attests to a peer about who wrote each version: the organization
-        recorded (or attested to it), None for what the node itself imported."""
+    def attested_originators(self, items: Iterable[StoredVersion]) -> list[str]:
+        """What this node tells a peer about who wrote each version (`public_originator`)."""
         keys = self.store.access_keys()
-        by_label: dict[int, str | None] = {}
-        for item in items:
-            if item.label not in by_label:
-                origin = origin_of(keys[item.label].originator)
-                by_label[item.label] = origin if _ORGANIZATION_ID.fullmatch(origin) else None
-        return [by_label[item.label] for item in items]
+        return [self.public_originator(keys[item.label].originator, item.body) for item in items]
+
+    def public_originator(self, recorded: str, body: bytes) -> str:
+        """Who wrote a version, as far as it may be told beyond this node: the organization
+        when the version names it as author (``created_by_ref``, which the author rules make
+        the writer's own identity), else only its country, so contributions sent without an
+        author stay anonymous (source protection); what a peer sent, as that peer told it;
+        the node's country for its own imports. The country is what NOFORN is judged by."""
+        if sender_of(recorded) is not None:
+            return origin_of(recorded)
+        if recorded == NODE_ORIGINATOR:
+            return self.settings.country
+        # Stored bodies are orjson's compact form, so the author appears exactly so.
+        author = b'"created_by_ref":"' + identity_of(recorded).encode() + b'"'
+        return recorded if author in body else recorded.split(".")[0]
 
     def peer_user(self, peer: PeerRecord) -> User:
         """A peer node as the one asking: cleared to its agreement's highest classification,
@@ -467,7 +478,7 @@ class Node:
             return self.own_organization
         origin = origin_of(organization_id)
         if origin != organization_id and not _ORGANIZATION_ID.fullmatch(origin):
-            # A peer attested no organization: the peer itself, known by its country.
+            # A peer told only the writer's country: known by it, matching no member.
             return Organization(organization_id, organization_id, origin)
         record = self.store.get_organization(origin)
         if record is None:
@@ -507,7 +518,7 @@ class Node:
     @cached_property
     def signing_key(self) -> str:
         """This node's public signing key: how approvals and peers name it."""
-        return public_key_text(load_signing_key(self.settings.data_dir))
+        return public_key_text(self._node_key)
 
     def _originator_node(self, originator_id: str) -> str | None:
         """The signing key of the node that originated what this originator is recorded for:
@@ -520,16 +531,33 @@ class Node:
         except NotFound:
             return None
 
-    def _releases(self) -> tuple[tuple[int, int], Releases]:
-        """The ORCON approvals in force, read and verified again only when one was stored or
-        deleted."""
-        generation = self.store.orcon_approval_generation()
+    def _releases(self) -> tuple[int, Releases]:
+        """The ORCON approvals in force, read again only when one was stored; each version's
+        signature is checked once (by content), however often they are read."""
+        generation = self.store.orcon_approval_count()
         cached = self._approvals
         if cached is None or cached[0] != generation:
-            found = (read_approval(orjson.loads(b)) for b in self.store.orcon_approval_bodies())
+            found = [self._verified_approval(b) for b in self.store.orcon_approval_bodies()]
             cached = (generation, Approvals(a for a in found if a is not None))
             self._approvals = cached
-        return cached[0], Releases(cached[1], cache(self._originator_node))
+        node_of = cache(self._originator_node)
+        # Only approvals need the node's key (nodes made by ``init`` always have one).
+        own = self.signing_key if cached[1].recipients else None
+        releases = Releases(cached[1], node_of, self.public_originator, own, self._seal)
+        return cached[0], releases
+
+    @cached_property
+    def _node_key(self) -> Ed25519PrivateKey:
+        return load_signing_key(self.settings.data_dir)
+
+    def _seal(self, recorded_originator: str) -> str:
+        return originator_seal(self._node_key, recorded_originator)
+
+    def _verified_approval(self, body: bytes) -> Approval | None:
+        digest = hashlib.sha256(body).digest()
+        if digest not in self._verified:
+            self._verified[digest] = read_approval(orjson.loads(body))
+        return self._verified[digest]
 
     def view(self, user: User, collection: Collection) -> View:
         """What the user may see in the collection; judged keys are remembered per subject,
@@ -698,14 +726,18 @@ class Node:
         return (item.body for item in _shown(versions, view, with_body=True))
 
     def delete_objects(self, user: User, collection_id: str, selection: VersionFilter) -> int:
-        """Curators delete the versions they can see; what they cannot see stays, unnamed."""
+        """Curators delete the versions they can see; what they cannot see stays, unnamed, and
+        so does what an ORCON approval lets them read (the originator's to remove)."""
         access = self.collection_for(user, collection_id, "read")
         if not access.can_curate:
             raise PermissionDenied(
                 f"deleting from collection {collection_id} needs the curator role"
             )
         view = self.view(user, access.collection)
-        deleted = self.store.delete_versions(collection_id, selection, view.visible)
+        visible = view.visible
+        if visible is not None and view.approvable:
+            visible = visible - view.approvable
+        deleted = self.store.delete_versions(collection_id, selection, visible)
         if deleted == 0:
             raise NotFound("no object with that id and version in this collection")
         return deleted
@@ -742,7 +774,7 @@ class Node:
             reads = access.can_read and not user.disabled
             lines = [] if reads else [self._no_rights(user, collection, agreement)]
             organization = self._organization(originator)
-            approved = releases.granted(released_by(obj), originator)
+            approved = releases.granted(released_by(obj), originator, item.body)
             decision = decide(subject, Target(obj, organization, agreement, approved), registry)
             lines.extend(explain(decision))
             explained.append(
@@ -791,45 +823,48 @@ class Node:
                 raise InvalidInput(
                     f"{recipient!r} is not an organization id such as KOR.NIS (COUNTRY.NAME)"
                 )
+        if object_id.startswith(f"{APPROVAL_TYPE}--"):
+            raise InvalidInput("approve the ORCON object itself: its approvals go with it")
         originator, collections = self._originated_by(user, object_id)
-        newest = orjson.loads(
-            max(collections.values(), key=lambda item: version_key(item.version)).body
-        )
-        if not object_label(newest, self.registry()).orcon:
+        newest = max(collections.values(), key=lambda item: version_key(item.version))
+        newest_object = orjson.loads(newest.body)
+        if not object_label(newest_object, self.registry()).orcon:
             raise InvalidInput(f"{object_id} is not marked ORCON: it needs no approval")
         approval = make_approval(
-            load_signing_key(self.settings.data_dir),
+            self._node_key,
             self.signing_key,
             object_id,
             recipient,
             now_us(),
-            markings=newest.get("object_marking_refs", []),
+            markings=newest_object.get("object_marking_refs", []),
+            originator=self.public_originator(originator, newest.body),
+            seal=self._seal(originator),
+        )
+        self.store.ingest_releasing(
+            {cid: self._approval_versions(cid, approval, originator) for cid in collections},
+            object_id,
         )
         for collection_id in collections:
-            versions = self._approval_versions(collection_id, approval, originator)
-            self.store.ingest_releasing(collection_id, versions, object_id)
             self._written(collection_id)
         return Approval.of(approval)
 
     def revoke_orcon(self, user: User, approval_id: str) -> Approval:
         """Withdraw an approval with a newer, signed version marked ``revoked``. Peers that
         already hold the object keep it; their readers lose what the approval gave them."""
-        held = [
-            (collection_id, orjson.loads(item.body))
+        signed = [
+            (collection_id, obj, approval)
             for collection_id, item in self.store.versions_everywhere(approval_id)
+            if (approval := read_approval(obj := orjson.loads(item.body))) is not None
+            and approval.approving_node == self.signing_key
         ]
-        found = [(cid, obj, read_approval(obj)) for cid, obj in held]
-        valid = [(cid, obj, approval) for cid, obj, approval in found if approval is not None]
-        if not valid:
-            raise NotFound(f"no ORCON approval {approval_id}")
-        _, newest_object, newest = max(valid, key=lambda entry: entry[2].modified)
+        if not signed:
+            raise NotFound(f"no ORCON approval {approval_id} signed by this node")
+        _, newest_object, newest = max(signed, key=lambda entry: entry[2].modified)
         if newest.revoked:
             raise InvalidInput(f"approval {approval_id} is already revoked")
-        if newest.approving_node != self.signing_key:
-            raise PermissionDenied("another node signed this approval: only it may revoke it")
-        originator, _ = self._originated_by(user, newest.object_ref)
+        originator = self._approver(user, newest)
         revocation = make_approval(
-            load_signing_key(self.settings.data_dir),
+            self._node_key,
             self.signing_key,
             newest.object_ref,
             newest.recipient,
@@ -838,8 +873,10 @@ class Node:
             created=newest_object["created"],
             revoked=True,
             markings=newest_object.get("object_marking_refs", []),
+            originator=newest.originator,
+            seal=newest.originator_seal,
         )
-        for collection_id in dict.fromkeys(cid for cid, _, _ in valid):
+        for collection_id in dict.fromkeys(cid for cid, _, _ in signed):
             versions = self._approval_versions(collection_id, revocation, originator)
             self.store.ingest(collection_id, versions)
             self._written(collection_id)
@@ -848,22 +885,30 @@ class Node:
     def orcon_approvals(self, user: User | None = None) -> list[tuple[Approval, str | None]]:
         """The approvals in force, each with the node that signed it as this node knows it
         (``this node``, a peer's name, or None for a node it does not know). A member who is
-        not an admin gets those of the objects its organization originated here."""
+        not an admin gets those this node signed for its organization."""
         names = {p.signing_key: p.name for p in self.store.peers.all() if p.signing_key}
         names[self.signing_key] = "this node"
         approvals = self._releases()[1].approvals.in_force()
         if user is not None and not (user.is_admin or user.is_system):
-            keys = self.store.access_keys()
-            approvals = [
-                approval
-                for approval in approvals
-                if approval.approving_node == self.signing_key
-                and any(
-                    keys[item.label].originator == user.organization_id
-                    for _, item in self.store.versions_everywhere(approval.object_ref)
-                )
-            ]
+            approvals = [a for a in approvals if self._approves(user, a)]
         return [(approval, names.get(approval.approving_node)) for approval in approvals]
+
+    def _approver(self, user: User, approval: Approval) -> str:
+        """The originator the user approves for, if this approval is its own (signed by this
+        node for that originator's object), else PermissionDenied."""
+        originator, _ = self._originated_by(user, approval.object_ref)
+        if approval.approving_node != self.signing_key or approval.originator_seal != self._seal(
+            originator
+        ):
+            raise PermissionDenied("only the originator that gave an approval may withdraw it")
+        return originator
+
+    def _approves(self, user: User, approval: Approval) -> bool:
+        try:
+            self._approver(user, approval)
+        except (NotFound, PermissionDenied):
+            return False
+        return True
 
     def recipient_name(self, recipient: str) -> str:
         """An approval's recipient for people: a node as its peer name when it is one."""
@@ -969,8 +1014,8 @@ ATTESTED_ORIGINATORS = "x_allyshare_originators"
 
 def received_originators(country: str, peer_name: str, attested: object, count: int) -> list[str]:
     """The originator to record for each of ``count`` objects a peer sent: the organization
-    the peer attests (`ATTESTED_ORIGINATORS`, one entry per object) when it names one,
-    else the peer's country; always with the peer."""
+    or country the peer attests (`ATTESTED_ORIGINATORS`, one entry per object), else the
+    peer's country; always with the peer."""
     fallback = peer_originator(country, peer_name)
     if not isinstance(attested, list) or len(attested) != count:
         return [fallback] * count
@@ -981,7 +1026,7 @@ def received_originators(country: str, peer_name: str, attested: object, count: 
             originators.append(fallback)
             continue
         if claim not in recorded:
-            named = _ORGANIZATION_ID.fullmatch(claim) is not None
+            named = _ORGANIZATION_ID.fullmatch(claim) or COUNTRY_CODE.match(claim)
             recorded[claim] = peer_originator(claim, peer_name) if named else fallback
         originators.append(recorded[claim])
     return originators

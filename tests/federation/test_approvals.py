@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.resources
 import json
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -94,20 +95,50 @@ def test_malformed_approvals_say_why(change: dict[str, Any], problem: str) -> No
     assert problem in approval_problems(obj)[0]
 
 
+def told(originator: str) -> Callable[[Approval], bool]:
+    return lambda approval: approval.originator == originator
+
+
 def test_the_newest_version_counts_and_revocation_withdraws() -> None:
-    first = approval()
+    first = approval(originator="USA.CISA")
     node = node_recipient(public_key_text(OTHER))
-    to_node = approval(node, START + 5)
+    to_node = approval(node, START + 5, originator="USA.CISA")
     revoked = approval(
-        at=START + 10, approval_id=first["id"], created=first["created"], revoked=True
+        at=START + 10,
+        approval_id=first["id"],
+        created=first["created"],
+        revoked=True,
+        originator="USA.CISA",
     )
     records = [read_approval(obj) for obj in (revoked, first, to_node)]
     approvals = Approvals(record for record in records if record is not None)
-    assert approvals.granted(OBJECT, SIGNER) == {node}
-    assert approvals.granted(OBJECT, public_key_text(OTHER)) == frozenset()
-    assert approvals.granted(OBJECT, None) == frozenset()
+    assert approvals.granted(OBJECT, SIGNER, told("USA.CISA")) == {node}
+    assert approvals.granted(OBJECT, SIGNER, told("USA.DHS")) == frozenset()
+    assert approvals.granted(OBJECT, public_key_text(OTHER), told("USA.CISA")) == frozenset()
+    assert approvals.granted(OBJECT, None, told("USA.CISA")) == frozenset()
     assert approvals.recipients == {node}
     assert not approvals.concern("report--other")
-    reissued = approval(at=START + 20, approval_id=first["id"], created=first["created"])
+    reissued = approval(
+        at=START + 20, approval_id=first["id"], created=first["created"], originator="USA.CISA"
+    )
     again = Approvals(r for r in map(read_approval, (first, revoked, reissued)) if r is not None)
-    assert again.granted(OBJECT, SIGNER) == {"KOR.NIS"}
+    assert again.granted(OBJECT, SIGNER, told("USA.CISA")) == {"KOR.NIS"}
+
+
+def test_another_key_neither_revokes_nor_replaces_an_approval() -> None:
+    """Versions of an approval form one chain per signing node."""
+    genuine = approval(originator="USA.CISA")
+    hijack = make_approval(
+        OTHER,
+        public_key_text(OTHER),
+        OBJECT,
+        "KOR.NIS",
+        START + 10,
+        approval_id=genuine["id"],
+        created=genuine["created"],
+        revoked=True,
+        originator="USA.CISA",
+    )
+    records = [read_approval(obj) for obj in (genuine, hijack)]
+    approvals = Approvals(record for record in records if record is not None)
+    assert approvals.granted(OBJECT, SIGNER, told("USA.CISA")) == {"KOR.NIS"}

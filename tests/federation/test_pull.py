@@ -15,6 +15,7 @@ import httpx
 import orjson
 import pytest
 
+from allyshare.community import identity_of
 from allyshare.demo.content import TLP_AMBER_STRICT, TLP_GREEN
 from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import load_signing_key
@@ -173,13 +174,16 @@ def test_both_ways_a_cycle_converges(pair: Pair) -> None:
 
 
 def test_received_versions_keep_who_wrote_them(pair: Pair, tmp_path: Path) -> None:
-    """The USA node tells the KOR node which organization wrote each version; the KOR node
-    records it with the peer and enforces by it, as the USA node does: a KISA member's
-    NOFORN report (written on the USA node) is for Korean nationals on the KOR node too."""
+    """The USA node tells the KOR node who wrote each version (the organization when the
+    version names its author, else its country); the KOR node records it with the peer and
+    enforces by it, as the USA node does: a KISA member's NOFORN report (written on the USA
+    node) is for Korean nationals on the KOR node too."""
     usa_dir, kor_dir = pair.usa.data_dir, pair.kor.data_dir
     kisa = ok(cli(usa_dir, "org", "add", "KISA", "--country", "KOR", "--kind", "cert"))
     kisa_writer = ok(cli(usa_dir, "user", "add", "kw", "--org", kisa, "--role", "contributor"))
-    by_cisa = indicator(1, object_marking_refs=[TLP_GREEN])
+    # CISA signs its report (created_by_ref); KISA's goes without an author, so the USA node
+    # tells only KISA's country (source protection), which is what NOFORN needs.
+    by_cisa = indicator(1, object_marking_refs=[TLP_GREEN], created_by_ref=identity_of("USA.CISA"))
     by_kisa = indicator(2, object_marking_refs=[NOFORN["id"]])
     imported = indicator(3, object_marking_refs=[TLP_GREEN])
     pair.post([NOFORN, by_cisa])
@@ -197,7 +201,7 @@ def test_received_versions_keep_who_wrote_them(pair: Pair, tmp_path: Path) -> No
             )
         )
     assert recorded[by_cisa["id"]] == "USA.CISA.PEER:usa"
-    assert recorded[by_kisa["id"]] == "KOR.KISA.PEER:usa"
+    assert recorded[by_kisa["id"]] == "KOR.PEER:usa"
     assert recorded[imported["id"]] == "USA.PEER:usa"
 
     nis = ok(cli(kor_dir, "org", "add", "NIS", "--country", "KOR", "--kind", "government"))
@@ -218,7 +222,7 @@ def test_received_versions_keep_who_wrote_them(pair: Pair, tmp_path: Path) -> No
     assert by_kisa["id"] not in seen(liaison)
     assert by_cisa["id"] in seen(liaison)
     explained = ok(cli(kor_dir, "policy", "explain", by_kisa["id"], "--as", "li"))
-    assert "originator  KOR.KISA" in explained and "NOFORN" in explained
+    assert "originator  KOR.PEER:usa" in explained and "NOFORN" in explained
 
 
 def test_on_the_wire_the_peer_gets_only_what_it_may_have(pair: Pair) -> None:

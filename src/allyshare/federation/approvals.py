@@ -10,21 +10,29 @@ the approved object's collections so it syncs with them like any object. It name
 - ``recipient``: an organization id (``KOR.NIS``, as markings name organizations) that may
   then read the object, or ``node:`` and a node's signing key, a node it may be sent to;
 - ``approving_node``: the signing key (raw Ed25519, base64) of the originator's node;
+- ``originator``: who wrote the object, as its node tells peers (the organization, or only
+  its country for a contribution without an author), and ``originator_seal``: the exact
+  originator the node recorded, sealed so only that node can check it. So an approval for
+  one member's object never releases another's that happens to share its id;
 - ``signature``: that key's Ed25519 signature over the rest of the object.
 
 It carries the approved object's object-level markings, and releases itself with the
 object, so exactly those who may see the object see it. ``revoked`` in a newer version
-withdraws it. The signature is checked whenever an approval
-is stored or loaded; an approval counts for an object only when ``approving_node`` is the
-node recorded as the object's originator (checked by the caller, who knows the nodes).
+withdraws it; the versions of an approval form one chain per signing node, so another key
+can neither revoke nor replace it. The signature is checked whenever an approval is stored
+or loaded; an approval counts for an object only when ``approving_node`` is the node the
+object came from and ``originator`` is who its version records (checked by the caller, who
+knows the nodes).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +62,7 @@ APPROVAL_TYPE = "x-allyshare-orcon-approval"
 APPROVAL_EXTENSION_ID = "extension-definition--0b5a2d3e-6f0c-4f5e-9a51-8d7c2e4b1f60"
 NODE_PREFIX = "node:"
 _SIGNED_CONTEXT = b"allyshare orcon approval\n"
+_SEAL_CONTEXT = b"allyshare orcon originator seal"
 _REQUIRED = ("object_ref", "recipient", "approving_node", "signature")
 
 
@@ -67,6 +76,8 @@ class Approval:
     recipient: str
     approving_node: str
     revoked: bool
+    originator: str | None = None
+    originator_seal: str | None = None
 
     @classmethod
     def of(cls, obj: Mapping[str, Any]) -> Approval:
@@ -78,7 +89,21 @@ class Approval:
             recipient=obj["recipient"],
             approving_node=obj["approving_node"],
             revoked=obj.get("revoked") is True,
+            originator=_text(obj.get("originator")),
+            originator_seal=_text(obj.get("originator_seal")),
         )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def originator_seal(key: Ed25519PrivateKey, recorded_originator: str) -> str:
+    """The originator a node recorded, sealed with a key only that node derives (HMAC): the
+    node tells its own members' approvals apart without telling peers who they are."""
+    secret = hmac.new(key.private_bytes_raw(), _SEAL_CONTEXT, hashlib.sha256).digest()
+    mac = hmac.new(secret, recorded_originator.encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
 
 
 def node_recipient(signing_key: str) -> str:
@@ -117,6 +142,8 @@ def make_approval(
     created: str | None = None,
     revoked: bool = False,
     markings: Sequence[str] = (),
+    originator: str | None = None,
+    seal: str | None = None,
 ) -> dict[str, Any]:
     """A signed approval (or, with ``revoked``, the version that withdraws one), carrying the
     approved object's ``markings``: it tells who may see that object, so it is seen by the
@@ -133,6 +160,10 @@ def make_approval(
         "approving_node": approving_node,
         "extensions": {APPROVAL_EXTENSION_ID: {"extension_type": "new-sdo"}},
     }
+    if originator is not None:
+        obj["originator"] = originator
+    if seal is not None:
+        obj["originator_seal"] = seal
     if revoked:
         obj["revoked"] = True
     if markings:
@@ -171,12 +202,13 @@ class Approvals:
     """The approvals in force: the newest version of each, unless that one revokes it."""
 
     def __init__(self, approvals: Iterable[Approval]) -> None:
-        newest: dict[str, Approval] = {}
+        newest: dict[tuple[str, str], Approval] = {}
         for approval in approvals:
-            held = newest.get(approval.id)
+            chain = (approval.id, approval.approving_node)
+            held = newest.get(chain)
             rank = (approval.modified, approval.revoked)
             if held is None or rank > (held.modified, held.revoked):
-                newest[approval.id] = approval
+                newest[chain] = approval
         self._by_object: dict[str, list[Approval]] = {}
         recipients: set[str] = set()
         for approval in newest.values():
@@ -189,14 +221,20 @@ class Approvals:
     def concern(self, object_id: str) -> bool:
         return object_id in self._by_object
 
-    def granted(self, object_id: str, originator_node: str | None) -> frozenset[str]:
-        """The recipients approved for the object by the node that originated it."""
+    def granted(
+        self,
+        object_id: str,
+        originator_node: str | None,
+        for_originator: Callable[[Approval], bool],
+    ) -> frozenset[str]:
+        """The recipients approved for the object by the node that originated it, among the
+        approvals given for the originator of the version at hand (``for_originator``)."""
         if originator_node is None:
             return frozenset()
         return frozenset(
             approval.recipient
             for approval in self._by_object.get(object_id, ())
-            if approval.approving_node == originator_node
+            if approval.approving_node == originator_node and for_originator(approval)
         )
 
     def in_force(self) -> list[Approval]:

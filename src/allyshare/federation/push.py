@@ -91,7 +91,7 @@ def _send(
     url: str,
     api_root: str,
     bodies: list[bytes],
-    attested: list[str | None],
+    attested: list[str],
 ) -> dict[str, Any]:
     envelope = (
         b'{"'

@@ -113,7 +113,8 @@ orcon_approvals = Table(
     Column("body", LargeBinary, nullable=False),
 )
 """The ORCON approval versions among the objects, kept aside (like marking definitions) so the
-approvals in force are read without scanning the objects; rows go with their versions."""
+approvals in force are read without scanning the objects. A record, never deleted: deleting
+an approval object from a collection does not withdraw it, only a signed revocation does."""
 
 statuses = Table(
     "statuses",

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -377,15 +377,17 @@ class Store:
         with self._read.connect() as connection:
             return list(connection.execute(query).scalars())
 
-    def orcon_approval_generation(self) -> tuple[int, int]:
-        """Changes whenever an approval version is stored or deleted: (count, newest)."""
-        query = select(func.count(), func.coalesce(func.max(orcon_approvals.c.date_added), 0))
+    def orcon_approval_count(self) -> int:
+        """How many approval versions were ever stored: they are only added (a deleted
+        approval object leaves its record; only a signed revocation withdraws it), so this
+        changes exactly when the approvals may have."""
         with self._read.connect() as connection:
-            count, newest = connection.execute(query).one()
-        return int(count), int(newest)
+            return int(
+                connection.execute(select(func.count()).select_from(orcon_approvals)).scalar_one()
+            )
 
     def orcon_approval_bodies(self) -> list[bytes]:
-        """Every stored ORCON approval version, in any collection."""
+        """Every ORCON approval version ever stored, in any collection."""
         query = select(orcon_approvals.c.body).order_by(
             orcon_approvals.c.collection_seq, orcon_approvals.c.date_added
         )
@@ -393,41 +395,48 @@ class Store:
             return list(connection.execute(query).scalars())
 
     def ingest_releasing(
-        self, collection_id: str, versions: Sequence[NewVersion], object_id: str
-    ) -> IngestResult:
-        """Store versions (an approval) and add the object's versions again, after them.
+        self, versions: Mapping[str, Sequence[NewVersion]], object_id: str
+    ) -> list[IngestResult]:
+        """Store versions (an approval) in each collection given, and add the object's
+        versions there again, after them; all in one transaction.
 
         An approval can make versions visible to a reader that paged past them while they
         were hidden; TAXII readers page by ``date_added``, so the object is moved to the end
-        of the collection in the same transaction, where every cursor will meet it.
+        of the collection, where every cursor will meet it.
         """
+        results = []
         with self._write.begin() as connection:
-            result = self._store_versions(connection, collection_id, versions)
-            seq, last_added = self._lock_collection(connection, collection_id)
-            moved = (
-                connection.execute(
-                    select(objects.c.date_added)
-                    .where(*_object_is(seq, object_id))
-                    .order_by(objects.c.date_added)
+            for collection_id in sorted(versions):
+                results.append(
+                    self._store_versions(connection, collection_id, versions[collection_id])
                 )
-                .scalars()
-                .all()
+                self._move_to_end(connection, collection_id, object_id)
+        return results
+
+    def _move_to_end(self, connection: Connection, collection_id: str, object_id: str) -> None:
+        seq, last_added = self._lock_collection(connection, collection_id)
+        moved = (
+            connection.execute(
+                select(objects.c.date_added)
+                .where(*_object_is(seq, object_id))
+                .order_by(objects.c.date_added)
             )
-            date_added = max(now_us() - 1, last_added)
-            for old in moved:
-                date_added += 1
+            .scalars()
+            .all()
+        )
+        date_added = max(now_us() - 1, last_added)
+        for old in moved:
+            date_added += 1
+            for table in (objects, receipts):
                 connection.execute(
-                    update(objects)
-                    .where(objects.c.collection_seq == seq, objects.c.date_added == old)
+                    update(table)
+                    .where(table.c.collection_seq == seq, table.c.date_added == old)
                     .values(date_added=date_added)
                 )
-            if moved:
-                connection.execute(
-                    update(collections)
-                    .where(collections.c.seq == seq)
-                    .values(last_added=date_added)
-                )
-        return result
+        if moved:
+            connection.execute(
+                update(collections).where(collections.c.seq == seq).values(last_added=date_added)
+            )
 
     # object versions
 
@@ -788,13 +797,6 @@ class Store:
                 delete(objects).where(
                     objects.c.collection_seq == seq,
                     objects.c.date_added == bindparam("d"),
-                ),
-                [{"d": row[0]} for row in doomed],
-            )
-            connection.execute(
-                delete(orcon_approvals).where(
-                    orcon_approvals.c.collection_seq == seq,
-                    orcon_approvals.c.date_added == bindparam("d"),
                 ),
                 [{"d": row[0]} for row in doomed],
             )

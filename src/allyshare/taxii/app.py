@@ -352,9 +352,9 @@ def _page_start(page: Page) -> dict[str, Any]:
     return document
 
 
-def _envelope(page: Page, attested: list[str | None] | None = None) -> Response:
+def _envelope(page: Page, attested: list[str] | None = None) -> Response:
     """The TAXII envelope; for a peer node also ``x_allyshare_originators``, the organization
-    that wrote each object (None: the node's own import), in the objects' order."""
+    that wrote each object, or only its country (`Node.public_originator`), in order."""
     parts = [b'{"more":', b"true" if page.more else b"false"]
     if page.more:
         parts.append(b',"next":"' + encode_cursor(page.items[-1].date_added).encode() + b'"')
