@@ -840,9 +840,8 @@ class Node:
             originator=self.public_originator(originator, newest.body),
             seal=self._seal(originator),
         )
-        self.store.ingest_releasing(
-            {cid: self._approval_versions(cid, approval, originator) for cid in collections},
-            object_id,
+        self.store.ingest_everywhere(
+            {cid: self._approval_versions(cid, approval, originator) for cid in collections}
         )
         for collection_id in collections:
             self._written(collection_id)

@@ -63,15 +63,22 @@ def kor_reader(pair: Pair, organization: str) -> str:
     )
 
 
-def read_on_kor(pair: Pair, token: str) -> set[str]:
+def read_on_kor(pair: Pair, token: str, added_after: str | None = None) -> set[str]:
+    return page_on_kor(pair, token, added_after)[0]
+
+
+def page_on_kor(pair: Pair, token: str, added_after: str | None = None) -> tuple[set[str], str]:
+    """The ids a reader gets from the KOR collection, and the X-TAXII-Date-Added-Last."""
     response = httpx.get(
         f"{pair.kor.url}/taxii2/api/collections/{pair.kor_collection}/objects/",
+        params={"added_after": added_after} if added_after else None,
         headers={"Authorization": f"Bearer {token}", "Accept": TAXII},
         verify=pinned_context(pair.kor.data_dir / "node.crt"),
         timeout=60,
     )
     assert response.status_code == 200, response.text
-    return {obj["id"] for obj in response.json().get("objects", [])}
+    ids = {obj["id"] for obj in response.json().get("objects", [])}
+    return ids, response.headers.get("X-TAXII-Date-Added-Last", "")
 
 
 def approve(pair: Pair, *recipient: str) -> str:
@@ -113,11 +120,13 @@ def test_the_receiver_enforces_the_approvals_it_verified(pair: Pair) -> None:
     kisa, nis = kor_reader(pair, "KISA"), kor_reader(pair, "NIS")
     # KISA, a named recipient, sees the report and its approval; NIS sees neither.
     assert read_on_kor(pair, kisa) == {ORCON["id"], CONTROL["id"], REPORT["id"]} | _approvals(pair)
-    assert read_on_kor(pair, nis) == {ORCON["id"], CONTROL["id"]}
+    seen, last = page_on_kor(pair, nis)
+    assert seen == {ORCON["id"], CONTROL["id"]}
 
     approval_id = approve(pair, "--organization", "KOR.NIS").split(":")[0]
     sync(pair)
-    assert REPORT["id"] in read_on_kor(pair, nis)
+    # NIS's client, paging on from where it was, meets the report it had paged past.
+    assert REPORT["id"] in read_on_kor(pair, nis, added_after=last)
 
     ok(cli(pair.usa.data_dir, "orcon", "revoke", approval_id, "--as", "writer"))
     sync(pair)

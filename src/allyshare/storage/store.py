@@ -394,26 +394,22 @@ class Store:
         with self._read.connect() as connection:
             return list(connection.execute(query).scalars())
 
-    def ingest_releasing(
-        self, versions: Mapping[str, Sequence[NewVersion]], object_id: str
-    ) -> list[IngestResult]:
-        """Store versions (an approval) in each collection given, and add the object's
-        versions there again, after them; all in one transaction.
-
-        An approval can make versions visible to a reader that paged past them while they
-        were hidden; TAXII readers page by ``date_added``, so the object is moved to the end
-        of the collection, where every cursor will meet it.
-        """
-        results = []
+    def ingest_everywhere(self, versions: Mapping[str, Sequence[NewVersion]]) -> list[IngestResult]:
+        """Store versions in several collections in one transaction."""
         with self._write.begin() as connection:
-            for collection_id in sorted(versions):
-                results.append(
-                    self._store_versions(connection, collection_id, versions[collection_id])
-                )
-                self._move_to_end(connection, collection_id, object_id)
-        return results
+            return [
+                self._store_versions(connection, collection_id, versions[collection_id])
+                for collection_id in sorted(versions)
+            ]
 
     def _move_to_end(self, connection: Connection, collection_id: str, object_id: str) -> None:
+        """Add the object's versions again at the end of the collection, receipts with them.
+
+        A new ORCON approval can make versions visible to readers (and peers) that paged past
+        them while they were hidden; TAXII readers page by ``date_added``, so the object moves
+        to where every cursor will meet it, on the approving node and on each that receives
+        the approval.
+        """
         seq, last_added = self._lock_collection(connection, collection_id)
         moved = (
             connection.execute(
@@ -554,17 +550,21 @@ class Store:
                 [{"collection_seq": seq, "label_seq": label} for label in set(key_seqs.values())],
             )
             self._keep_marking_definitions(connection, [v for v, _ in fresh])
-            approvals = [
-                {"collection_seq": seq, "date_added": added, "body": v.body}
-                for v, added in fresh
-                if v.type == APPROVAL_TYPE
-            ]
+            approvals = [(v, added) for v, added in fresh if v.type == APPROVAL_TYPE]
             if approvals:
-                connection.execute(insert(orcon_approvals), approvals)
+                connection.execute(
+                    insert(orcon_approvals),
+                    [
+                        {"collection_seq": seq, "date_added": added, "body": v.body}
+                        for v, added in approvals
+                    ],
+                )
             self._retire_edges(connection, seq, previous_edges, edges)
             connection.execute(
                 update(collections).where(collections.c.seq == seq).values(last_added=date_added)
             )
+            for approved in _released_by(v for v, _ in approvals):
+                self._move_to_end(connection, collection_id, approved)
         return IngestResult(outcomes, [added for _, added in fresh])
 
     def _lock_collection(self, connection: Connection, collection_id: str) -> tuple[int, int]:
@@ -897,6 +897,17 @@ def _user(row: Any) -> User:
         clearance=row[5],
         roles=frozenset(filter(None, row[6].split(","))),
     )
+
+
+def _released_by(approvals: Iterable[NewVersion]) -> set[str]:
+    """The objects that new, unrevoked approvals name (their signatures are the service's
+    business: storage only keeps every reader's view consistent)."""
+    released = set()
+    for version in approvals:
+        obj = orjson.loads(version.body)
+        if obj.get("revoked") is not True and isinstance(obj.get("object_ref"), str):
+            released.add(obj["object_ref"])
+    return released
 
 
 def _insert_receipts(
