@@ -15,9 +15,16 @@ from starlette.testclient import TestClient
 from allyshare.community import identity_of
 from allyshare.config import Settings
 from allyshare.errors import NotFound, PermissionDenied
-from allyshare.policy import ACS_EXTENSION_ID, ALLYSHARE_EXTENSION_ID, Tlp
+from allyshare.policy import (
+    ACS_EXTENSION_ID,
+    ALLYSHARE_EXTENSION_ID,
+    Agreement,
+    MarkingRegistry,
+    Organization,
+    Tlp,
+)
 from allyshare.server import create_server_app
-from allyshare.service import Node, received_originators
+from allyshare.service import Node, WriteRules, prepare, received_originators
 from allyshare.storage import User, VersionFilter
 
 TAXII = "application/taxii+json;version=2.1"
@@ -333,3 +340,12 @@ def test_a_peer_attests_only_organizations_and_one_per_object() -> None:
     ]
     assert received_originators("USA", "usa", ["USA.CISA"], 2) == ["USA.PEER:usa"] * 2
     assert received_originators("USA", "usa", {"USA.CISA": [0]}, 1) == ["USA.PEER:usa"]
+
+
+def test_a_number_beyond_64_bits_is_a_per_object_failure() -> None:
+    """JSON allows it and a pulled page may hold one; storage cannot keep it."""
+    cisa = Organization("USA.CISA", "CISA", "USA")
+    rules = WriteRules(cisa, cisa.id, Agreement("a", 1), MarkingRegistry([]), operator=True)
+    prepared = prepare([indicator(1, x_count=10**30), indicator(2)], rules)
+    assert [version.object_id for version in prepared.versions] == [indicator(2)["id"]]
+    assert "numbers must fit in 64 bits" in prepared.failures[0]["message"]

@@ -1095,8 +1095,14 @@ def prepare(
     positions: list[int] = []
     dumps = orjson.dumps
     for position, info, obj in checked:
-        problems = rules.problems(obj)
         version = version_of(obj)
+        try:
+            body = dumps(obj)
+        except TypeError as exc:  # an integer beyond 64 bits, which JSON allows
+            message = f"cannot be stored: {exc} (numbers must fit in 64 bits)"
+            failures[position] = {"id": info.id, "version": version, "message": message}
+            continue
+        problems = rules.problems(obj)
         if problems:
             failures[position] = {
                 "id": info.id,
@@ -1111,7 +1117,7 @@ def prepare(
                 spec_version=info.spec_version,
                 version=version,
                 version_key=version_key(version),
-                body=dumps(obj),
+                body=body,
                 access=rules.access_key(obj, originators[position] if originators else None),
             )
         )
