@@ -21,7 +21,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from allyshare.errors import InvalidInput
@@ -63,6 +63,11 @@ def public_key_text(key: Ed25519PrivateKey) -> str:
     """The raw public key, base64: what a peer stores to check this node's signatures."""
     raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return base64.b64encode(raw).decode()
+
+
+def public_key_from_text(text: str) -> Ed25519PublicKey:
+    """The key `public_key_text` wrote; ValueError (or binascii.Error) if it is not one."""
+    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,13 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from allyshare.clock import now_us
-from allyshare.community import KINDS, agreement_from_document, identity_of, organization_id
+from allyshare.community import (
+    KINDS,
+    ORGANIZATION_ID,
+    agreement_from_document,
+    identity_of,
+    organization_id,
+)
 from allyshare.config import COUNTRY_CODE, Settings
 from allyshare.enforcement import Releases, View, build_view, released_by
 from allyshare.errors import (
@@ -477,7 +483,7 @@ class Node:
         if organization_id == NODE_ORIGINATOR:
             return self.own_organization
         origin = origin_of(organization_id)
-        if origin != organization_id and not _ORGANIZATION_ID.fullmatch(origin):
+        if origin != organization_id and not ORGANIZATION_ID.fullmatch(origin):
             # A peer told only the writer's country: known by it, matching no member.
             return Organization(organization_id, organization_id, origin)
         record = self.store.get_organization(origin)
@@ -819,7 +825,7 @@ class Node:
             recipient = node_recipient(record.signing_key)
         else:
             recipient = str(organization)
-            if recipient.startswith(NODE_PREFIX) or not _ORGANIZATION_ID.fullmatch(recipient):
+            if not ORGANIZATION_ID.fullmatch(recipient):
                 raise InvalidInput(
                     f"{recipient!r} is not an organization id such as KOR.NIS (COUNTRY.NAME)"
                 )
@@ -990,7 +996,6 @@ class Node:
 
 
 _VIEWS_KEPT = 512
-_ORGANIZATION_ID = re.compile(r"[A-Z]{3}\.[A-Z0-9][A-Z0-9-]*")
 _READ_ROLES = frozenset({"reader", "contributor", "curator"})
 _WRITE_ROLES = frozenset({"contributor", "curator"})
 
@@ -1025,7 +1030,7 @@ def received_originators(country: str, peer_name: str, attested: object, count: 
             originators.append(fallback)
             continue
         if claim not in recorded:
-            named = _ORGANIZATION_ID.fullmatch(claim) or COUNTRY_CODE.match(claim)
+            named = ORGANIZATION_ID.fullmatch(claim) or COUNTRY_CODE.match(claim)
             recorded[claim] = peer_originator(claim, peer_name) if named else fallback
         originators.append(recorded[claim])
     return originators

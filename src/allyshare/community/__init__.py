@@ -6,11 +6,17 @@ from allyshare.community.agreements import (
     read_agreement_document,
     read_agreement_file,
 )
-from allyshare.community.organizations import KINDS, identity_of, organization_id
+from allyshare.community.organizations import (
+    KINDS,
+    ORGANIZATION_ID,
+    identity_of,
+    organization_id,
+)
 
 __all__ = [
     "CATEGORIES",
     "KINDS",
+    "ORGANIZATION_ID",
     "agreement_from_document",
     "identity_of",
     "organization_id",

@@ -9,6 +9,8 @@ from allyshare.errors import InvalidInput
 
 KINDS = frozenset({"government", "cert", "company", "academic"})
 _COUNTRY = re.compile(r"[A-Z]{3}")
+ORGANIZATION_ID = re.compile(r"[A-Z]{3}\.[A-Z0-9][A-Z0-9-]*")
+"""The shape of what `organization_id` makes (use ``fullmatch``)."""
 
 
 def organization_id(name: str, country: str) -> str:

@@ -40,10 +40,10 @@ import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
-    Ed25519PublicKey,
 )
 
 from allyshare.clock import format_us
+from allyshare.keys import public_key_from_text
 from allyshare.policy import Subject
 
 __all__ = [
@@ -127,10 +127,6 @@ def _signed_bytes(obj: Mapping[str, Any]) -> bytes:
     return _SIGNED_CONTEXT + orjson.dumps(unsigned, option=orjson.OPT_SORT_KEYS)
 
 
-def _public_key(text: str) -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
-
-
 def make_approval(
     key: Ed25519PrivateKey,
     approving_node: str,
@@ -178,7 +174,7 @@ def approval_problems(obj: Mapping[str, Any]) -> list[str]:
     if missing:
         return [f"an ORCON approval needs {', '.join(missing)} (strings)"]
     try:
-        key = _public_key(obj["approving_node"])
+        key = public_key_from_text(obj["approving_node"])
     except (ValueError, binascii.Error):
         return ["approving_node is not an Ed25519 public key in base64"]
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from allyshare.keys import (
     fingerprint,
     load_signing_key,
     parse_fingerprint,
+    public_key_from_text,
     public_key_text,
     write_private_file,
 )
@@ -147,7 +147,8 @@ def _signing_key_of(api_root: str, certificate: bytes) -> str | None:
         return None
     try:
         key = response.json().get("signing_key")
-        if isinstance(key, str) and len(base64.b64decode(key, validate=True)) == 32:
+        if isinstance(key, str):
+            public_key_from_text(key)
             return key
     except (ValueError, AttributeError, binascii.Error):
         pass

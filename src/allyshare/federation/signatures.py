@@ -10,13 +10,12 @@ is valid for five minutes, so a replay can only repeat the same request within t
 
 from __future__ import annotations
 
-import base64
 import datetime
 from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from http_message_signatures import (
     HTTPMessageSignaturesException,
     HTTPMessageSigner,
@@ -26,7 +25,7 @@ from http_message_signatures import (
 )
 
 from allyshare.errors import AuthenticationFailed
-from allyshare.keys import public_key_text
+from allyshare.keys import public_key_from_text, public_key_text
 from allyshare.storage import PeerRecord
 
 COVERED = ("@method", "@authority", "@path", "@query")
@@ -84,7 +83,7 @@ def signing_peer(
     verifier = HTTPMessageVerifier(
         signature_algorithm=algorithms.ED25519,
         key_resolver=MappingKeyResolver(
-            public_keys={key: _public_key(key) for key in known}, private_keys={}
+            public_keys={key: public_key_from_text(key) for key in known}, private_keys={}
         ),
     )
     message = _Message(method, url, _Headers(headers))
@@ -113,7 +112,3 @@ class _Headers(dict[str, str]):
         for name, value in lines:
             name = name.lower()
             self[name] = f"{self[name]}, {value}" if name in self else value
-
-
-def _public_key(text: str) -> Ed25519PublicKey:
-    return Ed25519PublicKey.from_public_bytes(base64.b64decode(text))
