@@ -889,12 +889,15 @@ class Node:
 
     def orcon_approvals(self, user: User | None = None) -> list[tuple[Approval, str | None]]:
         """The approvals in force, each with the node that signed it as this node knows it
-        (``this node``, a peer's name, or None for a node it does not know). A member who is
-        not an admin gets those this node signed for its organization."""
+        (``this node``, a peer's name, or None for a node it does not know). A member gets
+        those this node signed for its organization; an admin, those it may read (an
+        approval names an ORCON object, which the markings may hide from an admin too)."""
         names = {p.signing_key: p.name for p in self.store.peers.all() if p.signing_key}
         names[self.signing_key] = "this node"
         approvals = self._releases()[1].approvals.in_force()
-        if user is not None and not (user.is_admin or user.is_system):
+        if user is not None and user.is_admin:
+            approvals = [a for a in approvals if self._reads(user, a.id)]
+        elif user is not None and not user.is_system:
             approvals = [a for a in approvals if self._approves(user, a)]
         return [(approval, names.get(approval.approving_node)) for approval in approvals]
 
@@ -907,6 +910,19 @@ class Node:
         ):
             raise PermissionDenied("only the originator that gave an approval may withdraw it")
         return originator
+
+    def _reads(self, user: User, object_id: str) -> bool:
+        """Whether some collection shows the user this object, as the read path decides."""
+        for collection_id, _ in self.store.versions_everywhere(object_id):
+            try:
+                found = self.read_objects(
+                    user, collection_id, VersionFilter(object_ids=(object_id,)), limit=1
+                )
+            except NotFound:
+                continue
+            if found.items:
+                return True
+        return False
 
     def _approves(self, user: User, approval: Approval) -> bool:
         try:

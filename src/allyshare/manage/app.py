@@ -363,8 +363,9 @@ def create_management_app(node: Node) -> FastAPI:
 
     @app.get("/orcon-approvals", tags=["policy"])
     def list_orcon_approvals(user: Anyone) -> OrconApprovalsOut:
-        """The approvals in force: all of them for an admin, whoever signed them; for a
-        member, those this node signed for objects its organization originated."""
+        """The approvals in force: for an admin, those it may read (the markings of their
+        ORCON objects bind admins too); for a member, those this node signed for its
+        organization."""
         return OrconApprovalsOut(
             approvals=[approval_out(a, signer) for a, signer in node.orcon_approvals(user)]
         )
