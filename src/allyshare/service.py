@@ -413,6 +413,8 @@ class Node:
             clearance=agreement.max_classification.name,
             roles=frozenset({"reader"}),
             peer=peer.name,
+            peer_agreement=peer.agreement_name,
+            peer_key=peer.signing_key,
         )
 
     def _member_of(self, user: User) -> Organization | None:
@@ -430,7 +432,7 @@ class Node:
         if user.is_admin or user.is_system:
             return CollectionAccess(collection, True, True, True)
         if user.peer is not None:
-            shares = collection.agreement_name == self.store.peers.get(user.peer).agreement_name
+            shares = collection.agreement_name == user.peer_agreement
             return CollectionAccess(collection, can_read=shares, can_write=shares, can_curate=False)
         if organization is None or not self._agreement(collection).has_party(organization):
             return CollectionAccess(collection, False, False, False)
@@ -449,12 +451,11 @@ class Node:
         if user.is_system:
             return Subject.system(user.name)
         if user.peer is not None:
-            signing_key = self.store.peers.get(user.peer).signing_key
             return Subject.node(
                 user.name,
                 user.nationality or "",
                 clearance=Classification.parse(user.clearance),
-                node_id=node_recipient(signing_key) if signing_key else None,
+                node_id=node_recipient(user.peer_key) if user.peer_key else None,
             )
         organization = self._member_of(user)
         if organization is None and user.is_admin:

@@ -33,6 +33,10 @@ class User:
     """The node's own console work (never stored, never reachable over HTTP)."""
     peer: str | None = None
     """A peer node, known by its request signature (never stored as a user)."""
+    peer_agreement: str | None = None
+    """The agreement that peer shares under."""
+    peer_key: str | None = None
+    """That peer's signing key, which ORCON approvals name it by."""
 
 
 @dataclass(frozen=True, slots=True)
