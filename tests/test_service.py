@@ -332,14 +332,50 @@ def test_export_is_what_the_reader_may_see(community: Community) -> None:
     assert showcase["x_allyshare_redacted"] == ["description"]
 
 
-def test_a_peer_attests_only_organizations_and_one_per_object() -> None:
-    claims = ["USA.CISA", None, "node:key", 7, "usa.cisa", "USA.CISA.PEER:jpn"]
-    assert received_originators("USA", "usa", claims, len(claims)) == [
+def test_a_peer_answers_only_for_its_own_members() -> None:
+    """An organization is taken only when it is of the peer's country, not a member here,
+    and the object's author; otherwise only its country is recorded, with a note."""
+
+    def authored(organization: str | None) -> dict[str, Any]:
+        return indicator(1, created_by_ref=identity_of(organization)) if organization else {}
+
+    claims: list[object] = [
+        "USA.CISA",  # of the peer's country, the author: taken
+        "USA.CISA",  # not named as author
+        "USA.NSA",  # a member of this node
+        "KOR.NIS",  # another country's organization
+        "KOR",  # a country alone
+        None,
+        "node:key",
+        7,
+        "usa.cisa",
+        "USA.CISA.PEER:jpn",
+    ]
+    objects = [
+        authored("USA.CISA"),
+        authored(None),
+        authored("USA.NSA"),
+        authored("KOR.NIS"),
+        *[authored(None)] * 6,
+    ]
+    attested = received_originators("USA", "usa", claims, objects, {"USA.NSA"})
+    assert attested.originators == [
         "USA.CISA.PEER:usa",
+        "USA.PEER:usa",
+        "USA.PEER:usa",
+        "KOR.PEER:usa",
+        "KOR.PEER:usa",
         *["USA.PEER:usa"] * 5,
     ]
-    assert received_originators("USA", "usa", ["USA.CISA"], 2) == ["USA.PEER:usa"] * 2
-    assert received_originators("USA", "usa", {"USA.CISA": [0]}, 1) == ["USA.PEER:usa"]
+    assert "does not name it as author" in attested.notes[1]
+    assert "a member of this node" in attested.notes[2]
+    assert "not an organization of USA" in attested.notes[3]
+    assert sorted(attested.notes) == [1, 2, 3, 6, 7, 8, 9]
+    fewer = received_originators("USA", "usa", ["USA.CISA"], [{}, {}], set())
+    assert fewer.originators == ["USA.PEER:usa"] * 2
+    assert received_originators("USA", "usa", {"USA.CISA": [0]}, [{}], set()).originators == [
+        "USA.PEER:usa"
+    ]
 
 
 def test_a_number_beyond_64_bits_is_a_per_object_failure() -> None:

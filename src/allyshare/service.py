@@ -12,8 +12,8 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from typing import Any, Literal, cast
 
@@ -479,15 +479,20 @@ class Node:
 
     def _organization(self, organization_id: str) -> Organization:
         """The organization an originator names: a member, or for what a peer sent the
-        organization it attested (a member here too, or known by the country its id starts
-        with), else the peer itself by its country."""
+        organization it attested (known by the country its id starts with), else the peer
+        itself by its country."""
         if organization_id == NODE_ORIGINATOR:
             return self.own_organization
         origin = origin_of(organization_id)
-        if origin != organization_id and not ORGANIZATION_ID.fullmatch(origin):
+        received = origin != organization_id
+        if received and not ORGANIZATION_ID.fullmatch(origin):
             # A peer told only the writer's country: known by it, matching no member.
             return Organization(organization_id, organization_id, origin)
         record = self.store.get_organization(origin)
+        if received and record is not None:
+            # A peer never answers for this node's members (such claims are not taken);
+            # what one sent before a member of that name was registered exempts no member.
+            return Organization(organization_id, organization_id, origin.split(".")[0])
         if record is None:
             return Organization(origin, origin, origin.split(".")[0])
         return Organization(
@@ -603,11 +608,11 @@ class Node:
         access = self.collection_for(user, collection_id, "write")
         requested = now_us()
         originator = NODE_ORIGINATOR
-        originators = None
+        claims: Attested | None = None
         if user.peer is not None:
             country = user.nationality or ""
             originator = peer_originator(country, user.peer)
-            originators = received_originators(country, user.peer, attested, len(submitted))
+            claims = self._received_originators(country, user.peer, attested, submitted)
         elif not user.is_system and user.organization_id is not None:
             originator = user.organization_id
         rules = WriteRules(
@@ -619,7 +624,8 @@ class Node:
             # a peer node write on behalf of others.
             operator=originator == NODE_ORIGINATOR or user.peer is not None,
         )
-        prepared = prepare(submitted, rules, originators)
+        prepared = prepare(submitted, rules, claims.originators if claims else None)
+        notes = claims.notes if claims else {}
 
         def status_of(result: IngestResult) -> StatusRecord:
             successes: list[dict[str, str]] = []
@@ -627,11 +633,10 @@ class Node:
             for position, version, outcome in zip(
                 prepared.positions, prepared.versions, result.outcomes, strict=True
             ):
-                record = {
-                    "id": version.object_id,
-                    "version": version.version,
-                    "message": _OUTCOME_MESSAGES[outcome],
-                }
+                message = _OUTCOME_MESSAGES[outcome]
+                if position in notes:
+                    message = f"{message}; {notes[position]}"
+                record = {"id": version.object_id, "version": version.version, "message": message}
                 if outcome in (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR):
                     failures[position] = record
                 else:
@@ -673,7 +678,7 @@ class Node:
         """
         collection = self._collection(subscription.local_collection)
         originator = peer_originator(peer.country, peer.name)
-        originators = received_originators(peer.country, peer.name, attested, len(received))
+        claims = self._received_originators(peer.country, peer.name, attested, received)
         rules = WriteRules(
             self._organization(originator),
             originator,
@@ -681,13 +686,24 @@ class Node:
             self.registry(),
             operator=True,
         )
-        prepared = prepare(received, rules, originators)
+        prepared = prepare(received, rules, claims.originators)
         result = self.store.ingest_pulled(collection.id, prepared.versions, subscription, cursor)
         return Received(
             stored=len(result.added),
             already_held=len(result.outcomes) - len(result.added),
             refused=[prepared.failures[p] for p in sorted(prepared.failures)],
+            notes=[
+                {"id": _claimed_id(received[p]), "message": claims.notes[p]}
+                for p in sorted(claims.notes)
+                if p not in prepared.failures
+            ],
         )
+
+    def _received_originators(
+        self, country: str, peer_name: str, attested: object, submitted: Sequence[object]
+    ) -> Attested:
+        local = {record.id for record in self.store.list_organizations()}
+        return received_originators(country, peer_name, attested, submitted, local)
 
     def read_objects(
         self,
@@ -1033,24 +1049,75 @@ ATTESTED_ORIGINATORS = "x_allyshare_originators"
 """The envelope property in which a node tells a peer node who wrote each object it sends."""
 
 
-def received_originators(country: str, peer_name: str, attested: object, count: int) -> list[str]:
-    """The originator to record for each of ``count`` objects a peer sent: the organization
-    or country the peer attests (`ATTESTED_ORIGINATORS`, one entry per object), else the
-    peer's country; always with the peer."""
+@dataclass(frozen=True)
+class Attested:
+    """Who a peer says wrote what it sent: the originator to record per object, and for each
+    object whose claim was not taken, why (told back to the peer in the status)."""
+
+    originators: list[str]
+    notes: dict[int, str]
+
+
+def received_originators(
+    country: str,
+    peer_name: str,
+    attested: object,
+    submitted: Sequence[object],
+    local_organizations: Container[str],
+) -> Attested:
+    """The originator to record for each object a peer sent, always with the peer.
+
+    A peer answers only for its own members, and only as far as its node tells peers who
+    wrote what (`Node.public_originator`). A claim (`ATTESTED_ORIGINATORS`, one entry per
+    object) naming an organization is taken when that organization is of the peer's
+    country, is not a member of this node, and is the object's author (``created_by_ref``);
+    otherwise only the organization's country is recorded, so nothing is credited to an
+    organization the peer cannot answer for, while NOFORN is still judged by the writer's
+    country. A claim naming only a country is taken: misstating it could only loosen the
+    peer's own data, which its node controls anyway. Without a usable claim, the peer's
+    country is recorded.
+    """
     fallback = peer_originator(country, peer_name)
-    if not isinstance(attested, list) or len(attested) != count:
-        return [fallback] * count
-    recorded: dict[str, str] = {}
-    originators = []
-    for claim in attested:
-        if not isinstance(claim, str):
+    if not isinstance(attested, list) or len(attested) != len(submitted):
+        return Attested([fallback] * len(submitted), {})
+    originators: list[str] = []
+    notes: dict[int, str] = {}
+    for position, (claim, obj) in enumerate(zip(attested, submitted, strict=True)):
+        if isinstance(claim, str) and COUNTRY_CODE.match(claim):
+            originators.append(peer_originator(claim, peer_name))
+        elif isinstance(claim, str) and ORGANIZATION_ID.fullmatch(claim):
+            refused = _organization_claim_problem(claim, obj, country, local_organizations)
+            if refused is None:
+                originators.append(peer_originator(claim, peer_name))
+            else:
+                claimed_country = claim.split(".")[0]
+                originators.append(peer_originator(claimed_country, peer_name))
+                notes[position] = (
+                    f"attested originator {claim} not taken ({refused}); recorded as written "
+                    f"in {claimed_country}"
+                )
+        else:
             originators.append(fallback)
-            continue
-        if claim not in recorded:
-            named = ORGANIZATION_ID.fullmatch(claim) or COUNTRY_CODE.match(claim)
-            recorded[claim] = peer_originator(claim, peer_name) if named else fallback
-        originators.append(recorded[claim])
-    return originators
+            if claim is not None:
+                notes[position] = (
+                    f"attested originator {str(claim)[:80]!r} is neither a country nor an "
+                    f"organization id; recorded as {country}'s"
+                )
+    return Attested(originators, notes)
+
+
+def _organization_claim_problem(
+    claim: str, obj: object, country: str, local_organizations: Container[str]
+) -> str | None:
+    """Why a peer may not credit this object to this organization, or None when it may."""
+    if claim in local_organizations:
+        return "a member of this node, which a peer does not answer for"
+    if claim.split(".")[0] != country:
+        return f"not an organization of {country}, the peer's country"
+    author = obj.get("created_by_ref") if isinstance(obj, dict) else None
+    if author != identity_of(claim):
+        return "the object does not name it as author (created_by_ref)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -1060,6 +1127,8 @@ class Received:
     stored: int
     already_held: int
     refused: list[dict[str, str]]
+    notes: list[dict[str, str]] = field(default_factory=list)
+    """Objects stored with the peer recorded as their originator, its claim not taken."""
 
 
 @dataclass(frozen=True)
@@ -1152,4 +1221,10 @@ def _claimed_version(obj: object) -> str:
         value = obj.get("modified") or obj.get("created")
         if isinstance(value, str):
             return value
+    return ""
+
+
+def _claimed_id(obj: object) -> str:
+    if isinstance(obj, dict) and isinstance(obj.get("id"), str):
+        return str(obj["id"])[:200]
     return ""

@@ -308,6 +308,8 @@ def sync(args: argparse.Namespace) -> int:
                 )
                 for refusal in report.refused[:20]:
                     print(f"  refused {refusal.get('id') or '?'}: {refusal.get('message')}")
+                for note in report.notes[:20]:
+                    print(f"  stored {note['id'] or '?'}: {note['message']}")
                 if report.error:
                     failed += 1
                     print(f"  failed: {report.error}", file=sys.stderr)

@@ -43,6 +43,7 @@ class PullReport:
     stored: int = 0
     already_held: int = 0
     refused: list[dict[str, str]] = field(default_factory=list)
+    notes: list[dict[str, str]] = field(default_factory=list)
     error: str | None = None
 
 
@@ -77,6 +78,7 @@ def pull(
                 report.stored += received.stored
                 report.already_held += received.already_held
                 report.refused.extend(received.refused)
+                report.notes.extend(received.notes)
                 if on_page is not None:
                     on_page(report)
                 if not envelope.get("more") or not objects:
