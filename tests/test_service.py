@@ -190,16 +190,18 @@ def test_writes_are_checked_per_object(community: Community) -> None:
             indicator(4, object_marking_refs=[Tlp.RED.marking_id, RED_TO_KISA["id"]]),
             indicator(5, created_by_ref=identity_of("KOR.KISA")),
             indicator(6, created_by_ref=identity_of("USA.CISA")),
+            # A vendor's indicator, re-shared with its author.
+            indicator(7, created_by_ref="identity--9d0c6b7a-3a1e-4e8f-8f5e-5b7c1f2e3d4a"),
         ],
     )
     failures = {failure["id"][11:19]: failure["message"] for failure in status["failures"]}
-    assert status["success_count"] == len(DEFINITIONS) + 3
+    assert status["success_count"] == len(DEFINITIONS) + 4
     assert sorted(failures) == ["00000002", "00000003", "00000005"]
     assert "classification TS is above S" in failures["00000002"]
     assert "TLP:RED needs named recipients" in failures["00000003"]
-    assert (
-        f"created_by_ref {identity_of('KOR.KISA')} is not the identity of USA.CISA"
-        in (failures["00000005"])
+    assert failures["00000005"] == (
+        f"refused by policy: created_by_ref {identity_of('KOR.KISA')} is the identity of member "
+        "KOR.KISA: USA.CISA may not write in another member's name"
     )
 
 

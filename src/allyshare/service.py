@@ -623,6 +623,7 @@ class Node:
             # The author rules bind an organization's own members; the node's operator and
             # a peer node write on behalf of others.
             operator=originator == NODE_ORIGINATOR or user.peer is not None,
+            members={identity_of(record.id): record.id for record in self.organizations()},
         )
         prepared = prepare(submitted, rules, claims.originators if claims else None)
         notes = claims.notes if claims else {}
@@ -1140,6 +1141,8 @@ class WriteRules:
     agreement: Agreement
     registry: MarkingRegistry
     operator: bool = False
+    members: Mapping[str, str] = field(default_factory=dict)
+    """Each member organization's STIX identity id, to its organization id."""
 
     def with_definitions(self, definitions: Sequence[Mapping[str, Any]]) -> WriteRules:
         """Marking definitions sent in the same request count as known for its objects."""
@@ -1149,9 +1152,8 @@ class WriteRules:
         return replace(self, registry=MarkingRegistry(known))
 
     def problems(self, obj: Mapping[str, Any]) -> list[str]:
-        identity = {self.writer.id: identity_of(self.writer.id)}
         problems = check_write(
-            obj, self.writer, self.agreement, self.registry, identity, operator=self.operator
+            obj, self.writer, self.agreement, self.registry, self.members, operator=self.operator
         )
         if obj.get("type") == APPROVAL_TYPE:
             problems.extend(approval_problems(obj))

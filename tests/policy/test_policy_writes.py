@@ -19,7 +19,10 @@ CISA = Organization("USA.CISA", "CISA", "USA", "cert")
 AGREEMENT = Agreement(
     "KR-US", 1, frozenset({"USA", "KOR"}), max_classification=Classification.C, tlp_ceiling=Tlp.RED
 )
-IDENTITIES = {"USA.CISA": "identity--11111111-1111-4111-8111-111111111111"}
+MEMBERS = {
+    "identity--11111111-1111-4111-8111-111111111111": "USA.CISA",
+    "identity--99999999-9999-4999-8999-999999999999": "KOR.KISA",
+}
 
 
 def marking(digit: str, extensions: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +66,7 @@ def obj(refs: list[str], **properties: Any) -> dict[str, Any]:
 
 
 def check(thing: dict[str, Any], agreement: Agreement = AGREEMENT) -> list[str]:
-    return check_write(thing, CISA, agreement, REGISTRY, IDENTITIES)
+    return check_write(thing, CISA, agreement, REGISTRY, MEMBERS)
 
 
 def test_a_well_marked_write_passes() -> None:
@@ -124,13 +127,22 @@ def test_unknown_markings_are_stored_but_unparseable_ones_are_not() -> None:
 
 
 def test_nobody_writes_in_another_members_name() -> None:
-    own = IDENTITIES["USA.CISA"]
+    own = "identity--11111111-1111-4111-8111-111111111111"
     assert check(obj([], created_by_ref=own)) == []
     other = "identity--99999999-9999-4999-8999-999999999999"
     assert check(obj([], created_by_ref=other)) == [
-        f"created_by_ref {other} is not the identity of USA.CISA ({own})"
+        f"created_by_ref {other} is the identity of member KOR.KISA: USA.CISA may not write "
+        "in another member's name"
     ]
     stranger = Organization("KOR.NEW", "New", "KOR")
-    assert check_write(obj([], created_by_ref=own), stranger, AGREEMENT, REGISTRY, IDENTITIES) == [
-        f"created_by_ref {own} is not the identity of KOR.NEW (it has no identity registered)"
+    assert check_write(obj([], created_by_ref=own), stranger, AGREEMENT, REGISTRY, MEMBERS) == [
+        f"created_by_ref {own} is the identity of member USA.CISA: KOR.NEW may not write in "
+        "another member's name"
     ]
+
+
+def test_an_author_who_is_no_member_may_be_re_shared() -> None:
+    """A vendor's report, ATT&CK or an advisory keeps its author; the writer stays the
+    originator for the policy."""
+    vendor = "identity--b3b2c0a6-0000-4000-8000-00000000a1b0"
+    assert check(obj([], created_by_ref=vendor)) == []

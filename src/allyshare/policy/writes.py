@@ -11,9 +11,11 @@ A write is refused (each problem a sentence, empty list = accepted) when:
 - a marking definition it uses, or the marking definition being written, does not parse
   (`check_marking_definition`). A marking the node has *no* definition for is not a write
   error: it is stored and fail-closed where it is read;
-- ``created_by_ref`` names an identity other than the writer organization's own
-  (``identity_of`` maps organization id to its STIX identity id): nobody writes in
-  another member's name.
+- ``created_by_ref`` names the identity of another member organization (``members`` maps
+  each member's STIX identity id to its organization id): nobody writes in another member's
+  name. An author who is not a member (a vendor's report, MITRE ATT&CK, a CERT's advisory)
+  is accepted: re-sharing third-party intelligence is most of what sharing communities do,
+  and the originator the policy uses is the writer's organization whoever the author is.
 
 The node's operator importing a feed (``operator``) is recorded as the node itself, whoever
 authored the content: the author and RED-recipient rules, which protect members from their
@@ -62,7 +64,7 @@ def check_write(
     writer: Organization,
     agreement: Agreement,
     registry: MarkingRegistry,
-    identity_of: Mapping[str, str],
+    members: Mapping[str, str],
     *,
     operator: bool = False,
 ) -> list[str]:
@@ -102,10 +104,10 @@ def check_write(
                 "a granular RED marking must carry its own recipients"
             )
     author = obj.get("created_by_ref")
-    if author is not None and author != identity_of.get(writer.id):
-        own = identity_of.get(writer.id)
+    member = members.get(author) if isinstance(author, str) else None
+    if member is not None and member != writer.id:
         problems.append(
-            f"created_by_ref {author} is not the identity of {writer.id}"
-            + (f" ({own})" if own else " (it has no identity registered)")
+            f"created_by_ref {author} is the identity of member {member}: "
+            f"{writer.id} may not write in another member's name"
         )
     return problems
