@@ -6,8 +6,8 @@ ones into a fresh collection, then draws approvals: made by the originator throu
 and revocations. Then every member organization and a peer node read the collection. The
 model: a member sees an ORCON object when its organization originated it, is a named
 recipient, or holds an approval in force signed by this node; the peer node only with an
-approval in force naming it. Everyone sees the GREEN objects, and an approval is seen by
-those who see the object it approves.
+approval in force naming it. Everyone sees the GREEN objects, an approval is seen by those
+who see the object it approves, and a revocation also by the recipient it names.
 """
 
 from __future__ import annotations
@@ -144,6 +144,8 @@ def test_orcon_reads_follow_the_approvals_in_force(
 
     in_force: dict[tuple[int, str], list[str]] = {}
     signed: dict[str, int] = {}
+    recipients: dict[str, str] = {}
+    revoked: set[str] = set()
     for index, recipient, action in steps:
         index %= len(objects)
         object_id = objects[index]["id"]
@@ -153,13 +155,18 @@ def test_orcon_reads_follow_the_approvals_in_force(
             made = node.approve_orcon(site.writer, object_id, **whom)
             in_force.setdefault((index, recipient), []).append(made.id)
             signed[made.id] = index
+            recipients[made.id] = recipient
         elif action == "forge":
             forged = make_approval(
                 FOREIGN, public_key_text(FOREIGN), object_id, recipient, now_us()
             )
             assert node.add_objects(site.writer, collection, [forged]).success_count == 1
-        elif action == "revoke" and in_force.get((index, recipient)):
-            node.revoke_orcon(site.writer, in_force[index, recipient].pop())
+        elif action == "revoke" and any(in_force.values()):
+            # One of the approvals in force, whichever the drawn index picks.
+            chains = [approvals for approvals in in_force.values() if approvals]
+            withdrawn = chains[index % len(chains)].pop()
+            node.revoke_orcon(site.writer, withdrawn)
+            revoked.add(withdrawn)
 
     def sees(reader: str, kind: str = "indicator") -> set[str]:
         user = site.peer if reader == PEER else site.readers[reader]
@@ -176,9 +183,14 @@ def test_orcon_reads_follow_the_approvals_in_force(
             or bool(in_force.get((index, reader)))
         }
         assert sees(reader) == expected, (reader, kinds, first, second, steps)
-        # An approval (revoked or not) is seen by exactly those who see its object.
+        # An approval is seen by exactly those who see its object, and a revocation also by
+        # the recipient it names, which learns that the approval was withdrawn.
         shown = sees(reader, "x-allyshare-orcon-approval") & set(signed)
-        assert shown == {a for a, index in signed.items() if objects[index]["id"] in expected}
+        assert shown == {
+            a
+            for a, index in signed.items()
+            if objects[index]["id"] in expected or (a in revoked and recipients[a] == reader)
+        }
 
 
 def test_approvals_bind_to_their_originator_and_outlive_deletion(site: Site) -> None:

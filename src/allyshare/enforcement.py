@@ -6,8 +6,10 @@ handed to the store as a prefilter, so hidden versions cost an index entry, not 
 pages come back full. Keys whose granular markings the reader fails somewhere are marked
 `checked`: only their versions are parsed and passed through `decide`/`apply`, which
 removes exactly the fields the reader may not see. ORCON keys the reader fails are `checked`
-too when an approval names the reader somewhere: the approvals are per object, so those
-versions are judged one by one with the approvals their originator's node signed.
+too when an approval (in force, or revoked: a revocation is told to whom it names) names the
+reader somewhere: the approvals are per object, so those versions are judged one by one with
+the approvals their originator's node signed. So are ORCON keys a peer node sent: this node
+holds such data out only while an approval of that node naming this node is in force.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from typing import Any
 
 import orjson
 
-from allyshare.federation.approvals import APPROVAL_TYPE, Approvals, approval_names
+from allyshare.federation.approvals import (
+    APPROVAL_TYPE,
+    Approval,
+    Approvals,
+    approval_names,
+    node_recipient,
+)
 from allyshare.policy import (
     AccessLabel,
     Action,
@@ -34,7 +42,7 @@ from allyshare.policy import (
     decide_label,
     label_of,
 )
-from allyshare.storage import AccessKey, StoredVersion
+from allyshare.storage import AccessKey, StoredVersion, sender_of
 
 
 @dataclass(frozen=True)
@@ -52,16 +60,66 @@ class Releases:
     seal_of: Callable[[str], str] = str
 
     def granted(self, object_id: str, recorded_originator: str, body: bytes) -> frozenset[str]:
-        """The approvals in force for the object, given the version's recorded originator:
-        this node's own approvals by their seal, a peer's by the originator it tells."""
+        """The approvals in force for the object, given the version's recorded originator."""
         if not self.approvals.concern(object_id):
             return frozenset()
         node = self.node_of(recorded_originator)
-        if node is not None and node == self.own_node:
+        return self.approvals.granted(object_id, node, self._given_for(recorded_originator, body))
+
+    def _given_for(self, recorded_originator: str, body: bytes) -> Callable[[Approval], bool]:
+        """Whether an approval was given for this originator: this node's own approvals by
+        their seal, a peer's by the originator it tells."""
+        if self.own_node is not None and self.node_of(recorded_originator) == self.own_node:
             seal = self.seal_of(recorded_originator)
-            return self.approvals.granted(object_id, node, lambda a: a.originator_seal == seal)
+            return lambda approval: approval.originator_seal == seal
         told = self.public_of(recorded_originator, body)
-        return self.approvals.granted(object_id, node, lambda a: a.originator == told)
+        return lambda approval: approval.originator == told
+
+    def target(
+        self,
+        subject: Subject,
+        obj: Mapping[str, Any],
+        recorded_originator: str,
+        originator: Organization,
+        agreement: Agreement,
+        body: bytes,
+    ) -> Target:
+        """A stored version (``obj`` parsed from ``body``) as the decision judges it for this
+        subject, with the approvals that bear on it."""
+        released = released_by(obj)
+        approvals = self.granted(released, recorded_originator, body)
+        names = approval_names(subject)
+        if names:
+            approvals |= self.told(obj, recorded_originator, body, names)
+        held = self.held(released, recorded_originator, body)
+        return Target(obj, originator, agreement, approvals, held)
+
+    def held(self, object_id: str, recorded_originator: str, body: bytes) -> bool:
+        """Whether this node may show the ORCON content of a version: what was written here,
+        and what a peer node sent only while an approval of that node naming this node is in
+        force; once it is revoked, the node keeps the data and holds it out to no one."""
+        if sender_of(recorded_originator) is None:
+            return True
+        if self.own_node is None:
+            return False
+        return node_recipient(self.own_node) in self.granted(object_id, recorded_originator, body)
+
+    def told(
+        self, obj: Mapping[str, Any], recorded_originator: str, body: bytes, names: frozenset[str]
+    ) -> frozenset[str]:
+        """The recipient a revocation names, when it is one of ``names``: the revocation is
+        shown to it as its approval was, so it learns the approval was withdrawn (and a peer
+        node stops holding out the object). Only the originator's node's own revocations."""
+        if obj.get("type") != APPROVAL_TYPE or obj.get("revoked") is not True:
+            return frozenset()
+        if obj.get("recipient") not in names:
+            return frozenset()
+        revocation = Approval.of(obj)
+        node = self.node_of(recorded_originator)
+        given_for = self._given_for(recorded_originator, body)
+        if node is None or revocation.approving_node != node or not given_for(revocation):
+            return frozenset()
+        return frozenset({revocation.recipient})
 
 
 NO_RELEASES = Releases(Approvals(()), lambda _originator: None, lambda originator, _body: "")
@@ -95,8 +153,9 @@ class View:
             return item.body
         obj = orjson.loads(item.body)
         recorded, originator = self.originators[item.label]
-        approved = self.releases.granted(released_by(obj), recorded, item.body)
-        target = Target(obj, originator, self.agreement, approved)
+        target = self.releases.target(
+            self.subject, obj, recorded, originator, self.agreement, item.body
+        )
         shown = apply(decide(self.subject, target, self.registry, self.action), obj)
         return None if shown is None else orjson.dumps(shown)
 
@@ -135,11 +194,12 @@ def build_view(
     originators = dict(earlier.originators) if earlier else {}
     approvable: set[int] = set(earlier.approvable) if earlier else set()
     start = earlier.judged_up_to if earlier else 0
-    names = approval_names(subject) & releases.approvals.recipients
+    names = approval_names(subject) & releases.approvals.named
     for seq, key in keys.items():
         if seq <= start:
             continue
         originator = organization_of(key.originator)
+        received = sender_of(key.originator) is not None
 
         def fails(
             marking: AccessLabel,
@@ -157,7 +217,10 @@ def build_view(
             checked.add(seq)
             originators[seq] = (key.originator, originator)
         visible.add(seq)
-        if any(fails(label((ref,))) for ref in key.granular_refs):
+        granular = [label((ref,)) for ref in key.granular_refs]
+        # ORCON a peer sent is held out only while its approval for this node is in force.
+        held_by_approval = received and (whole.orcon or any(g.orcon for g in granular))
+        if held_by_approval or any(fails(marking) for marking in granular):
             checked.add(seq)
             originators[seq] = (key.originator, originator)
     return View(

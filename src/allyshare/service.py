@@ -29,7 +29,7 @@ from allyshare.community import (
     organization_id,
 )
 from allyshare.config import COUNTRY_CODE, Settings
-from allyshare.enforcement import Releases, View, build_view, released_by
+from allyshare.enforcement import Releases, View, build_view
 from allyshare.errors import (
     AuthenticationFailed,
     InvalidInput,
@@ -56,7 +56,6 @@ from allyshare.policy import (
     MarkingRegistry,
     Organization,
     Subject,
-    Target,
     Tlp,
     check_write,
     decide,
@@ -554,7 +553,7 @@ class Node:
             self._approvals = cached
         node_of = cache(self._originator_node)
         # Only approvals need the node's key (nodes made by ``init`` always have one).
-        own = self.signing_key if cached[1].recipients else None
+        own = self.signing_key if cached[1].named else None
         releases = Releases(cached[1], node_of, self.public_originator, own, self._seal)
         return cached[0], releases
 
@@ -798,8 +797,8 @@ class Node:
             reads = access.can_read and not user.disabled
             lines = [] if reads else [self._no_rights(user, collection, agreement)]
             organization = self._organization(originator)
-            approved = releases.granted(released_by(obj), originator, item.body)
-            decision = decide(subject, Target(obj, organization, agreement, approved), registry)
+            target = releases.target(subject, obj, originator, organization, agreement, item.body)
+            decision = decide(subject, target, registry)
             lines.extend(explain(decision))
             explained.append(
                 Explanation(

@@ -6,10 +6,12 @@ Checked on the receiver's database and on what its users read over TAXII.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from allyshare.clock import now_us
@@ -159,3 +161,42 @@ def _approvals(pair: Pair) -> set[str]:
     return {
         obj["id"] for obj in pair.received().values() if obj["type"] == "x-allyshare-orcon-approval"
     }
+
+
+def test_a_revocation_reaches_the_node_it_names(pair: Pair) -> None:
+    """The revocation carries the report's ORCON markings, which the USA node no longer lets
+    KOR pass; it reaches KOR all the same, as the recipient it names, and KOR then holds the
+    report out to none of its members, its named recipient included."""
+    approval_id = approve(pair, "--peer", "kor").split(":")[0]
+    approve(pair, "--organization", "KOR.NIS")
+    sync(pair)
+    kisa, nis = kor_reader(pair, "KISA"), kor_reader(pair, "NIS")
+    assert REPORT["id"] in read_on_kor(pair, kisa)
+    assert REPORT["id"] in read_on_kor(pair, nis)
+
+    ok(cli(pair.usa.data_dir, "orcon", "revoke", approval_id, "--as", "writer"))
+    assert "1 new" in sync(pair)
+
+    with sqlite3.connect(pair.kor.data_dir / "allyshare.db") as connection:
+        versions = [
+            orjson.loads(body)
+            for (body,) in connection.execute(
+                "SELECT body FROM objects WHERE object_id = ? ORDER BY version_key",
+                (approval_id,),
+            )
+        ]
+    assert [version.get("revoked", False) for version in versions] == [False, True]
+    assert REPORT["id"] in pair.received()  # kept, as a crash-safe copy, but held out to no one
+    listed = ok(cli(pair.kor.data_dir, "orcon", "list"))
+    assert approval_id not in listed
+    for reader in (kisa, nis):
+        assert read_on_kor(pair, reader) == {ORCON["id"], CONTROL["id"]}
+    explained = ok(
+        cli(pair.kor.data_dir, "policy", "explain", REPORT["id"], "--as", "analyst-kisa")
+    )
+    assert "no longer approves this node" in explained
+
+    # A new approval for KOR brings it back, to those its markings name.
+    approve(pair, "--peer", "kor")
+    sync(pair)
+    assert REPORT["id"] in read_on_kor(pair, kisa)

@@ -70,7 +70,7 @@ def reasons(decision: Decision) -> str:
     return " | ".join(decision.reasons)
 
 
-# --- rules 1-4: everyone -----------------------------------------------------------------------
+# --- rules 1-5: everyone -----------------------------------------------------------------------
 
 
 def test_system_subject_is_always_allowed() -> None:
@@ -124,7 +124,7 @@ def test_access_privilege_deny_rules() -> None:
     assert isinstance(read(user(None), by_org), Allow)
 
 
-# --- rules 5-12: everyone but the originator ----------------------------------------------------
+# --- rules 6-13: everyone but the originator ----------------------------------------------------
 
 
 def test_permitted_nationalities() -> None:
@@ -231,6 +231,18 @@ def test_orcon() -> None:
     assert isinstance(share(national, orcon, approvals=frozenset({"KOR.KISA"})), Deny)
     assert isinstance(share(national, orcon, approvals=frozenset({"node:KEY"})), Allow)
     assert isinstance(share(national, orcon, approvals=frozenset({"node:OTHER"})), Deny)
+
+
+def test_orcon_a_peer_node_no_longer_approves_is_shown_to_no_one() -> None:
+    """Rule 4: what this node received and held under an approval that was revoked."""
+    orcon = label(orcon=True, recipients=frozenset({"KOR.KISA"}))
+    withdrawn = {"orcon_held": False}
+    admin = Subject("admin", None, "KOR", TS, is_admin=True)
+    for subject in (user(KISA), user(NIS), admin):
+        reason = reasons(read(subject, orcon, approvals=frozenset({"KOR.NIS"}), **withdrawn))
+        assert "no longer approves this node to hold it" in reason
+    assert isinstance(read(Subject.system("cli"), orcon, **withdrawn), Allow)
+    assert isinstance(read(user(KISA), label(), **withdrawn), Allow)
 
 
 def test_match_only() -> None:

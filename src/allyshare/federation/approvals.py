@@ -213,6 +213,9 @@ class Approvals:
                 recipients.add(approval.recipient)
         self.recipients = frozenset(recipients)
         """Everyone approved for something: a subject named nowhere needs no per-object look."""
+        self.named = frozenset(approval.recipient for approval in newest.values())
+        """Everyone named by an approval, in force or revoked: a revocation is told to whom
+        it names."""
 
     def concern(self, object_id: str) -> bool:
         return object_id in self._by_object

@@ -11,7 +11,10 @@ Object-level rules (`decide_label`), all evaluated so a denial lists every reaso
 2. Unknown markings (see `allyshare.policy.markings`): denied, except to the originator's
    organization and to node admins (``is_admin``).
 3. Clearance: the subject's clearance is at least the classification. Binds everyone.
-4. ACS ``access_privilege`` deny rules bind everyone: a rule denies when its action governs
+4. ORCON content a peer node sent binds everyone while the originator's node no longer
+   approves this node to hold it (``Target.orcon_held``, its approval revoked): this node
+   keeps it, and shows it to no one until an approval is in force again.
+5. ACS ``access_privilege`` deny rules bind everyone: a rule denies when its action governs
    the requested action (`ACS_ACTIONS`: ``DSPLY`` and ``ALL`` govern ``read`` and
    ``share``; other ACS actions such as ``IDSRC`` or ``INTEL`` govern later use, are kept in
    the label and not decided here) and its scope covers the subject (nationality among its
@@ -20,26 +23,26 @@ Object-level rules (`decide_label`), all evaluated so a denial lists every reaso
 
 The originator's own organization wrote the data, so the remaining rules do not apply to it:
 
-5. Nationality (a peer node's: its country) among ``permitted_nationalities`` when given.
-6. NOFORN: nationality equals the originator organization's country.
-7. Organization among ``permitted_organizations`` when given; a subject without an
+6. Nationality (a peer node's: its country) among ``permitted_nationalities`` when given.
+7. NOFORN: nationality equals the originator organization's country.
+8. Organization among ``permitted_organizations`` when given; a subject without an
    organization fails.
-8. TLP (none = CLEAR): CLEAR allows. GREEN, AMBER and AMBER+STRICT need a party of the
+9. TLP (none = CLEAR): CLEAR allows. GREEN, AMBER and AMBER+STRICT need a party of the
    target's agreement: the subject's organization is a party (by id or by country); a
    peer node is a party when its country is a party country or its organization is a
    party. RED needs the subject's organization among the allyshare ``recipients``.
    For ``share`` (federation egress to a peer): GREEN and AMBER go only to agreement
    parties; AMBER+STRICT, like RED, only to named recipients.
-9. Proprietary caveats (``CISAPROPRIETARY``, ``PROPIN``...): the subject's organization is
+10. Proprietary caveats (``CISAPROPRIETARY``, ``PROPIN``...): the subject's organization is
    among the organizations the markings name (permitted organizations and recipients).
-10. ORCON (allyshare): every organization outside the originator's needs to be a named
+11. ORCON (allyshare): every organization outside the originator's needs to be a named
     recipient or to hold the originator's approval (``Target.orcon_approvals``). A peer
     node passes as its own organization when it has one, or with an approval naming the
     node (its ``node_id``): naming organizations that a node serves is not consent to move
     the data to that node.
-11. Match-only (allyshare): only named recipients read; everyone else may only match
+12. Match-only (allyshare): only named recipients read; everyone else may only match
     (DESIGN section 7, decided elsewhere).
-12. For ``share`` only: an ACS ``further_sharing`` deny rule whose scope names the peer's
+13. For ``share`` only: an ACS ``further_sharing`` deny rule whose scope names the peer's
     country, its organization or ``ALL`` stops it; and the agreement's ceilings hold
     (classification at most ``max_classification``, TLP at most ``tlp_ceiling``).
 
@@ -53,7 +56,7 @@ would strip the object's own markings, the whole object is withheld (`Deny`).
 Where DESIGN leaves the rule open, the choice made (what a CERT analyst would expect):
 
 - Whether the subject may read the collection at all is the caller's check, made before.
-- The originator's organization is exempt from every rule after 4, TLP party checks and
+- The originator's organization is exempt from every rule after 5, TLP party checks and
   egress ceilings included: it wrote the data. Clearance and ACS deny rules still bind it.
 - ``is_admin`` only lifts rule 2: an admin sees unknown markings to fix them, nothing more.
 - An object without TLP is treated as CLEAR; the collection's agreement already limits who
@@ -101,7 +104,7 @@ ACS_ACTIONS: Mapping[str, frozenset[Action]] = MappingProxyType(
         "ALL": frozenset({"read", "share"}),
     }
 )
-"""Which of our actions an ACS ``privilege_action`` governs (rule 4)."""
+"""Which of our actions an ACS ``privilege_action`` governs (rule 5)."""
 
 
 @dataclass(frozen=True)
@@ -189,7 +192,7 @@ def _release_problems(
     action: Action,
     approvals: frozenset[str],
 ) -> list[str]:
-    """Rules 5-12, which the originator's own organization is exempt from."""
+    """Rules 6-13, which the originator's own organization is exempt from."""
     problems = []
     if label.nationalities is not None and subject.nationality not in label.nationalities:
         problems.append(
@@ -251,8 +254,9 @@ def decide_label(
     agreement: Agreement,
     action: Action = "read",
     approvals: frozenset[str] = frozenset(),
+    orcon_held: bool = True,
 ) -> Allow | Deny:
-    """The object-level decision (rules 1-12) for one label; see the module docstring."""
+    """The object-level decision (rules 1-13) for one label; see the module docstring."""
     if action not in ("read", "share"):
         raise ValueError(f"unknown action {action!r}; use read or share")
     if subject.kind == "system":
@@ -270,6 +274,11 @@ def decide_label(
                 f"unknown marking {refs}: only the originator's organization "
                 f"{originator.id} and node admins may see it"
             )
+    if label.orcon and not orcon_held:
+        problems.append(
+            "ORCON: received from the originator's node, which no longer approves this node "
+            "to hold it (its approval was revoked): kept, shown to no one"
+        )
     if subject.clearance < label.classification:
         problems.append(
             f"classification {label.classification.name}: clearance "
@@ -327,6 +336,7 @@ def decide(
         target.agreement,
         action,
         target.orcon_approvals,
+        target.orcon_held,
     )
     if isinstance(first, Deny) or subject.kind == "system":
         return first
@@ -346,6 +356,7 @@ def decide(
                 target.agreement,
                 action,
                 target.orcon_approvals,
+                target.orcon_held,
             )
             verdicts[ref] = verdict
         if isinstance(verdict, Deny):

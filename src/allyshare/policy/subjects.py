@@ -104,10 +104,14 @@ class Target:
 
     ``orcon_approvals`` are the organizations and nodes (``Subject.node_id``) the originator
     has approved (signed records, DESIGN section 5) as new recipients of this object; the
-    caller loads and verifies them, the decision only reads them.
+    caller loads and verifies them, the decision only reads them. ``orcon_held`` is False
+    when this node received the object from a peer node and no approval of the originator's
+    node naming this node is in force (it was revoked): its ORCON content is then kept but
+    shown to no one.
     """
 
     obj: Mapping[str, Any]
     originator: Organization
     agreement: Agreement
     orcon_approvals: frozenset[str] = field(default=frozenset())
+    orcon_held: bool = True
