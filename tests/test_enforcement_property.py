@@ -380,8 +380,8 @@ def scenarios(draw: st.DrawFn) -> Scenario:
             versions.append(obj)
         things.append(Thing(originator, tuple(versions)))
     hijack = None
-    if len(writers) > 1 and draw(st.integers(0, 3)) == 0:
-        hijack = (draw(st.integers(0, len(things) - 1)), draw(st.integers(0, len(writers) - 1)))
+    if len(writers) > 1 and draw(st.booleans()):
+        hijack = (draw(st.integers(0, len(things) - 1)), draw(st.integers(0, 2 * len(writers))))
     return Scenario(
         node_country,
         terms,
@@ -555,6 +555,8 @@ class Stored:
     date_added: int
     obj: dict[str, Any]
     originator: Organization
+    apart: bool = False
+    """Kept apart for its writer's organization: it reused another originator's id."""
 
 
 @dataclass(frozen=True)
@@ -589,8 +591,10 @@ class Reference:
             key = (item.object_id, item.version)
             context = (specs, item.originator, agreement, "read", frozenset[str]())
             refs = item.obj.get("object_marking_refs", [])
-            self.passes[key] = reference_may_see(subject, refs, *context)
-            self.shown[key] = reference_visible(subject, item.obj, *context)
+            own = subject.organization is not None and subject.organization.id == item.originator.id
+            kept_apart = item.apart and not own and subject.kind != "system"
+            self.passes[key] = not kept_apart and reference_may_see(subject, refs, *context)
+            self.shown[key] = None if kept_apart else reference_visible(subject, item.obj, *context)
 
     def rows(self, mode: str) -> list[Row]:
         """``last``/``first``: the newest/oldest version whose object markings the member
@@ -1072,6 +1076,7 @@ class Example:
         # its ref stays unknown either way).
         self.known: dict[str, Spec] = {}
         self.batches: list[Batch] = []
+        self.apart: set[tuple[str, str]] = set()
 
     # writing
 
@@ -1095,7 +1100,8 @@ class Example:
                 self.specs if together or obj["type"] == "marking-definition" else self.known,
                 max_classification=ceilings.max_classification,
                 tlp_ceiling=ceilings.tlp_ceiling,
-                author=identity_of(writer.organization),
+                writer=writer.organization,
+                members={identity_of(org): org for org in ORGANIZATION},
                 definitions_in_request=together,
             )
         }
@@ -1150,20 +1156,36 @@ class Example:
             self.send(first, self.neighbour_collection, [*copies, extra])
 
     def hijack(self, thing_index: int, writer_index: int) -> None:
-        """Another organization adds a version of a stored object: refused."""
+        """Another organization adds a version of a stored object: refused when the writer
+        may see some version of it; else stored as for an unused id, kept apart for the
+        writer's organization (the answer must not tell that a hidden object has the id).
+        ``writer_index`` picks, in turn, among the writers who see it and those who do not."""
         thing = self.things[thing_index]
-        hijacker = self.scenario.writers[writer_index]
-        attempt = {**thing.versions[0], "modified": day(20)}
-        attempt.pop("created_by_ref", None)
-        if hijacker.organization == thing.originator or not any(
-            item.object_id == attempt["id"] for item in self.stored()
-        ):
+        stored = self.stored()
+        held = [item for item in stored if item.object_id == thing.versions[0]["id"]]
+        others = [w for w in self.scenario.writers if w.organization != thing.originator]
+        if not held or not others:
             return
-        event("an organization tries to add a version of another's object")
-        # Whatever the markings, the originator alone adds versions.
-        self.send(
-            hijacker, self.collection, [attempt], refuse=frozenset({(attempt["id"], day(20))})
-        )
+
+        def sees(writer: Member) -> bool:
+            shown = self.reference(writer, stored).shown
+            return any(shown[item.object_id, item.version] is not None for item in held)
+
+        groups = [[w for w in others if sees(w)], [w for w in others if not sees(w)]]
+        group = groups[writer_index % 2] or groups[1 - writer_index % 2]
+        hijacker = group[writer_index // 2 % len(group)]
+        # A stored version's copy, so that the write rules let it through as they did that.
+        attempt = {**held[-1].obj, "modified": day(20)}
+        attempt.pop("created_by_ref", None)
+        key = (attempt["id"], day(20))
+        if hijacker in groups[0]:
+            event("an organization tries to add a version of another's object it sees")
+            # Whatever the markings, the originator alone adds versions.
+            self.send(hijacker, self.collection, [attempt], refuse=frozenset({key}))
+        else:
+            event("an organization reuses the id of another's object it does not see")
+            self.apart.add(key)
+            self.send(hijacker, self.collection, [attempt])
 
     def stored(self) -> list[Stored]:
         """What the collection holds, with the date_added the node gave each version; and
@@ -1181,7 +1203,10 @@ class Example:
             obj, organization = sent[(item.object_id, item.version)]
             assert organization is not None
             originator = ORGANIZATION[organization]
-            stored.append(Stored(item.object_id, item.version, item.date_added, obj, originator))
+            apart = (item.object_id, item.version) in self.apart
+            stored.append(
+                Stored(item.object_id, item.version, item.date_added, obj, originator, apart)
+            )
         accepted = {key for key in sent if not any(key in b.refused for b in self.batches)}
         assert {(s.object_id, s.version) for s in stored} == accepted
         return stored

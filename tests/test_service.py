@@ -219,6 +219,58 @@ def test_only_the_originator_adds_versions(community: Community) -> None:
     assert newer["success_count"] == 1
 
 
+def test_a_write_does_not_tell_whether_a_hidden_object_has_its_id(community: Community) -> None:
+    """KISA cannot see CISA's NOFORN indicator; posting one with its id is answered as for
+    an unused id, and the version is kept apart for KISA: nobody else reads it as a version
+    of CISA's object, and KISA does not see CISA's."""
+    node = community.node
+    hidden = indicator(1, object_marking_refs=[NOFORN["id"]], description="CISA's")
+    community.post("cisa", [*DEFINITIONS, hidden])
+    community.tokens["kisa-writer"] = node.add_user(
+        "kisa-writer", organization="KOR.KISA", roles=["contributor"]
+    )
+    reused = indicator(1, modified="2024-06-01T00:00:00.000Z", description="KISA's")
+    unused = indicator(2, modified="2024-06-01T00:00:00.000Z", description="KISA's")
+
+    status = community.post("kisa-writer", [reused, unused])
+
+    first, second = status["successes"]
+    assert status["failure_count"] == 0
+    assert {**first, "id": ""} == {**second, "id": ""}
+    again = community.post("kisa-writer", [reused, unused])["successes"]
+    assert {**again[0], "id": ""} == {**again[1], "id": ""}
+    newer = indicator(1, modified="2024-07-01T00:00:00.000Z", description="KISA's too")
+    assert community.post("kisa-writer", [newer])["success_count"] == 1
+
+    def versions(who: str, object_id: str = hidden["id"]) -> list[str]:
+        answer = community.objects(who, f"{object_id}/versions/")
+        return answer.json()["versions"] if answer.status_code == 200 else []
+
+    def read(who: str) -> list[str]:
+        answer = community.objects(who, f"{hidden['id']}/", **{"match[version]": "all"})
+        objects = answer.json().get("objects", []) if answer.status_code == 200 else []
+        return [obj["description"] for obj in objects]
+
+    assert read("kisa-writer") == ["KISA's", "KISA's too"]
+    first_version = versions("kisa-writer", unused["id"])[0]
+    assert versions("kisa-writer") == [first_version, newer["modified"]]
+    assert read("kor") == read("kisa-writer")  # set apart for KISA, its readers included
+    assert read("cisa") == read("usa") == read("company") == ["CISA's"]
+    assert read("admin") == []
+    # The one who may see CISA's object is told, as before.
+    community.tokens["dhs-writer"] = node.add_user(
+        "dhs-writer", organization="USA.DHS", clearance="C", roles=["contributor"]
+    )
+    refused = community.post("dhs-writer", [reused])
+    assert refused["failures"][0]["message"] == (
+        "only the originator of this object may add versions of it"
+    )
+    [cisas, kisas, *_] = node.explain(SYSTEM, hidden["id"], "usa")
+    assert cisas.sees and not kisas.sees
+    assert "set apart: writer only" in kisas.markings
+    assert any("set apart for its writer KOR.KISA" in line for line in kisas.lines)
+
+
 def test_the_same_object_read_four_ways(community: Community) -> None:
     community.post("cisa", [*DEFINITIONS, SHOWCASE])
 

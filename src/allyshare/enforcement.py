@@ -29,6 +29,7 @@ from allyshare.federation.approvals import (
     node_recipient,
 )
 from allyshare.policy import (
+    WRITER_ONLY,
     AccessLabel,
     Action,
     Agreement,
@@ -83,16 +84,19 @@ class Releases:
         originator: Organization,
         agreement: Agreement,
         body: bytes,
+        *,
+        writer_only: bool = False,
     ) -> Target:
         """A stored version (``obj`` parsed from ``body``) as the decision judges it for this
-        subject, with the approvals that bear on it."""
+        subject, with the approvals that bear on it; ``writer_only`` for a version set apart
+        for its writer (its access key holds `WRITER_ONLY`)."""
         released = released_by(obj)
         approvals = self.granted(released, recorded_originator, body)
         names = approval_names(subject)
         if names:
             approvals |= self.told(obj, recorded_originator, body, names)
         held = self.held(released, recorded_originator, body)
-        return Target(obj, originator, agreement, approvals, held)
+        return Target(obj, originator, agreement, approvals, held, writer_only)
 
     def held(self, object_id: str, recorded_originator: str, body: bytes) -> bool:
         """Whether this node may show the ORCON content of a version: what was written here,
@@ -142,6 +146,8 @@ class View:
     visible as a whole (what may be deleted, for instance, excludes them)."""
     judged_up_to: int = 0
     """Keys are append-only with rising seqs: a view judged up to here can be extended."""
+    apart: frozenset[int] = frozenset()
+    """Checked keys of versions set apart for their writer (`WRITER_ONLY`)."""
 
     @property
     def action(self) -> Action:
@@ -154,7 +160,13 @@ class View:
         obj = orjson.loads(item.body)
         recorded, originator = self.originators[item.label]
         target = self.releases.target(
-            self.subject, obj, recorded, originator, self.agreement, item.body
+            self.subject,
+            obj,
+            recorded,
+            originator,
+            self.agreement,
+            item.body,
+            writer_only=item.label in self.apart,
         )
         shown = apply(decide(self.subject, target, self.registry, self.action), obj)
         return None if shown is None else orjson.dumps(shown)
@@ -193,6 +205,7 @@ def build_view(
     checked: set[int] = set(earlier.checked) if earlier else set()
     originators = dict(earlier.originators) if earlier else {}
     approvable: set[int] = set(earlier.approvable) if earlier else set()
+    apart: set[int] = set(earlier.apart) if earlier else set()
     start = earlier.judged_up_to if earlier else 0
     names = approval_names(subject) & releases.approvals.named
     for seq, key in keys.items():
@@ -223,6 +236,8 @@ def build_view(
         if held_by_approval or any(fails(marking) for marking in granular):
             checked.add(seq)
             originators[seq] = (key.originator, originator)
+            if WRITER_ONLY in key.marking_refs:
+                apart.add(seq)
     return View(
         subject,
         agreement,
@@ -233,4 +248,5 @@ def build_view(
         releases,
         frozenset(approvable),
         max(keys, default=start),
+        frozenset(apart),
     )

@@ -50,6 +50,8 @@ from allyshare.federation.approvals import (
 )
 from allyshare.keys import load_signing_key, public_key_text
 from allyshare.policy import (
+    WRITER_ONLY,
+    AccessLabel,
     Agreement,
     Classification,
     Deny,
@@ -655,7 +657,11 @@ class Node:
             )
 
         status = self.store.ingest_recorded(
-            collection_id, prepared.versions, status_of, received_from=user.peer
+            collection_id,
+            prepared.versions,
+            status_of,
+            received_from=user.peer,
+            reuse=ReuseByView(self.view(user, access.collection)),
         )
         if status.success_count:
             self._written(collection_id)
@@ -797,7 +803,10 @@ class Node:
             reads = access.can_read and not user.disabled
             lines = [] if reads else [self._no_rights(user, collection, agreement)]
             organization = self._organization(originator)
-            target = releases.target(subject, obj, originator, organization, agreement, item.body)
+            apart = WRITER_ONLY in keys[item.label].marking_refs
+            target = releases.target(
+                subject, obj, originator, organization, agreement, item.body, writer_only=apart
+            )
             decision = decide(subject, target, registry)
             lines.extend(explain(decision))
             explained.append(
@@ -806,7 +815,9 @@ class Node:
                     collection_title=collection.title,
                     version=item.version,
                     originator=organization.id,
-                    markings=describe_label(object_label(obj, registry)),
+                    markings=describe_label(
+                        object_label(obj, registry).meet(AccessLabel(writer_only=apart))
+                    ),
                     sees=reads and not isinstance(decision, Deny),
                     lines=tuple(lines),
                 )
@@ -1118,6 +1129,33 @@ def _organization_claim_problem(
     if author != identity_of(claim):
         return "the object does not name it as author (created_by_ref)"
     return None
+
+
+@dataclass(frozen=True)
+class ReuseByView:
+    """What becomes of an id another originator already uses, from the writer's view.
+
+    A writer that may see some version of that object is told that only its originator adds
+    versions. One that may not see it must not learn that it exists (ids travel in
+    ``object_refs``): its version is stored as for an unused id, with the same answer, but
+    kept apart for the writer's organization (`WRITER_ONLY`), so it neither passes itself
+    off as a version of the other object nor shows that object to its writer.
+    """
+
+    view: View
+
+    def sees(self, existing: Sequence[StoredVersion]) -> bool:
+        visible = self.view.visible
+        return any(
+            (visible is None or item.label in visible) and self.view.body(item) is not None
+            for item in existing
+        )
+
+    def set_apart(self, key: AccessKey) -> AccessKey:
+        return replace(key, marking_refs=tuple(sorted({*key.marking_refs, WRITER_ONLY})))
+
+    def is_apart(self, key: AccessKey) -> bool:
+        return WRITER_ONLY in key.marking_refs
 
 
 @dataclass(frozen=True)

@@ -543,12 +543,15 @@ def reference_write_problems(
     *,
     max_classification: str,
     tlp_ceiling: str,
-    author: str,
+    writer: str,
+    members: dict[str, str],
     definitions_in_request: bool,
 ) -> list[str]:
     """Why a contributor may not store ``obj`` under an agreement with these ceilings.
 
-    ``author`` is the identity the writer's organization writes as. The definitions of
+    ``writer`` is the writer's organization, ``members`` maps every member organization's
+    identity to its id: an author who is not a member may be named (third-party
+    intelligence), another member may not. The definitions of
     ``specs`` (those that exist) were stored before, or, with ``definitions_in_request``, are
     sent in the same request, which makes a broken one a known definition that does not parse
     (stored before, it was refused itself, so its ref is merely unknown: accepted, fail-closed
@@ -593,6 +596,7 @@ def reference_write_problems(
     for ref in dict.fromkeys(granular_refs):
         if red_without_recipients([ref]):
             problems.append(f"granular marking {ref} is TLP:RED without named recipients")
-    if "created_by_ref" in obj and obj["created_by_ref"] != author:
-        problems.append(f"created_by_ref {obj['created_by_ref']} is not {author}")
+    named = members.get(obj.get("created_by_ref", ""))
+    if named is not None and named != writer:
+        problems.append(f"created_by_ref {obj['created_by_ref']} is member {named}'s")
     return problems

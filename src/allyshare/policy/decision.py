@@ -45,6 +45,10 @@ The originator's own organization wrote the data, so the remaining rules do not 
 13. For ``share`` only: an ACS ``further_sharing`` deny rule whose scope names the peer's
     country, its organization or ``ALL`` stops it; and the agreement's ceilings hold
     (classification at most ``max_classification``, TLP at most ``tlp_ceiling``).
+14. Set apart (`allyshare.policy.markings.WRITER_ONLY`, ``Target.writer_only``): a version
+    whose writer reused the id of another originator's object it may not see is for the
+    writer's organization only, so it neither shows that object's existence to its writer
+    nor passes itself off as a version of that object to anyone else.
 
 Granular markings (STIX 2.1 section 7.2.3): for each ``granular_markings`` entry with a
 ``marking_ref``, the subject must pass that marking's own label under the rules above to see
@@ -192,7 +196,7 @@ def _release_problems(
     action: Action,
     approvals: frozenset[str],
 ) -> list[str]:
-    """Rules 6-13, which the originator's own organization is exempt from."""
+    """Rules 6-14, which the originator's own organization is exempt from."""
     problems = []
     if label.nationalities is not None and subject.nationality not in label.nationalities:
         problems.append(
@@ -227,6 +231,11 @@ def _release_problems(
         problems.append(
             f"match-only: {_who(subject)} may test its own values against this, not read it"
         )
+    if label.writer_only:
+        problems.append(
+            f"set apart for its writer {originator.id}: it reuses the id of an object of "
+            "another originator"
+        )
     if action == "share":
         scope = {subject.nationality, "ALL"}
         if subject.organization is not None:
@@ -256,7 +265,7 @@ def decide_label(
     approvals: frozenset[str] = frozenset(),
     orcon_held: bool = True,
 ) -> Allow | Deny:
-    """The object-level decision (rules 1-13) for one label; see the module docstring."""
+    """The object-level decision (rules 1-14) for one label; see the module docstring."""
     if action not in ("read", "share"):
         raise ValueError(f"unknown action {action!r}; use read or share")
     if subject.kind == "system":
@@ -329,9 +338,12 @@ def decide(
     subject: Subject, target: Target, registry: MarkingRegistry, action: Action = "read"
 ) -> Decision:
     """May the subject see the target object, whole, redacted or not at all."""
+    whole = object_label(target.obj, registry)
+    if target.writer_only:
+        whole = whole.meet(AccessLabel(writer_only=True))
     first = decide_label(
         subject,
-        object_label(target.obj, registry),
+        whole,
         target.originator,
         target.agreement,
         action,

@@ -49,4 +49,6 @@ def describe_label(label: AccessLabel) -> str:
     parts.extend(f"statement: {text}" for text in sorted(label.statements))
     if label.unknown:
         parts.append("UNKNOWN " + ", ".join(label.unknown))
+    if label.writer_only:
+        parts.append("set apart: writer only")
     return "; ".join(parts)

@@ -31,6 +31,10 @@ Recognised markings:
 - Statement markings (``definition_type: statement`` or ``definition.statement``): kept in
   the label for display, never enforced.
 
+Set apart (`WRITER_ONLY`): not a marking anyone writes, but a ref the node puts in a
+version's access key when the writer reused the id of another originator's object that it
+may not see (`allyshare.storage`): that version is for its writer's organization only.
+
 Fail-closed: a ref with no definition, a definition that does not parse, a definition that
 carries nothing this node understands (another extension, a custom ``definition_type``) and
 an id seen with two different definitions all end up in ``AccessLabel.unknown``.
@@ -54,6 +58,7 @@ __all__ = [
     "ACS_EXTENSION_ID",
     "ALLYSHARE_EXTENSION_ID",
     "TLP2_EXTENSION_ID",
+    "WRITER_ONLY",
     "AccessLabel",
     "DenyRule",
     "MarkingRegistry",
@@ -65,6 +70,9 @@ __all__ = [
 ACS_EXTENSION_ID = "extension-definition--3a65884d-005a-4290-8335-cb2d778a83ce"
 TLP2_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 ALLYSHARE_EXTENSION_ID = "extension-definition--894568f2-b9da-4cbf-a449-c356685e423c"
+WRITER_ONLY = "x-allyshare-writer-only"
+"""No STIX object can name this ref (marking refs are marking-definition ids), so only the
+node puts it in an access key."""
 
 _ALL = "ALL"
 _NOFORN = "NF"
@@ -132,6 +140,7 @@ class AccessLabel:
     share_denied: frozenset[str] = frozenset()
     statements: frozenset[str] = frozenset()
     unknown: tuple[str, ...] = ()
+    writer_only: bool = False
 
     def __post_init__(self) -> None:
         # Canonical whatever the caller passed: sorted, each ref once.
@@ -166,6 +175,7 @@ class AccessLabel:
             share_denied=self.share_denied | other.share_denied,
             statements=self.statements | other.statements,
             unknown=self.unknown + other.unknown,
+            writer_only=self.writer_only or other.writer_only,
         )
 
     def to_json(self) -> str:
@@ -195,6 +205,7 @@ class AccessLabel:
             "share_denied": sorted(self.share_denied),
             "statements": sorted(self.statements),
             "unknown": list(self.unknown),
+            "writer_only": self.writer_only,
         }
         return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -229,6 +240,7 @@ class AccessLabel:
                 share_denied=frozenset(data["share_denied"]),
                 statements=frozenset(data["statements"]),
                 unknown=tuple(data["unknown"]),
+                writer_only=bool(data.get("writer_only", False)),
             )
         except (ValueError, KeyError, TypeError) as error:
             raise InvalidInput(f"not an access label: {error}") from None
@@ -447,6 +459,7 @@ class MarkingRegistry:
         self._labels: dict[str, AccessLabel] = {
             marking_id: AccessLabel(tlp=level) for marking_id, level in TLP_MARKING_IDS.items()
         }
+        self._labels[WRITER_ONLY] = AccessLabel(writer_only=True)
         self._definitions: dict[str, Mapping[str, Any]] = {}
         self._received: list[Mapping[str, Any]] = []
         self._problems: dict[str, tuple[str, ...]] = {}

@@ -107,7 +107,8 @@ class Target:
     caller loads and verifies them, the decision only reads them. ``orcon_held`` is False
     when this node received the object from a peer node and no approval of the originator's
     node naming this node is in force (it was revoked): its ORCON content is then kept but
-    shown to no one.
+    shown to no one. ``writer_only`` is True for a version set apart for its writer (it
+    reused the id of an object of another originator the writer may not see).
     """
 
     obj: Mapping[str, Any]
@@ -115,3 +116,4 @@ class Target:
     agreement: Agreement
     orcon_approvals: frozenset[str] = field(default=frozenset())
     orcon_held: bool = True
+    writer_only: bool = False

@@ -11,6 +11,7 @@ from allyshare.storage.access import (
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
+    IdReuse,
     IngestResult,
     NewVersion,
     OrganizationRecord,
@@ -30,6 +31,7 @@ __all__ = [
     "AccessKey",
     "AgreementRecord",
     "Collection",
+    "IdReuse",
     "IngestResult",
     "NewVersion",
     "OrganizationRecord",

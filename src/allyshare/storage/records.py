@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 from allyshare.storage.access import AccessKey
 
@@ -70,6 +71,26 @@ class NewVersion:
     version_key: str
     body: bytes
     access: AccessKey
+
+
+class IdReuse(Protocol):
+    """What a write does with an id that another originator already uses in the collection.
+
+    The service answers, from the writer's view; the store only asks, inside its write
+    transaction, so the answer and the write see the same rows.
+    """
+
+    def sees(self, existing: Sequence[StoredVersion]) -> bool:
+        """Whether the writer may see any of these stored versions of that other object."""
+        ...
+
+    def set_apart(self, key: AccessKey) -> AccessKey:
+        """The access key of a version kept apart for its writer, who may not see them."""
+        ...
+
+    def is_apart(self, key: AccessKey) -> bool:
+        """Whether a stored version's key is one `set_apart` made."""
+        ...
 
 
 class Outcome(Enum):

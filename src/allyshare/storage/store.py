@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,7 @@ from allyshare.storage.peers import PeerStore
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
+    IdReuse,
     IngestResult,
     NewVersion,
     OrganizationRecord,
@@ -447,14 +448,16 @@ class Store:
         versions: Sequence[NewVersion],
         status_of: Callable[[IngestResult], StatusRecord],
         received_from: str | None = None,
+        reuse: IdReuse | None = None,
     ) -> StatusRecord:
         """Like :meth:`ingest`, and keep the status ``status_of`` derives from the outcomes.
 
         Both commit in one transaction: a request's objects and its status exist together or
         not at all. Versions a peer pushed (``received_from``) get their receipts in it too.
+        ``reuse`` decides what becomes of ids other originators use (`_store_versions`).
         """
         with self._write.begin() as connection:
-            result = self._store_versions(connection, collection_id, versions)
+            result = self._store_versions(connection, collection_id, versions, reuse)
             status = status_of(result)
             _insert_status(connection, status)
             if received_from is not None:
@@ -478,46 +481,61 @@ class Store:
         return result
 
     def _store_versions(
-        self, connection: Connection, collection_id: str, versions: Sequence[NewVersion]
+        self,
+        connection: Connection,
+        collection_id: str,
+        versions: Sequence[NewVersion],
+        reuse: IdReuse | None = None,
     ) -> IngestResult:
         """Insert what is new, under the collection's write lock.
 
-        An unversioned object (no ``modified``/``created``) seen again with different content
-        is a conflict rather than a silent no-op, since nothing else tells the two apart. Only
-        the organization recorded as an object's originator adds versions of it.
+        Versions are kept per lineage: the versions of one object id by one originator (a
+        peer's later versions join the lineage first recorded for what it sent). An
+        unversioned object (no ``modified``/``created``) seen again in its lineage with
+        different content is a conflict rather than a silent no-op, since nothing else tells
+        the two apart. An id another originator already uses is refused
+        (``NOT_ORIGINATOR``) unless ``reuse`` says the writer may not see that object: then
+        the version starts a lineage kept apart for its writer (`IdReuse`), so the answer is
+        the same as for an unused id.
         """
         seq, last_added = self._lock_collection(connection, collection_id)
         hashes = {v.object_id: id_hash(v.object_id) for v in versions}
-        known, originators = self._known_versions(connection, seq, hashes)
+        known, lineages = self._known_versions(connection, seq, hashes, reuse)
         outcomes: list[Outcome] = []
         fresh: list[tuple[NewVersion, int]] = []
-        pending_bodies: dict[str, bytes] = {}
+        pending_bodies: dict[tuple[str, str], bytes] = {}
         previous_edges: dict[str, tuple[str, str]] = {}
         date_added = max(now_us() - 1, last_added)
         stored = Outcome.STORED
         for version in versions:
             object_id, key = version.object_id, version.version_key
-            originator = originators.setdefault(object_id, version.access.originator)
-            if originator != version.access.originator:
-                sender = sender_of(originator)
-                if sender is None or sender != sender_of(version.access.originator):
+            held = lineages.setdefault(object_id, [])
+            lineage = _lineage_for(held, version.access.originator)
+            if lineage is None:
+                if held and (
+                    reuse is None or reuse.sees(self._versions_of(connection, seq, object_id))
+                ):
                     outcomes.append(Outcome.NOT_ORIGINATOR)
                     continue
-                # The same peer sends a later version: it keeps the origin first recorded.
-                version = replace(version, access=replace(version.access, originator=originator))
-            keys = known.get(object_id)
-            if keys is None:
-                known[object_id] = {key}
-            elif key in keys:
-                outcomes.append(self._repeat_outcome(connection, seq, version, pending_bodies))
+                lineage = _Lineage(version.access.originator, apart=bool(held))
+                held.append(lineage)
+            access = replace(version.access, originator=lineage.originator)
+            if lineage.apart and reuse is not None:
+                access = reuse.set_apart(access)
+            version = replace(version, access=access)
+            if key in lineage.versions:
+                outcomes.append(
+                    self._repeat_outcome(connection, seq, version, lineage, pending_bodies)
+                )
                 continue
-            else:
-                if object_id not in previous_edges:
-                    previous_edges[object_id] = (max(keys), min(keys))
-                keys.add(key)
+            keys = known.setdefault(object_id, set())
+            if keys and object_id not in previous_edges:
+                previous_edges[object_id] = (max(keys), min(keys))
+            keys.add(key)
+            lineage.versions.add(key)
             date_added += 1
             if key == UNVERSIONED:
-                pending_bodies[object_id] = version.body
+                pending_bodies[object_id, lineage.originator] = version.body
             fresh.append((version, date_added))
             outcomes.append(stored)
         if fresh:
@@ -596,12 +614,15 @@ class Store:
             )
 
     def _known_versions(
-        self, connection: Connection, seq: int, hashes: dict[str, int]
-    ) -> tuple[dict[str, set[str]], dict[str, str]]:
-        """The stored version keys of the given objects (a hash match is confirmed by id), and
-        each stored object's originator."""
-        known: dict[str, set[str]] = {}
-        labels: dict[str, int] = {}
+        self,
+        connection: Connection,
+        seq: int,
+        hashes: dict[str, int],
+        reuse: IdReuse | None,
+    ) -> tuple[dict[str, set[str]], dict[str, list[_Lineage]]]:
+        """The stored version keys of the given objects (a hash match is confirmed by id),
+        and each object's lineages: its versions grouped by recorded originator."""
+        rows: list[tuple[str, str, int]] = []
         values = list(hashes.values())
         for chunk in _chunks(values, _LOOKUP_CHUNK):
             if self.is_sqlite:
@@ -616,27 +637,59 @@ class Store:
                     "WHERE collection_seq = %s AND id_hash = ANY(%s)"
                 )
                 params = (seq, list(chunk))
-            for object_id, key, label in connection.exec_driver_sql(sql, params):
-                if object_id in hashes:
-                    known.setdefault(object_id, set()).add(key)
-                    labels[object_id] = label
-        if not labels:
-            return known, {}
+            rows.extend(
+                (object_id, key, label)
+                for object_id, key, label in connection.exec_driver_sql(sql, params)
+                if object_id in hashes
+            )
+        known: dict[str, set[str]] = {}
+        lineages: dict[str, list[_Lineage]] = {}
+        if not rows:
+            return known, lineages
         keys = self.access_keys()
-        return known, {object_id: keys[label].originator for object_id, label in labels.items()}
+        by_originator: dict[tuple[str, str], _Lineage] = {}
+        for object_id, version_key, label in rows:
+            known.setdefault(object_id, set()).add(version_key)
+            access = keys[label]
+            lineage = by_originator.get((object_id, access.originator))
+            if lineage is None:
+                lineage = _Lineage(access.originator)
+                by_originator[object_id, access.originator] = lineage
+                lineages.setdefault(object_id, []).append(lineage)
+            lineage.versions.add(version_key)
+            lineage.labels.add(label)
+            lineage.apart = lineage.apart or (reuse is not None and reuse.is_apart(access))
+        return known, lineages
+
+    @staticmethod
+    def _versions_of(connection: Connection, seq: int, object_id: str) -> list[StoredVersion]:
+        """Every stored version of one object in the collection, bodies included."""
+        query = select(
+            objects.c.date_added,
+            objects.c.object_id,
+            objects.c.version,
+            objects.c.body,
+            objects.c.label_seq,
+        ).where(*_object_is(seq, object_id))
+        return [StoredVersion(*row) for row in connection.execute(query)]
 
     @staticmethod
     def _repeat_outcome(
-        connection: Connection, seq: int, version: NewVersion, pending_bodies: dict[str, bytes]
+        connection: Connection,
+        seq: int,
+        version: NewVersion,
+        lineage: _Lineage,
+        pending_bodies: dict[tuple[str, str], bytes],
     ) -> Outcome:
         if version.version_key != UNVERSIONED:
             return Outcome.DUPLICATE
-        stored = pending_bodies.get(version.object_id)
+        stored = pending_bodies.get((version.object_id, lineage.originator))
         if stored is None:
             stored = connection.execute(
                 select(objects.c.body).where(
                     *_object_is(seq, version.object_id),
                     objects.c.version_key == UNVERSIONED,
+                    objects.c.label_seq.in_(sorted(lineage.labels)),
                 )
             ).scalar_one()
         same = orjson.loads(stored) == orjson.loads(version.body)
@@ -845,6 +898,31 @@ class Store:
             failures=details["failures"],
             pendings=details["pendings"],
         )
+
+
+@dataclass
+class _Lineage:
+    """The versions of one object id that one originator wrote, in one collection."""
+
+    originator: str
+    apart: bool = False
+    """Kept apart for its writer (`IdReuse`): it reused another originator's id."""
+    versions: set[str] = field(default_factory=set)
+    labels: set[int] = field(default_factory=set)
+
+
+def _lineage_for(lineages: Sequence[_Lineage], originator: str) -> _Lineage | None:
+    """The lineage a new version by this originator joins: its own, or for a peer the one
+    that peer started (it keeps the origin first recorded)."""
+    sender = sender_of(originator)
+    for lineage in lineages:
+        if lineage.originator == originator:
+            return lineage
+    if sender is not None:
+        for lineage in lineages:
+            if sender_of(lineage.originator) == sender:
+                return lineage
+    return None
 
 
 def _connect_sqlite(dbapi_connection: DBAPIConnection) -> None:
