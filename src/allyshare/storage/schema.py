@@ -212,3 +212,13 @@ receipts = Table(
     Column("peer_name", String(100), nullable=False),
     Column("received_at", BigInteger, nullable=False),
 )
+
+# Signatures a node accepted, each kept until it expires, so a copy is refused by every
+# process serving this database (see allyshare.storage.signatures).
+signatures_seen = Table(
+    "signatures_seen",
+    metadata,
+    Column("signature_id", String(64), primary_key=True),
+    Column("expires_at", BigInteger, nullable=False),
+)
+Index("signatures_seen_by_expiry", signatures_seen.c.expires_at)

@@ -77,6 +77,7 @@ from allyshare.storage.schema import (
     statuses,
     users,
 )
+from allyshare.storage.signatures import SignaturesSeen
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite allows 32,766 parameters per statement (3.32 and later).
@@ -111,6 +112,7 @@ class Store:
         self._keys: dict[int, AccessKey] = {}
         self._keys_lock = threading.Lock()
         self.peers = PeerStore(self._read, self._write)
+        self.signatures_seen = SignaturesSeen(self._write)
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool) -> Engine:

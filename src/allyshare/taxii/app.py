@@ -59,6 +59,7 @@ def create_app(node: Node) -> Starlette:
                     request.headers.items(),
                     body,
                     node.store.peers.all(),
+                    node.store.signatures_seen.remember,
                 )
                 return await run_in_threadpool(node.peer_user, peer)
             credentials = parse_authorization(request.headers.get("authorization"))
