@@ -315,3 +315,71 @@ def test_long_timestamps_and_ids_are_stored_not_crashed_on(world: World) -> None
     status = world.post([indicator(1, modified=fine), custom]).json()
     assert status["success_count"] == 2, status
     assert len(world.get(world.objects_path).json()["objects"]) == 2
+
+
+def _forged(cursor: str, position: str) -> str:
+    """A cursor the server issued, with its position replaced (the encoding is no secret)."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    kept, _, _ = raw.rpartition(":")
+    return base64.urlsafe_b64encode(f"{kept}:{position}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("endpoint", ["objects", "manifest", "object", "versions"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"next": str(2**63)},
+        {"next": "9" * 5000},
+        {"next": "\u00b2"},
+        {"limit": str(2**63)},
+        {"limit": "9" * 5000},
+        {"limit": "\u00b2"},
+    ],
+)
+def test_out_of_range_numbers_are_400_on_every_read(
+    world: World, endpoint: str, params: dict[str, str]
+) -> None:
+    world.post(
+        [indicator(1, modified=m) for m in ("2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z")]
+    )
+    object_path = f"{world.objects_path}{indicator(1)['id']}/"
+    path = {
+        "objects": world.objects_path,
+        "manifest": f"/taxii2/api/collections/{world.collection}/manifest/",
+        "object": object_path,
+        "versions": f"{object_path}versions/",
+    }[endpoint]
+    if "next" in params:
+        issued = world.get(path, limit=1, **{"match[version]": "all"}).json()["next"]
+        params = {"next": _forged(issued, params["next"])}
+    response = world.get(path, **params)
+    assert response.status_code == 400, response.text
+    assert response.json()["http_status"] == "400"
+    # The connection stays usable: the next request on it is answered normally.
+    assert world.get(path).status_code == 200
+
+
+def test_a_cursor_is_accepted_only_on_the_collection_it_was_issued_for(world: World) -> None:
+    world.post([indicator(1), indicator(2)])
+    first = world.get(world.objects_path, who="admin", limit=1).json()
+    assert first["more"] is True
+    following = world.get(world.objects_path, who="admin", limit=1, next=first["next"])
+    assert following.status_code == 200
+    elsewhere = world.get(
+        f"/taxii2/api/collections/{world.other_collection}/objects/",
+        who="admin",
+        limit=1,
+        next=first["next"],
+    )
+    assert elsewhere.status_code == 400, elsewhere.text
+    assert "collection" in elsewhere.json()["description"]
+
+
+@pytest.mark.parametrize("declared", ["9" * 5000, "\u00b2"])
+def test_a_declared_length_that_is_no_number_is_not_a_crash(world: World, declared: str) -> None:
+    body = orjson.dumps({"objects": [indicator(1)]})
+    headers: dict[str, str | bytes] = {**world.headers(**{"Content-Type": TAXII})}
+    headers["Content-Length"] = declared.encode("latin-1")
+    response = world.client.post(world.objects_path, content=body, headers=headers)
+    # In-process nothing stands in front of the app to refuse the header (uvicorn would).
+    assert response.status_code in {202, 413}, response.text

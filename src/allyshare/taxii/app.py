@@ -134,7 +134,7 @@ def create_app(node: Node) -> Starlette:
         if all_versions:
             selection = replace(selection, versions=frozenset({"all"}))
         limit = read_limit(request.query_params, settings.default_page_size, settings.max_page_size)
-        after = read_next(request.query_params)
+        after = read_next(request.query_params, request.path_params["collection_id"])
         page = await run_in_threadpool(
             node.read_objects,
             user,
@@ -152,7 +152,7 @@ def create_app(node: Node) -> Starlette:
         page = await read_page(request, user, must_exist=must_exist)
         # A peer node is told who wrote each version, so it enforces as this node does.
         attested = node.attested_originators(page.items) if user.peer is not None else None
-        return _envelope(page, attested)
+        return _envelope(request.path_params["collection_id"], page, attested)
 
     async def get_objects(request: Request, user: User) -> Response:
         return await objects_envelope(request, user, must_exist=False)
@@ -192,13 +192,13 @@ def create_app(node: Node) -> Starlette:
 
     async def versions(request: Request, user: User) -> Response:
         page = await read_page(request, user, all_versions=True, with_body=False, must_exist=True)
-        document = _page_start(page)
+        document = _page_start(request.path_params["collection_id"], page)
         document["versions"] = [_version_name(item.version, item.date_added) for item in page.items]
         return _json(document, headers=_added_headers(page))
 
     async def manifest(request: Request, user: User) -> Response:
         page = await read_page(request, user, with_body=False)
-        document = _page_start(page)
+        document = _page_start(request.path_params["collection_id"], page)
         document["objects"] = [
             {
                 "id": item.object_id,
@@ -271,8 +271,9 @@ async def _visible_collection(node: Node, user: User, cid: str) -> CollectionAcc
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    # Read as ASCII digits only; a length too long to be a number exceeds any limit.
+    if declared.isascii() and declared.isdigit() and (len(declared) > 19 or int(declared) > limit):
         raise HTTPProblem(413, f"the body exceeds this server's limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -345,19 +346,20 @@ def _added_headers(page: Page) -> dict[str, str]:
     }
 
 
-def _page_start(page: Page) -> dict[str, Any]:
+def _page_start(collection_id: str, page: Page) -> dict[str, Any]:
     document: dict[str, Any] = {"more": page.more}
     if page.more:
-        document["next"] = encode_cursor(page.items[-1].date_added)
+        document["next"] = encode_cursor(collection_id, page.items[-1].date_added)
     return document
 
 
-def _envelope(page: Page, attested: list[str] | None = None) -> Response:
+def _envelope(collection_id: str, page: Page, attested: list[str] | None = None) -> Response:
     """The TAXII envelope; for a peer node also ``x_allyshare_originators``, the organization
     that wrote each object, or only its country (`Node.public_originator`), in order."""
     parts = [b'{"more":', b"true" if page.more else b"false"]
     if page.more:
-        parts.append(b',"next":"' + encode_cursor(page.items[-1].date_added).encode() + b'"')
+        cursor = encode_cursor(collection_id, page.items[-1].date_added)
+        parts.append(b',"next":"' + cursor.encode() + b'"')
     if attested is not None:
         parts.append(b',"' + ATTESTED_ORIGINATORS.encode() + b'":' + orjson.dumps(attested))
     parts.append(b',"objects":[')
