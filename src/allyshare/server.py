@@ -19,6 +19,7 @@ from allyshare.federation.background import background_sync
 from allyshare.manage import create_management_app
 from allyshare.service import Node
 from allyshare.taxii import create_app
+from allyshare.taxii.auth import LoginLimiter
 
 MANAGEMENT_PATH = "/api/v1"
 
@@ -26,7 +27,9 @@ MANAGEMENT_PATH = "/api/v1"
 def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
     """Build the node's whole HTTP surface; the node is passed in, never a module global.
     With ``sync``, peers are pulled every ``sync_interval`` seconds while it runs."""
-    management = create_management_app(node)
+    # One count of failed logins for the node, whichever entry point a guess arrives at.
+    limiter = LoginLimiter()
+    management = create_management_app(node, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -56,6 +59,6 @@ def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
             Route("/docs", docs, methods=["GET"]),
             # Last and at the root, so the TAXII app answers everything else exactly as it does
             # alone: its own routing, 404s and error objects.
-            Mount("", app=create_app(node)),
+            Mount("", app=create_app(node, limiter)),
         ],
     )

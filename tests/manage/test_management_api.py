@@ -153,12 +153,27 @@ def test_missing_or_wrong_credentials_are_401(site: Site, header: str | None) ->
     assert "not-a-token" not in description and "wrong" not in description
 
 
-def test_failed_logins_are_rate_limited(site: Site) -> None:
+def test_failed_logins_are_refused_but_a_correct_token_still_passes(site: Site) -> None:
     for _ in range(20):
-        site.client.get(f"{API}/me", headers={"Authorization": "Bearer guess"})
-    blocked = site.call("GET", "/me")
+        problem(site.client.get(f"{API}/me", headers={"Authorization": "Bearer guess"}), 401)
+    blocked = site.client.get(f"{API}/me", headers={"Authorization": "Bearer guess"})
     assert "too many" in problem(blocked, 429)
     assert int(blocked.headers["Retry-After"]) > 0
+    assert site.call("GET", "/me").status_code == 200
+
+
+def test_one_limit_counts_failures_at_taxii_and_the_management_api_together(
+    site: Site,
+) -> None:
+    guess = {"Authorization": "Bearer guess", "Accept": TAXII}
+    for _ in range(10):
+        assert site.client.get("/taxii2/", headers=guess).status_code == 401
+        assert site.client.get(f"{API}/me", headers=guess).status_code == 401
+    assert site.client.get(f"{API}/me", headers=guess).status_code == 429
+    assert site.client.get("/taxii2/", headers=guess).status_code == 429
+    valid = {"Authorization": f"Bearer {site.tokens['root']}", "Accept": TAXII}
+    assert site.client.get("/taxii2/", headers=valid).status_code == 200
+    assert site.client.get(f"{API}/me", headers=valid).status_code == 200
 
 
 ADMIN_ONLY = [

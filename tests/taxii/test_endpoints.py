@@ -239,12 +239,39 @@ def test_authentication_schemes(world: World) -> None:
         assert response.json()["http_status"] == "401"
 
 
-def test_failed_logins_are_rate_limited(world: World) -> None:
-    for _ in range(20):
-        world.client.get("/taxii2/", headers={"Authorization": "Bearer guess", "Accept": TAXII})
-    blocked = world.client.get("/taxii2/", headers=world.headers())
+def test_failed_logins_are_refused_but_a_correct_token_still_passes(world: World) -> None:
+    guess = {"Authorization": "Bearer guess", "Accept": TAXII}
+    answers = [world.client.get("/taxii2/", headers=guess).status_code for _ in range(20)]
+    assert answers == [401] * 20
+    blocked = world.client.get("/taxii2/", headers=guess)
     assert blocked.status_code == 429
+    assert blocked.json()["http_status"] == "429"
     assert int(blocked.headers["Retry-After"]) > 0
+    # A user behind the same address is not locked out with the guesser...
+    assert world.get("/taxii2/").status_code == 200
+    # ...and the guesser is still refused after it.
+    assert world.client.get("/taxii2/", headers=guess).status_code == 429
+
+
+def _basic(name: str, token: str) -> str:
+    return "Basic " + base64.b64encode(f"{name}:{token}".encode()).decode()
+
+
+def test_failures_for_one_name_from_many_addresses_stop_further_failures_for_it(
+    world: World,
+) -> None:
+    def from_address(n: int) -> TestClient:
+        return TestClient(world.client.app, client=(f"192.0.2.{n}", 50000))
+
+    def login(client: TestClient, name: str, token: str) -> int:
+        headers = {"Authorization": _basic(name, token), "Accept": TAXII}
+        return client.get("/taxii2/", headers=headers).status_code
+
+    assert [login(from_address(n), "reader", "guess") for n in range(20)] == [401] * 20
+    fresh = from_address(99)
+    assert login(fresh, "reader", "guess") == 429
+    assert login(fresh, "writer", "guess") == 401
+    assert login(fresh, "reader", world.tokens["reader"]) == 200
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from allyshare import __version__
-from allyshare.errors import AllyshareError, AuthenticationFailed, NotFound, PermissionDenied
+from allyshare.errors import AllyshareError, NotFound, PermissionDenied
 from allyshare.federation.approvals import Approval
 from allyshare.federation.peers import (
     Credentials,
@@ -63,7 +63,7 @@ from allyshare.manage.models import (
 )
 from allyshare.service import Node
 from allyshare.storage import OrganizationRecord, User
-from allyshare.taxii.auth import BasicCredentials, FailureLimiter, parse_authorization
+from allyshare.taxii.auth import LoginLimiter, LoginsLimited, authenticate, basic_name
 from allyshare.taxii.errors import status_for
 
 log = logging.getLogger("allyshare.manage")
@@ -95,13 +95,14 @@ class ManagementAPI(FastAPI):
         return schema
 
 
-def create_management_app(node: Node) -> FastAPI:
+def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> FastAPI:
     """Build the management ASGI app for one node; mount it at ``/api/v1``.
 
     Its OpenAPI document is left to whoever mounts it (see :mod:`allyshare.server`), which
-    knows the path it is served under.
+    knows the path it is served under. ``limiter`` counts failed logins; pass the one the
+    node's TAXII app uses, else the app keeps its own.
     """
-    limiter = FailureLimiter()
+    limiter = limiter or LoginLimiter()
     app = ManagementAPI(
         title="allyshare management API",
         version=__version__,
@@ -125,19 +126,9 @@ def create_management_app(node: Node) -> FastAPI:
         request: Request, authorization: Annotated[str | None, Security(_AUTHORIZATION)] = None
     ) -> User:
         client = request.client.host if request.client else "unknown"
-        wait = limiter.blocked_for(client)
-        if wait > 0:
-            raise HTTPException(
-                429, "too many failed logins; try again later", {"Retry-After": str(int(wait) + 1)}
-            )
-        try:
-            credentials = parse_authorization(authorization)
-            if isinstance(credentials, BasicCredentials):
-                return node.authenticate_basic(credentials.name, credentials.token)
-            return node.authenticate_token(credentials.token)
-        except AuthenticationFailed:
-            limiter.record_failure(client)
-            raise
+        return limiter.check(
+            client, basic_name(authorization), lambda: authenticate(node, authorization)
+        )
 
     def administrator(user: Annotated[User, Depends(caller)]) -> User:
         if not user.is_admin:
@@ -434,6 +425,8 @@ def _problem(status: int, description: str, headers: dict[str, str] | None = Non
 
 async def _allyshare_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AllyshareError)
+    if isinstance(exc, LoginsLimited):
+        return _problem(429, str(exc), exc.headers)
     status = status_for(exc)
     if status == 500:
         return await _server_error(request, exc)

@@ -24,7 +24,8 @@ from allyshare.errors import AllyshareError, AuthenticationFailed, InvalidInput
 from allyshare.federation.signatures import is_signed, signing_peer
 from allyshare.service import ATTESTED_ORIGINATORS, CollectionAccess, Node
 from allyshare.storage import Page, StatusRecord, User
-from allyshare.taxii.auth import BasicCredentials, FailureLimiter, parse_authorization
+from allyshare.taxii.auth import LoginLimiter, LoginsLimited, basic_name
+from allyshare.taxii.auth import authenticate as authenticate_header
 from allyshare.taxii.errors import HTTPProblem, error_response, status_for
 from allyshare.taxii.media import STIX_21, TAXII_21, accepts_taxii, is_taxii_content
 from allyshare.taxii.paging import encode_cursor, read_filter, read_limit, read_next
@@ -35,41 +36,35 @@ API_ROOT = "api"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(node: Node) -> Starlette:
-    """Build the ASGI app for one node; the node is passed in, never a module global."""
-    limiter = FailureLimiter()
+def create_app(node: Node, limiter: LoginLimiter | None = None) -> Starlette:
+    """Build the ASGI app for one node; the node is passed in, never a module global.
+
+    ``limiter`` counts failed logins; pass the one every other entry point of the node uses
+    (see :mod:`allyshare.server`), else the app keeps its own.
+    """
+    limiter = limiter or LoginLimiter()
     settings = node.settings
 
     async def authenticate(request: Request) -> User:
         client = request.client.host if request.client else "unknown"
-        wait = limiter.blocked_for(client)
-        if wait > 0:
-            raise HTTPProblem(
-                429,
-                "too many failed logins; try again later",
-                {"Retry-After": str(int(wait) + 1)},
-            )
-        try:
-            if is_signed(request.headers):
-                body = await request.body() if request.method == "POST" else b""
-                peer = await run_in_threadpool(
-                    signing_peer,
+        if is_signed(request.headers):
+            body = await request.body() if request.method == "POST" else b""
+
+            def signer() -> User:
+                peer = signing_peer(
                     request.method,
                     str(request.url),
                     request.headers.items(),
                     body,
                     node.store.peers.all(),
                 )
-                return await run_in_threadpool(node.peer_user, peer)
-            credentials = parse_authorization(request.headers.get("authorization"))
-            if isinstance(credentials, BasicCredentials):
-                return await run_in_threadpool(
-                    node.authenticate_basic, credentials.name, credentials.token
-                )
-            return await run_in_threadpool(node.authenticate_token, credentials.token)
-        except AuthenticationFailed:
-            limiter.record_failure(client)
-            raise
+                return node.peer_user(peer)
+
+            return await run_in_threadpool(limiter.check, client, None, signer)
+        header = request.headers.get("authorization")
+        return await run_in_threadpool(
+            limiter.check, client, basic_name(header), lambda: authenticate_header(node, header)
+        )
 
     def endpoint(handler: Callable[[Request, User], Awaitable[Response]]) -> Handler:
         async def wrapped(request: Request) -> Response:
@@ -81,6 +76,8 @@ def create_app(node: Node) -> Starlette:
                 return await handler(request, user)
             except HTTPProblem as problem:
                 return error_response(problem.status, problem.description, problem.headers)
+            except LoginsLimited as exc:
+                return error_response(429, str(exc), exc.headers)
             except AuthenticationFailed as exc:
                 return error_response(
                     401, str(exc), {"WWW-Authenticate": 'Basic realm="allyshare", Bearer'}
