@@ -10,6 +10,7 @@ import base64
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -551,10 +552,56 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
     assert "token" in schema["components"]["schemas"]["UserCreated"]["properties"]
     assert schema["paths"]["/node"]["get"]["security"] == []
 
+
+class _PageParts(HTMLParser):
+    """Every URL a page makes the browser load, and the text of any inline script."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.inline_scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        for name in ("src", "href", "data-openapi-url"):
+            if values.get(name):
+                self.urls.append(values[name] or "")
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.inline_scripts.append(data)
+
+
+def test_docs_load_everything_from_the_node_under_a_strict_policy(site: Site) -> None:
     docs = site.client.get("/docs")
     assert docs.status_code == 200
     assert docs.headers["content-type"].startswith("text/html")
-    assert "/openapi.json" in docs.text and "swagger" in docs.text.lower()
+    policy = {
+        directive.split()[0]: directive.split()[1:]
+        for directive in docs.headers["Content-Security-Policy"].split(";")
+        if directive.strip()
+    }
+    assert policy["default-src"] == ["'none'"]
+    for directive in ("script-src", "style-src", "connect-src"):
+        assert policy[directive] == ["'self'"], directive
+    assert policy["img-src"] == ["'self'", "data:"]
+    parts = _PageParts()
+    parts.feed(docs.text)
+    assert parts.inline_scripts == []
+    assert "/openapi.json" in parts.urls
+    assert any(url.endswith(".js") for url in parts.urls)
+    assert any(url.endswith(".css") for url in parts.urls)
+    for url in parts.urls:
+        assert url.startswith("/") and not url.startswith("//"), url
+        served = site.client.get(url)
+        assert served.status_code == 200, url
+        assert served.content, url
+    assert "SwaggerUIBundle" in site.client.get("/docs/init.js").text
 
 
 def test_taxii_is_served_beside_the_api(site: Site) -> None:
