@@ -410,3 +410,19 @@ def test_a_declared_length_that_is_no_number_is_not_a_crash(world: World, declar
     response = world.client.post(world.objects_path, content=body, headers=headers)
     # In-process nothing stands in front of the app to refuse the header (uvicorn would).
     assert response.status_code in {202, 413}, response.text
+
+
+def test_a_bad_version_filter_names_every_form_it_takes(world: World) -> None:
+    response = world.get(world.objects_path, **{"match[version]": "bogus"})
+    assert response.status_code == 400
+    description = response.json()["description"]
+    assert all(word in description for word in ("last", "first", "all", "RFC 3339"))
+
+
+def test_a_failure_for_a_malformed_id_reports_the_id_sent(world: World) -> None:
+    malformed = {**indicator(1), "id": "indicator--not-a-uuid"}
+    flood = {**indicator(2), "id": "indicator--" + "x" * 5000}
+    status = world.post([malformed, flood]).json()
+    reported = [failure["id"] for failure in status["failures"]]
+    assert reported[0] == "indicator--not-a-uuid"
+    assert reported[1].startswith("indicator--xxx") and len(reported[1]) <= 300

@@ -86,9 +86,14 @@ def read_filter(params: QueryParams, *, object_id: str | None = None) -> Version
     for value in _values(params, "match[version]"):
         if value in _VERSION_WORDS:
             versions.add(value)
-        else:
+            continue
+        try:
             parse_us(value)
-            versions.add(version_key(value))
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"match[version] takes last, first, all or RFC 3339 UTC timestamps: {exc}"
+            ) from None
+        versions.add(version_key(value))
     added_after = params.get("added_after")
     return VersionFilter(
         object_ids=ids,
