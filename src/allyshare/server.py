@@ -22,16 +22,19 @@ from pathlib import Path
 
 import fastapi_offline
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from allyshare.federation.background import background_sync
-from allyshare.manage import create_management_app
+from allyshare.manage import create_management_app, problem_response
 from allyshare.service import Node
 from allyshare.taxii import create_app
 from allyshare.taxii.auth import LoginLimiter
+from allyshare.taxii.errors import error_response
 
 MANAGEMENT_PATH = "/api/v1"
 SWAGGER_UI_FILES = Path(fastapi_offline.__file__).parent / "static"
@@ -106,16 +109,37 @@ def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
     async def docs_init(request: Request) -> Response:
         return Response(_DOCS_INIT, media_type="text/javascript")
 
-    return Starlette(
+    taxii = create_app(node, limiter)
+
+    async def elsewhere(scope: Scope, receive: Receive, send: Send) -> None:
+        """What no route above takes: the TAXII app answers it exactly as it does alone (its
+        own routing, redirects, 404s and error objects), except under the management API's
+        path, where the answer is the management API's own 404."""
+        path = scope["path"].removeprefix(scope.get("root_path", ""))
+        if path == MANAGEMENT_PATH or path.startswith(MANAGEMENT_PATH + "/"):
+            await problem_response(404, "Not Found")(scope, receive, send)
+        else:
+            await taxii(scope, receive, send)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        """A missing documentation file or a wrong method on one: a JSON error, as elsewhere."""
+        assert isinstance(exc, HTTPException)
+        return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+
+    app = Starlette(
         lifespan=lifespan,
+        exception_handlers={HTTPException: http_error},
         routes=[
             Mount(MANAGEMENT_PATH, app=management),
             Route("/openapi.json", openapi, methods=["GET"]),
             Route("/docs", docs, methods=["GET"]),
             Route("/docs/init.js", docs_init, methods=["GET"]),
             Mount("/docs/assets", app=StaticFiles(directory=SWAGGER_UI_FILES)),
-            # Last and at the root, so the TAXII app answers everything else exactly as it does
-            # alone: its own routing, 404s and error objects.
-            Mount("", app=create_app(node, limiter)),
         ],
     )
+    # Everything else is handed over whole rather than through a catch-all pattern: a route
+    # pattern misses paths with a line break in them, and redirecting (a slash added here,
+    # taken off there) between two routers that disagree about such a path never ends.
+    app.router.default = elsewhere
+    app.router.redirect_slashes = False
+    return app

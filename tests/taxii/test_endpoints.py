@@ -426,3 +426,28 @@ def test_a_failure_for_a_malformed_id_reports_the_id_sent(world: World) -> None:
     reported = [failure["id"] for failure in status["failures"]]
     assert reported[0] == "indicator--not-a-uuid"
     assert reported[1].startswith("indicator--xxx") and len(reported[1]) <= 300
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/taxii2/api/collections/a%00b/",
+        "/taxii2/api/collections/COLLECTION/objects/?match[id]=%00",
+        "/taxii2/api/collections/COLLECTION/objects/?match[type]=x%00",
+        "/taxii2/api/collections/COLLECTION/objects/indicator--%00/versions/",
+        "/taxii2/api/status/%00/",
+    ],
+)
+def test_nul_in_an_id_or_filter_is_400_not_500(world: World, path: str) -> None:
+    response = world.client.get(
+        path.replace("COLLECTION", world.collection), headers=world.headers()
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["http_status"] == "400"
+
+
+def test_a_basic_user_name_with_nul_is_refused_as_credentials(world: World) -> None:
+    headers = {"Authorization": _basic("read\x00er", world.tokens["reader"]), "Accept": TAXII}
+    response = world.client.get("/taxii2/", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["http_status"] == "401"

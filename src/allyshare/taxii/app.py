@@ -72,6 +72,7 @@ def create_app(node: Node, limiter: LoginLimiter | None = None) -> Starlette:
                 if not accepts_taxii(request.headers.get("accept")):
                     raise HTTPProblem(406, f"this server answers with {TAXII_21} only")
                 _check_root(request)
+                _check_storable(request)
                 user = await authenticate(request)
                 return await handler(request, user)
             except HTTPProblem as problem:
@@ -261,6 +262,13 @@ def _check_root(request: Request) -> None:
     root = request.path_params.get("api_root")
     if root is not None and root != API_ROOT:
         raise HTTPProblem(404, f"no API root {root!r}")
+
+
+def _check_storable(request: Request) -> None:
+    """Ids and filters are looked up as text, which PostgreSQL cannot hold with NUL in it."""
+    values = [*request.path_params.values(), *request.query_params.values()]
+    if any("\x00" in str(value) for value in values):
+        raise HTTPProblem(400, "path and query values must not contain NUL characters")
 
 
 async def _visible_collection(node: Node, user: User, cid: str) -> CollectionAccess:

@@ -66,7 +66,8 @@ def parse_authorization(header: str | None) -> Credentials:
         except (binascii.Error, UnicodeDecodeError):
             raise AuthenticationFailed("malformed Basic credentials") from None
         name, sep, token = decoded.partition(":")
-        if sep and name and token:
+        # No user name holds a control character; NUL could not even be looked up.
+        if sep and name and token and name.isprintable():
             return BasicCredentials(name, token)
         raise AuthenticationFailed("malformed Basic credentials")
     raise AuthenticationFailed("unsupported authorization scheme; use Basic, Bearer or Token")
