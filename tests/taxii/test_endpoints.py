@@ -434,6 +434,7 @@ def test_a_failure_for_a_malformed_id_reports_the_id_sent(world: World) -> None:
         "/taxii2/api/collections/a%00b/",
         "/taxii2/api/collections/COLLECTION/objects/?match[id]=%00",
         "/taxii2/api/collections/COLLECTION/objects/?match[type]=x%00",
+        "/taxii2/api/collections/COLLECTION/objects/?match[id]=a&match[id]=%00&match[id]=b",
         "/taxii2/api/collections/COLLECTION/objects/indicator--%00/versions/",
         "/taxii2/api/status/%00/",
     ],

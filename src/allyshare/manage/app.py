@@ -415,7 +415,7 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
 def _storable_parameters(request: Request) -> None:
     """Refuse path and query values no database column holds (PostgreSQL text cannot contain
     NUL), as bodies are refused in :mod:`allyshare.manage.models`."""
-    values = [*request.path_params.values(), *request.query_params.values()]
+    values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
     if any("\x00" in str(value) for value in values):
         raise HTTPException(400, "path and query values must not contain NUL characters")
 

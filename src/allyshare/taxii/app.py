@@ -266,7 +266,7 @@ def _check_root(request: Request) -> None:
 
 def _check_storable(request: Request) -> None:
     """Ids and filters are looked up as text, which PostgreSQL cannot hold with NUL in it."""
-    values = [*request.path_params.values(), *request.query_params.values()]
+    values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
     if any("\x00" in str(value) for value in values):
         raise HTTPProblem(400, "path and query values must not contain NUL characters")
 
