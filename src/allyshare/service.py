@@ -1214,7 +1214,7 @@ def prepare(
             checked.append((position, check_object(obj), cast(dict[str, Any], obj)))
         except InvalidObject as exc:
             failures[position] = {
-                "id": exc.object_id or "",
+                "id": exc.object_id or _claimed_id(obj),
                 "version": _claimed_version(obj),
                 "message": str(exc),
             }
@@ -1253,6 +1253,18 @@ def prepare(
         )
         positions.append(position)
     return Prepared(versions, positions, failures)
+
+
+_LONGEST_ID = 250 + len("--") + 36  # the longest type name, then a UUID
+
+
+def _claimed_id(obj: object) -> str:
+    """The id an object was sent with, even a malformed one, so its sender can find it; cut
+    to the length of the longest valid id."""
+    value = obj.get("id") if isinstance(obj, dict) else None
+    if not isinstance(value, str):
+        return ""
+    return value if len(value) <= _LONGEST_ID else value[: _LONGEST_ID - 3] + "..."
 
 
 def _claimed_version(obj: object) -> str:

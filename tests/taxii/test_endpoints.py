@@ -239,12 +239,39 @@ def test_authentication_schemes(world: World) -> None:
         assert response.json()["http_status"] == "401"
 
 
-def test_failed_logins_are_rate_limited(world: World) -> None:
-    for _ in range(20):
-        world.client.get("/taxii2/", headers={"Authorization": "Bearer guess", "Accept": TAXII})
-    blocked = world.client.get("/taxii2/", headers=world.headers())
+def test_failed_logins_are_refused_but_a_correct_token_still_passes(world: World) -> None:
+    guess = {"Authorization": "Bearer guess", "Accept": TAXII}
+    answers = [world.client.get("/taxii2/", headers=guess).status_code for _ in range(20)]
+    assert answers == [401] * 20
+    blocked = world.client.get("/taxii2/", headers=guess)
     assert blocked.status_code == 429
+    assert blocked.json()["http_status"] == "429"
     assert int(blocked.headers["Retry-After"]) > 0
+    # A user behind the same address is not locked out with the guesser...
+    assert world.get("/taxii2/").status_code == 200
+    # ...and the guesser is still refused after it.
+    assert world.client.get("/taxii2/", headers=guess).status_code == 429
+
+
+def _basic(name: str, token: str) -> str:
+    return "Basic " + base64.b64encode(f"{name}:{token}".encode()).decode()
+
+
+def test_failures_for_one_name_from_many_addresses_stop_further_failures_for_it(
+    world: World,
+) -> None:
+    def from_address(n: int) -> TestClient:
+        return TestClient(world.client.app, client=(f"192.0.2.{n}", 50000))
+
+    def login(client: TestClient, name: str, token: str) -> int:
+        headers = {"Authorization": _basic(name, token), "Accept": TAXII}
+        return client.get("/taxii2/", headers=headers).status_code
+
+    assert [login(from_address(n), "reader", "guess") for n in range(20)] == [401] * 20
+    fresh = from_address(99)
+    assert login(fresh, "reader", "guess") == 429
+    assert login(fresh, "writer", "guess") == 401
+    assert login(fresh, "reader", world.tokens["reader"]) == 200
 
 
 @pytest.mark.parametrize(
@@ -315,3 +342,113 @@ def test_long_timestamps_and_ids_are_stored_not_crashed_on(world: World) -> None
     status = world.post([indicator(1, modified=fine), custom]).json()
     assert status["success_count"] == 2, status
     assert len(world.get(world.objects_path).json()["objects"]) == 2
+
+
+def _forged(cursor: str, position: str) -> str:
+    """A cursor the server issued, with its position replaced (the encoding is no secret)."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    kept, _, _ = raw.rpartition(":")
+    return base64.urlsafe_b64encode(f"{kept}:{position}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("endpoint", ["objects", "manifest", "object", "versions"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"next": str(2**63)},
+        {"next": "9" * 5000},
+        {"next": "\u00b2"},
+        {"limit": str(2**63)},
+        {"limit": "9" * 5000},
+        {"limit": "\u00b2"},
+    ],
+)
+def test_out_of_range_numbers_are_400_on_every_read(
+    world: World, endpoint: str, params: dict[str, str]
+) -> None:
+    world.post(
+        [indicator(1, modified=m) for m in ("2026-03-01T00:00:00.000Z", "2026-03-02T00:00:00.000Z")]
+    )
+    object_path = f"{world.objects_path}{indicator(1)['id']}/"
+    path = {
+        "objects": world.objects_path,
+        "manifest": f"/taxii2/api/collections/{world.collection}/manifest/",
+        "object": object_path,
+        "versions": f"{object_path}versions/",
+    }[endpoint]
+    if "next" in params:
+        issued = world.get(path, limit=1, **{"match[version]": "all"}).json()["next"]
+        params = {"next": _forged(issued, params["next"])}
+    response = world.get(path, **params)
+    assert response.status_code == 400, response.text
+    assert response.json()["http_status"] == "400"
+    # The connection stays usable: the next request on it is answered normally.
+    assert world.get(path).status_code == 200
+
+
+def test_a_cursor_is_accepted_only_on_the_collection_it_was_issued_for(world: World) -> None:
+    world.post([indicator(1), indicator(2)])
+    first = world.get(world.objects_path, who="admin", limit=1).json()
+    assert first["more"] is True
+    following = world.get(world.objects_path, who="admin", limit=1, next=first["next"])
+    assert following.status_code == 200
+    elsewhere = world.get(
+        f"/taxii2/api/collections/{world.other_collection}/objects/",
+        who="admin",
+        limit=1,
+        next=first["next"],
+    )
+    assert elsewhere.status_code == 400, elsewhere.text
+    assert "collection" in elsewhere.json()["description"]
+
+
+@pytest.mark.parametrize("declared", ["9" * 5000, "\u00b2"])
+def test_a_declared_length_that_is_no_number_is_not_a_crash(world: World, declared: str) -> None:
+    body = orjson.dumps({"objects": [indicator(1)]})
+    headers: dict[str, str | bytes] = {**world.headers(**{"Content-Type": TAXII})}
+    headers["Content-Length"] = declared.encode("latin-1")
+    response = world.client.post(world.objects_path, content=body, headers=headers)
+    # In-process nothing stands in front of the app to refuse the header (uvicorn would).
+    assert response.status_code in {202, 413}, response.text
+
+
+def test_a_bad_version_filter_names_every_form_it_takes(world: World) -> None:
+    response = world.get(world.objects_path, **{"match[version]": "bogus"})
+    assert response.status_code == 400
+    description = response.json()["description"]
+    assert all(word in description for word in ("last", "first", "all", "RFC 3339"))
+
+
+def test_a_failure_for_a_malformed_id_reports_the_id_sent(world: World) -> None:
+    malformed = {**indicator(1), "id": "indicator--not-a-uuid"}
+    flood = {**indicator(2), "id": "indicator--" + "x" * 5000}
+    status = world.post([malformed, flood]).json()
+    reported = [failure["id"] for failure in status["failures"]]
+    assert reported[0] == "indicator--not-a-uuid"
+    assert reported[1].startswith("indicator--xxx") and len(reported[1]) <= 300
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/taxii2/api/collections/a%00b/",
+        "/taxii2/api/collections/COLLECTION/objects/?match[id]=%00",
+        "/taxii2/api/collections/COLLECTION/objects/?match[type]=x%00",
+        "/taxii2/api/collections/COLLECTION/objects/?match[id]=a&match[id]=%00&match[id]=b",
+        "/taxii2/api/collections/COLLECTION/objects/indicator--%00/versions/",
+        "/taxii2/api/status/%00/",
+    ],
+)
+def test_nul_in_an_id_or_filter_is_400_not_500(world: World, path: str) -> None:
+    response = world.client.get(
+        path.replace("COLLECTION", world.collection), headers=world.headers()
+    )
+    assert response.status_code == 400, response.text
+    assert response.json()["http_status"] == "400"
+
+
+def test_a_basic_user_name_with_nul_is_refused_as_credentials(world: World) -> None:
+    headers = {"Authorization": _basic("read\x00er", world.tokens["reader"]), "Accept": TAXII}
+    response = world.client.get("/taxii2/", headers=headers)
+    assert response.status_code == 401
+    assert response.json()["http_status"] == "401"

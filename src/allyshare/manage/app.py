@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from allyshare import __version__
-from allyshare.errors import AllyshareError, AuthenticationFailed, NotFound, PermissionDenied
+from allyshare.errors import AllyshareError, NotFound, PermissionDenied
 from allyshare.federation.approvals import Approval
 from allyshare.federation.peers import (
     Credentials,
@@ -63,7 +63,7 @@ from allyshare.manage.models import (
 )
 from allyshare.service import Node
 from allyshare.storage import OrganizationRecord, User
-from allyshare.taxii.auth import BasicCredentials, FailureLimiter, parse_authorization
+from allyshare.taxii.auth import LoginLimiter, LoginsLimited, authenticate, basic_name
 from allyshare.taxii.errors import status_for
 
 log = logging.getLogger("allyshare.manage")
@@ -85,23 +85,31 @@ def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 class ManagementAPI(FastAPI):
     def openapi(self) -> dict[str, Any]:
-        """The schema without FastAPI's 422: this API answers bad input with 400, as documented."""
+        """The schema with 400 where FastAPI documents 422: this API answers a request its
+        parameters or body do not fit with a 400 problem."""
         schema = super().openapi()
+        bad_request = {
+            "description": "Bad Request",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                operation.get("responses", {}).pop("422", None)
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None:
+                    responses.setdefault("400", bad_request)
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         return schema
 
 
-def create_management_app(node: Node) -> FastAPI:
+def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> FastAPI:
     """Build the management ASGI app for one node; mount it at ``/api/v1``.
 
     Its OpenAPI document is left to whoever mounts it (see :mod:`allyshare.server`), which
-    knows the path it is served under.
+    knows the path it is served under. ``limiter`` counts failed logins; pass the one the
+    node's TAXII app uses, else the app keeps its own.
     """
-    limiter = FailureLimiter()
+    limiter = limiter or LoginLimiter()
     app = ManagementAPI(
         title="allyshare management API",
         version=__version__,
@@ -113,6 +121,7 @@ def create_management_app(node: Node) -> FastAPI:
         redoc_url=None,
         openapi_url=None,
         responses=_problems(401, 429),
+        dependencies=[Depends(_storable_parameters)],
         exception_handlers={
             AllyshareError: _allyshare_error,
             HTTPException: _http_error,
@@ -125,19 +134,9 @@ def create_management_app(node: Node) -> FastAPI:
         request: Request, authorization: Annotated[str | None, Security(_AUTHORIZATION)] = None
     ) -> User:
         client = request.client.host if request.client else "unknown"
-        wait = limiter.blocked_for(client)
-        if wait > 0:
-            raise HTTPException(
-                429, "too many failed logins; try again later", {"Retry-After": str(int(wait) + 1)}
-            )
-        try:
-            credentials = parse_authorization(authorization)
-            if isinstance(credentials, BasicCredentials):
-                return node.authenticate_basic(credentials.name, credentials.token)
-            return node.authenticate_token(credentials.token)
-        except AuthenticationFailed:
-            limiter.record_failure(client)
-            raise
+        return limiter.check(
+            client, basic_name(authorization), lambda: authenticate(node, authorization)
+        )
 
     def administrator(user: Annotated[User, Depends(caller)]) -> User:
         if not user.is_admin:
@@ -413,6 +412,14 @@ def create_management_app(node: Node) -> FastAPI:
     return app
 
 
+def _storable_parameters(request: Request) -> None:
+    """Refuse path and query values no database column holds (PostgreSQL text cannot contain
+    NUL), as bodies are refused in :mod:`allyshare.manage.models`."""
+    values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
+    if any("\x00" in str(value) for value in values):
+        raise HTTPException(400, "path and query values must not contain NUL characters")
+
+
 def _user(node: Node, name: str) -> User:
     for user in node.users():
         if user.name == name:
@@ -427,22 +434,27 @@ def _organization(node: Node, organization_id: str) -> OrganizationRecord:
     raise NotFound(f"no organization {organization_id!r}")
 
 
-def _problem(status: int, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def problem_response(
+    status: int, description: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An error as the management API answers every one: ``{title, description}``."""
     body = Problem(title=HTTPStatus(status).phrase, description=description)
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
 async def _allyshare_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AllyshareError)
+    if isinstance(exc, LoginsLimited):
+        return problem_response(429, str(exc), exc.headers)
     status = status_for(exc)
     if status == 500:
         return await _server_error(request, exc)
-    return _problem(status, str(exc), _CHALLENGE if status == 401 else None)
+    return problem_response(status, str(exc), _CHALLENGE if status == 401 else None)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _problem(exc.status_code, str(exc.detail), dict(exc.headers or {}))
+    return problem_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
@@ -456,9 +468,9 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
             problems.append(f"the body is not valid JSON: {reason}")
         else:
             problems.append(f"{where}: {error['msg']}")
-    return _problem(400, "; ".join(problems))
+    return problem_response(400, "; ".join(problems))
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error", extra={"path": request.url.path})
-    return _problem(500, "internal error; the request was not completed")
+    return problem_response(500, "internal error; the request was not completed")

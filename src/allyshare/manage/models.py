@@ -8,7 +8,9 @@ that carry meaning (country codes, roles, classification levels) stay in
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from allyshare.clock import format_us, now_us
 from allyshare.community import identity_of
@@ -20,6 +22,28 @@ from allyshare.storage import OrganizationRecord, PeerRecord, SubscriptionRecord
 
 class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @model_validator(mode="after")
+    def _storable(self) -> Self:
+        """Refuse text no database column holds (PostgreSQL text cannot contain NUL), so the
+        request is a 400 here rather than an error in the store."""
+        if _holds_nul(self.model_dump()):
+            raise ValueError("text must not contain NUL characters")
+        return self
+
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+# What the databases' BIGINT columns hold; a number outside it is refused, not an overflow.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class Problem(BaseModel):
@@ -132,7 +156,7 @@ class AgreementDocument(_Request):
     """The agreement as an operator writes it (the README's TOML, as JSON)."""
 
     name: str = Field(examples=["us-rok-tech"])
-    version: int = Field(description="a change needs a higher version than the one in force")
+    version: Int64 = Field(description="a change needs a higher version than the one in force")
     parties: Parties
     categories: list[str] = Field(
         examples=[["cyber-threat", "sensitive-technology", "supply-chain", "economic-coercion"]]
@@ -140,8 +164,8 @@ class AgreementDocument(_Request):
     max_classification: str = Field(examples=["S"])
     tlp_ceiling: str = Field(examples=["AMBER"])
     propin_match_only: bool
-    aggregate_k: int = Field(examples=[3])
-    retention_days: int | None = Field(default=None, examples=[730])
+    aggregate_k: Int64 = Field(examples=[3])
+    retention_days: Int64 | None = Field(default=None, examples=[730])
 
 
 class PartiesOut(BaseModel):

@@ -24,7 +24,8 @@ from allyshare.errors import AllyshareError, AuthenticationFailed, InvalidInput
 from allyshare.federation.signatures import is_signed, signing_peer
 from allyshare.service import ATTESTED_ORIGINATORS, CollectionAccess, Node
 from allyshare.storage import Page, StatusRecord, User
-from allyshare.taxii.auth import BasicCredentials, FailureLimiter, parse_authorization
+from allyshare.taxii.auth import LoginLimiter, LoginsLimited, basic_name
+from allyshare.taxii.auth import authenticate as authenticate_header
 from allyshare.taxii.errors import HTTPProblem, error_response, status_for
 from allyshare.taxii.media import STIX_21, TAXII_21, accepts_taxii, is_taxii_content
 from allyshare.taxii.paging import encode_cursor, read_filter, read_limit, read_next
@@ -35,25 +36,22 @@ API_ROOT = "api"
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(node: Node) -> Starlette:
-    """Build the ASGI app for one node; the node is passed in, never a module global."""
-    limiter = FailureLimiter()
+def create_app(node: Node, limiter: LoginLimiter | None = None) -> Starlette:
+    """Build the ASGI app for one node; the node is passed in, never a module global.
+
+    ``limiter`` counts failed logins; pass the one every other entry point of the node uses
+    (see :mod:`allyshare.server`), else the app keeps its own.
+    """
+    limiter = limiter or LoginLimiter()
     settings = node.settings
 
     async def authenticate(request: Request) -> User:
         client = request.client.host if request.client else "unknown"
-        wait = limiter.blocked_for(client)
-        if wait > 0:
-            raise HTTPProblem(
-                429,
-                "too many failed logins; try again later",
-                {"Retry-After": str(int(wait) + 1)},
-            )
-        try:
-            if is_signed(request.headers):
-                body = await request.body() if request.method == "POST" else b""
-                peer = await run_in_threadpool(
-                    signing_peer,
+        if is_signed(request.headers):
+            body = await request.body() if request.method == "POST" else b""
+
+            def signer() -> User:
+                peer = signing_peer(
                     request.method,
                     str(request.url),
                     request.headers.items(),
@@ -61,16 +59,13 @@ def create_app(node: Node) -> Starlette:
                     node.store.peers.all(),
                     node.store.signatures_seen.remember,
                 )
-                return await run_in_threadpool(node.peer_user, peer)
-            credentials = parse_authorization(request.headers.get("authorization"))
-            if isinstance(credentials, BasicCredentials):
-                return await run_in_threadpool(
-                    node.authenticate_basic, credentials.name, credentials.token
-                )
-            return await run_in_threadpool(node.authenticate_token, credentials.token)
-        except AuthenticationFailed:
-            limiter.record_failure(client)
-            raise
+                return node.peer_user(peer)
+
+            return await run_in_threadpool(limiter.check, client, None, signer)
+        header = request.headers.get("authorization")
+        return await run_in_threadpool(
+            limiter.check, client, basic_name(header), lambda: authenticate_header(node, header)
+        )
 
     def endpoint(handler: Callable[[Request, User], Awaitable[Response]]) -> Handler:
         async def wrapped(request: Request) -> Response:
@@ -78,10 +73,13 @@ def create_app(node: Node) -> Starlette:
                 if not accepts_taxii(request.headers.get("accept")):
                     raise HTTPProblem(406, f"this server answers with {TAXII_21} only")
                 _check_root(request)
+                _check_storable(request)
                 user = await authenticate(request)
                 return await handler(request, user)
             except HTTPProblem as problem:
                 return error_response(problem.status, problem.description, problem.headers)
+            except LoginsLimited as exc:
+                return error_response(429, str(exc), exc.headers)
             except AuthenticationFailed as exc:
                 return error_response(
                     401, str(exc), {"WWW-Authenticate": 'Basic realm="allyshare", Bearer'}
@@ -135,7 +133,7 @@ def create_app(node: Node) -> Starlette:
         if all_versions:
             selection = replace(selection, versions=frozenset({"all"}))
         limit = read_limit(request.query_params, settings.default_page_size, settings.max_page_size)
-        after = read_next(request.query_params)
+        after = read_next(request.query_params, request.path_params["collection_id"])
         page = await run_in_threadpool(
             node.read_objects,
             user,
@@ -153,7 +151,7 @@ def create_app(node: Node) -> Starlette:
         page = await read_page(request, user, must_exist=must_exist)
         # A peer node is told who wrote each version, so it enforces as this node does.
         attested = node.attested_originators(page.items) if user.peer is not None else None
-        return _envelope(page, attested)
+        return _envelope(request.path_params["collection_id"], page, attested)
 
     async def get_objects(request: Request, user: User) -> Response:
         return await objects_envelope(request, user, must_exist=False)
@@ -193,13 +191,13 @@ def create_app(node: Node) -> Starlette:
 
     async def versions(request: Request, user: User) -> Response:
         page = await read_page(request, user, all_versions=True, with_body=False, must_exist=True)
-        document = _page_start(page)
+        document = _page_start(request.path_params["collection_id"], page)
         document["versions"] = [_version_name(item.version, item.date_added) for item in page.items]
         return _json(document, headers=_added_headers(page))
 
     async def manifest(request: Request, user: User) -> Response:
         page = await read_page(request, user, with_body=False)
-        document = _page_start(page)
+        document = _page_start(request.path_params["collection_id"], page)
         document["objects"] = [
             {
                 "id": item.object_id,
@@ -267,13 +265,21 @@ def _check_root(request: Request) -> None:
         raise HTTPProblem(404, f"no API root {root!r}")
 
 
+def _check_storable(request: Request) -> None:
+    """Ids and filters are looked up as text, which PostgreSQL cannot hold with NUL in it."""
+    values = [*request.path_params.values(), *(v for _, v in request.query_params.multi_items())]
+    if any("\x00" in str(value) for value in values):
+        raise HTTPProblem(400, "path and query values must not contain NUL characters")
+
+
 async def _visible_collection(node: Node, user: User, cid: str) -> CollectionAccess:
     return await run_in_threadpool(node.collection_for, user, cid, "see")
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    declared = request.headers.get("content-length", "")
+    # Read as ASCII digits only; a length too long to be a number exceeds any limit.
+    if declared.isascii() and declared.isdigit() and (len(declared) > 19 or int(declared) > limit):
         raise HTTPProblem(413, f"the body exceeds this server's limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
@@ -346,19 +352,20 @@ def _added_headers(page: Page) -> dict[str, str]:
     }
 
 
-def _page_start(page: Page) -> dict[str, Any]:
+def _page_start(collection_id: str, page: Page) -> dict[str, Any]:
     document: dict[str, Any] = {"more": page.more}
     if page.more:
-        document["next"] = encode_cursor(page.items[-1].date_added)
+        document["next"] = encode_cursor(collection_id, page.items[-1].date_added)
     return document
 
 
-def _envelope(page: Page, attested: list[str] | None = None) -> Response:
+def _envelope(collection_id: str, page: Page, attested: list[str] | None = None) -> Response:
     """The TAXII envelope; for a peer node also ``x_allyshare_originators``, the organization
     that wrote each object, or only its country (`Node.public_originator`), in order."""
     parts = [b'{"more":', b"true" if page.more else b"false"]
     if page.more:
-        parts.append(b',"next":"' + encode_cursor(page.items[-1].date_added).encode() + b'"')
+        cursor = encode_cursor(collection_id, page.items[-1].date_added)
+        parts.append(b',"next":"' + cursor.encode() + b'"')
     if attested is not None:
         parts.append(b',"' + ATTESTED_ORIGINATORS.encode() + b'":' + orjson.dumps(attested))
     parts.append(b',"objects":[')

@@ -1,8 +1,21 @@
-"""Credentials from the ``Authorization`` header, and a brake on guessing.
+"""Credentials from the ``Authorization`` header, and the node's one brake on guessing them.
 
 Accepted: HTTP Basic (user name, token as the password), ``Bearer <token>`` and
-``Token <token>`` (the scheme the OASIS taxii2-client sends). Failed attempts are counted per
-client address; past the limit the client waits, whatever it sends.
+``Token <token>`` (the scheme the OASIS taxii2-client sends).
+
+Failed logins are counted by one :class:`LoginLimiter` per served node, shared by TAXII and
+the management API, so a client gets the same twenty failures a minute across both. Failures
+count against the client address and, for Basic, against the user name too (so twenty
+failures for one name from many addresses stop further failures for that name as well).
+While an address or a name is over the limit, every failing attempt is answered 429 with
+``Retry-After`` instead of 401, and counts again, so a client that keeps failing stays
+refused. Credentials are still checked during the block, and correct ones are served: a user
+behind the same address (a NAT, a proxy) as a guesser, or whose name a guesser is trying, is
+never locked out. Checking costs one SHA-256 and one indexed lookup. What the block changes
+for a failing client is its answer (429 and when to come back, which clients honour by
+backing off); what keeps tokens from being guessed at any rate is their size, 32 random bytes.
+
+The counts live in the serving process (``allyshare serve`` runs one) and are lost on restart.
 """
 
 from __future__ import annotations
@@ -12,9 +25,17 @@ import binascii
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar
 
 from allyshare.errors import AuthenticationFailed
+
+if TYPE_CHECKING:
+    from allyshare.service import Node
+    from allyshare.storage import User
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,39 +66,107 @@ def parse_authorization(header: str | None) -> Credentials:
         except (binascii.Error, UnicodeDecodeError):
             raise AuthenticationFailed("malformed Basic credentials") from None
         name, sep, token = decoded.partition(":")
-        if sep and name and token:
+        # No user name holds a control character; NUL could not even be looked up.
+        if sep and name and token and name.isprintable():
             return BasicCredentials(name, token)
         raise AuthenticationFailed("malformed Basic credentials")
     raise AuthenticationFailed("unsupported authorization scheme; use Basic, Bearer or Token")
 
 
-class FailureLimiter:
-    """Allows ``limit`` failed logins per client within ``window`` seconds."""
+class LoginsLimited(AuthenticationFailed):
+    """Wrong credentials from an address or for a name already over the limit."""
 
-    def __init__(self, limit: int = 20, window: float = 60.0) -> None:
+    def __init__(self, retry_after: float) -> None:
+        super().__init__("too many failed logins; try again later")
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(int(self.retry_after) + 1)}
+
+
+class _Failures:
+    """Recent failure times per key, at most ``limit`` each; bounded in keys too, so a flood
+    of made-up names cannot grow it without end."""
+
+    def __init__(self, limit: int, window: float, max_keys: int) -> None:
         self.limit = limit
         self.window = window
-        self._failures: dict[str, deque[float]] = {}
+        self.max_keys = max_keys
+        self._stamps: dict[str, deque[float]] = {}
+
+    def blocked_for(self, key: str, now: float) -> float:
+        stamps = self._stamps.get(key)
+        if stamps is None or len(stamps) < self.limit:
+            return 0.0
+        return max(0.0, self.window - (now - stamps[0]))
+
+    def record(self, key: str, now: float) -> None:
+        stamps = self._stamps.get(key)
+        if stamps is None:
+            if len(self._stamps) >= self.max_keys:
+                self._forget_expired(now)
+            stamps = self._stamps[key] = deque(maxlen=self.limit)
+        stamps.append(now)
+
+    def _forget_expired(self, now: float) -> None:
+        self._stamps = {k: v for k, v in self._stamps.items() if now - v[-1] <= self.window}
+        if len(self._stamps) >= self.max_keys:
+            # Still full within one window: drop the keys first seen longest ago.
+            keep = list(self._stamps.items())[len(self._stamps) // 2 :]
+            self._stamps = dict(keep)
+
+
+class LoginLimiter:
+    """``limit`` failed logins per client address, and per user name, within ``window``
+    seconds; shared by every entry point of one node (see the module docstring)."""
+
+    def __init__(self, limit: int = 20, window: float = 60.0, max_keys: int = 100_000) -> None:
+        self._addresses = _Failures(limit, window, max_keys)
+        self._names = _Failures(limit, window, max_keys)
         self._lock = threading.Lock()
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        stamps = self._failures.setdefault(client, deque())
-        while stamps and now - stamps[0] > self.window:
-            stamps.popleft()
-        return stamps
-
-    def blocked_for(self, client: str) -> float:
-        """Seconds the client must wait before trying again (0 when it may try now)."""
+    def blocked_for(self, client: str, name: str | None = None) -> float:
+        """Seconds until failures from ``client`` (or for ``name``) are answered 401 again."""
         now = time.monotonic()
         with self._lock:
-            stamps = self._recent(client, now)
-            if len(stamps) < self.limit:
-                return 0.0
-            return max(0.0, self.window - (now - stamps[0]))
+            wait = self._addresses.blocked_for(client, now)
+            if name is not None:
+                wait = max(wait, self._names.blocked_for(name, now))
+            return wait
 
-    def record_failure(self, client: str) -> None:
+    def record_failure(self, client: str, name: str | None = None) -> None:
         now = time.monotonic()
         with self._lock:
-            self._recent(client, now).append(now)
-            if len(self._failures) > 100_000:
-                self._failures = {k: v for k, v in self._failures.items() if v}
+            self._addresses.record(client, now)
+            if name is not None:
+                self._names.record(name, now)
+
+    def check(self, client: str, name: str | None, attempt: Callable[[], T]) -> T:
+        """Run ``attempt`` (which raises AuthenticationFailed on wrong credentials); a failure
+        while ``client`` or ``name`` is over the limit raises :class:`LoginsLimited`."""
+        was_blocked = self.blocked_for(client, name) > 0
+        try:
+            return attempt()
+        except AuthenticationFailed:
+            self.record_failure(client, name)
+            if was_blocked:
+                raise LoginsLimited(self.blocked_for(client, name)) from None
+            raise
+
+
+def authenticate(node: Node, header: str | None) -> User:
+    """The user an ``Authorization`` header names; AuthenticationFailed if none."""
+    credentials = parse_authorization(header)
+    if isinstance(credentials, BasicCredentials):
+        return node.authenticate_basic(credentials.name, credentials.token)
+    return node.authenticate_token(credentials.token)
+
+
+def basic_name(header: str | None) -> str | None:
+    """The user name of Basic credentials, or None; never raises."""
+    try:
+        credentials = parse_authorization(header)
+    except AuthenticationFailed:
+        return None
+    return credentials.name if isinstance(credentials, BasicCredentials) else None
