@@ -1273,9 +1273,3 @@ def _claimed_version(obj: object) -> str:
         if isinstance(value, str):
             return value
     return ""
-
-
-def _claimed_id(obj: object) -> str:
-    if isinstance(obj, dict) and isinstance(obj.get("id"), str):
-        return str(obj["id"])[:200]
-    return ""
