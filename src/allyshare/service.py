@@ -32,6 +32,7 @@ from allyshare.config import COUNTRY_CODE, Settings
 from allyshare.enforcement import Releases, View, build_view, released_by
 from allyshare.errors import (
     AuthenticationFailed,
+    Conflict,
     InvalidInput,
     InvalidObject,
     NotFound,
@@ -88,6 +89,7 @@ from allyshare.storage import (
     peer_originator,
     sender_of,
 )
+from allyshare.storage.store import NoAdminLeft
 
 Access = Literal["see", "read", "write"]
 TOKEN_BYTES = 32
@@ -101,6 +103,13 @@ _OUTCOME_MESSAGES = {
     "stored with different content",
     Outcome.NOT_ORIGINATOR: "only the originator of this object may add versions of it",
 }
+
+
+def _last_admin(who: str, change: str) -> str:
+    return (
+        f"{who} the node's last active admin: it cannot be {change}, or nobody could "
+        "administer the node; make another user admin first"
+    )
 
 
 def hash_token(token: str) -> str:
@@ -229,7 +238,11 @@ class Node:
         return token
 
     def disable_user(self, name: str, *, disabled: bool = True) -> None:
-        self.store.set_user_disabled(name, disabled)
+        """Disabling the node's last active admin is refused (Conflict)."""
+        try:
+            self.store.set_user_disabled(name, disabled)
+        except NoAdminLeft:
+            raise Conflict(_last_admin(f"user {name!r} is", "disabled")) from None
 
     def change_user(
         self,
@@ -239,8 +252,11 @@ class Node:
         nationality: str | None = None,
         clearance: str | None = None,
         roles: Iterable[str] | None = None,
+        disabled: bool | None = None,
     ) -> User:
-        """Change what is given and leave the rest; the change holds from the next request."""
+        """Change what is given and leave the rest, all or nothing; the change holds from the
+        next request. Demoting or disabling the node's last active admin is refused
+        (Conflict), so the node always keeps someone who can administer it."""
         found = self.store.user_by_name(name)
         if found is None:
             raise NotFound(f"no user {name!r}")
@@ -265,8 +281,13 @@ class Node:
                 raise InvalidInput(f"unknown roles {unknown_roles}; use {sorted(ROLES)}")
             values["roles"] = ",".join(sorted(role_set))
             values["is_admin"] = "admin" in role_set
+        if disabled is not None:
+            values["disabled"] = disabled
         if values:
-            self.store.update_user(name, **values)
+            try:
+                self.store.update_user(name, **values)
+            except NoAdminLeft:
+                raise Conflict(_last_admin(f"user {name!r} is", "demoted or disabled")) from None
         changed = self.store.user_by_name(name)
         assert changed is not None
         return changed[0]
@@ -278,9 +299,16 @@ class Node:
         return self.store.list_organizations()
 
     def change_organization(
-        self, organization: str, *, name: str | None = None, sectors: Iterable[str] | None = None
+        self,
+        organization: str,
+        *,
+        name: str | None = None,
+        sectors: Iterable[str] | None = None,
+        disabled: bool | None = None,
     ) -> OrganizationRecord:
-        """Rename or re-sector an organization; its id (which markings name) never changes."""
+        """Rename, re-sector or disable an organization, all or nothing; its id (which
+        markings name) never changes. Disabling it cuts off its users at once, and is
+        refused (Conflict) when it holds the node's last active admin."""
         values: dict[str, Any] = {}
         if name is not None:
             if not name.strip():
@@ -288,8 +316,15 @@ class Node:
             values["name"] = name
         if sectors is not None:
             values["sectors"] = ",".join(sorted(set(sectors)))
+        if disabled is not None:
+            values["disabled"] = disabled
         if values:
-            self.store.update_organization(organization, **values)
+            try:
+                self.store.update_organization(organization, **values)
+            except NoAdminLeft:
+                raise Conflict(
+                    _last_admin(f"organization {organization!r} holds", "disabled")
+                ) from None
         for record in self.store.list_organizations():
             if record.id == organization:
                 return record
@@ -313,8 +348,9 @@ class Node:
         return record.id
 
     def disable_organization(self, organization: str, *, disabled: bool = True) -> None:
-        """Disabling an organization disables every one of its users at once."""
-        self.store.set_organization_disabled(organization, disabled)
+        """Disabling an organization disables every one of its users at once; refused
+        (Conflict) when that would cut off the node's last active admin."""
+        self.change_organization(organization, disabled=disabled)
 
     def apply_agreement(self, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
         """Check and keep an agreement version; False when it was already in force unchanged."""

@@ -148,3 +148,22 @@ def test_changing_members_and_explaining_a_decision(
     assert "markings    S//NOFORN" in out
     code, _, err = run(capsys, node_dir, "policy", "explain", "malware--nothing", "--as", "kim")
     assert code == 1 and "no object" in err
+
+
+def test_the_last_active_admin_stays(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The admin ``init`` made is the only one: it may be neither demoted nor disabled, and
+    once another admin takes over, that one's organization may not be disabled either."""
+    for command in (("change", "admin", "--role", "reader"), ("disable", "admin")):
+        code, out, err = run(capsys, node_dir, "user", *command)
+        assert code == 1 and not out
+        assert len(err.splitlines()) == 1 and "user 'admin' is the node's last active admin" in err
+    _, org, _ = run(capsys, node_dir, "org", "add", "CISA", "--country", "USA", "--kind", "cert")
+    assert run(capsys, node_dir, "user", "add", "boss", "--org", org, "--admin")[0] == 0
+    assert run(capsys, node_dir, "user", "change", "admin", "--role", "reader")[0] == 0
+    code, _, err = run(capsys, node_dir, "org", "disable", org)
+    assert code == 1 and f"organization '{org}' holds the node's last active admin" in err
+    assert run(capsys, node_dir, "user", "disable", "boss")[0] == 1
+    assert run(capsys, node_dir, "user", "change", "admin", "--role", "admin")[0] == 0
+    assert run(capsys, node_dir, "org", "disable", org)[0] == 0
+    code, users, _ = run(capsys, node_dir, "user", "list")
+    assert [line.split("\t")[-1] for line in users.splitlines()] == ["admin", "admin,disabled"]
