@@ -94,6 +94,7 @@ from allyshare.storage.store import NoAdminLeft
 Access = Literal["see", "read", "write"]
 TOKEN_BYTES = 32
 ROLES = frozenset({"reader", "contributor", "curator", "admin"})
+DEFAULT_ROLES = frozenset({"reader"})
 # Basic auth splits on the first ":", so a name must not hold one.
 USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,200}")
 _OUTCOME_MESSAGES = {
@@ -202,13 +203,19 @@ class Node:
         organization: str | None = None,
         nationality: str | None = None,
         clearance: str = "U",
-        roles: Iterable[str] = (),
+        roles: Iterable[str] | None = None,
     ) -> str:
-        """Create a user and return its token; the token is shown once and stored hashed."""
+        """Create a user and return its token; the token is shown once and stored hashed.
+
+        Without ``roles`` a user reads (`DEFAULT_ROLES`), so a new member sees its
+        collections; an admin (``is_admin``) holds every right without any role.
+        """
         if not USER_NAME.fullmatch(name):
             raise InvalidInput(
                 f"user name {name!r} must be 1-200 letters, digits or . _ @ - (no spaces or ':')"
             )
+        if roles is None:
+            roles = () if is_admin else DEFAULT_ROLES
         role_set = frozenset(roles)
         unknown_roles = sorted(role_set - ROLES)
         if unknown_roles:

@@ -167,3 +167,35 @@ def test_the_last_active_admin_stays(node_dir: Path, capsys: pytest.CaptureFixtu
     assert run(capsys, node_dir, "org", "disable", org)[0] == 0
     code, users, _ = run(capsys, node_dir, "user", "list")
     assert [line.split("\t")[-1] for line in users.splitlines()] == ["admin", "admin,disabled"]
+
+
+def test_a_user_added_without_a_role_reads_and_is_told_so(
+    node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, org, _ = run(capsys, node_dir, "org", "add", "CISA", "--country", "USA", "--kind", "cert")
+    _, collection, _ = run(capsys, node_dir, "collection", "add", "Local")
+    code, token, err = run(capsys, node_dir, "user", "add", "kim", "--org", org)
+    assert code == 0 and err == "user kim: role reader (the default; --role chooses)"
+    node = Node.open(load_settings(node_dir))
+    try:
+        kim = node.authenticate_token(token)
+        assert kim.roles == {"reader"}
+        [access] = node.collections_for(kim)
+        assert (access.collection.id, access.can_read, access.can_write) == (
+            collection,
+            True,
+            False,
+        )
+    finally:
+        node.close()
+    code, _, err = run(capsys, node_dir, "user", "add", "lee", "--org", org, "--role", "curator")
+    assert code == 0 and not err
+    code, _, err = run(capsys, node_dir, "user", "add", "ops", "--admin")
+    assert code == 0 and not err
+    code, users, _ = run(capsys, node_dir, "user", "list")
+    assert [line.split("\t")[4] for line in users.splitlines()] == [
+        "-",
+        "reader",
+        "curator",
+        "-",
+    ]

@@ -38,7 +38,7 @@ from allyshare.keys import (
     public_key_text,
     write_private_file,
 )
-from allyshare.service import Node
+from allyshare.service import DEFAULT_ROLES, Node
 from allyshare.stix.reading import read_objects
 from allyshare.stix.upgrade import upgrade_object
 from allyshare.storage import OrganizationRecord, User, VersionFilter
@@ -338,6 +338,9 @@ def user_add(args: argparse.Namespace) -> int:
             clearance=args.clearance,
             roles=args.role,
         )
+    if args.role is None and not args.admin:
+        roles = ", ".join(sorted(DEFAULT_ROLES))
+        print(f"user {args.name}: role {roles} (the default; --role chooses)", file=sys.stderr)
     print(token)
     return 0
 

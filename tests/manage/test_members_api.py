@@ -1,5 +1,6 @@
-"""The node always keeps an active admin: the last one cannot be demoted, disabled or cut off
-with its organization, over the API or by two administrators racing each other."""
+"""Members over the management API: a new user reads unless told otherwise, and the node
+always keeps an active admin (the last one cannot be demoted, disabled or cut off with its
+organization, over the API or by two administrators racing each other)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,25 @@ def call(
     return client.request(
         method, API + path, headers={"Authorization": f"Bearer {token}"}, json=body
     )
+
+
+def test_a_user_made_without_roles_reads(node: Node) -> None:
+    root = node.add_user("admin", is_admin=True)
+    with TestClient(create_server_app(node)) as client:
+        cisa = {"name": "CISA", "country": "USA", "kind": "cert"}
+        organization = call(client, root, "POST", "/organizations", cisa).json()["id"]
+        made = call(client, root, "POST", "/users", {"name": "kim", "organization": organization})
+        assert made.status_code == 201, made.text
+        assert (made.json()["roles"], made.json()["is_admin"]) == (["reader"], False)
+        collection = node.add_collection("Local")
+        seen = call(client, made.json()["token"], "GET", "/collections").json()["collections"]
+        assert [(c["id"], c["can_read"], c["can_write"]) for c in seen] == [
+            (collection.id, True, False)
+        ]
+        chosen = call(client, root, "POST", "/users", {"name": "lee", "roles": ["contributor"]})
+        assert chosen.json()["roles"] == ["contributor"]
+        ops = call(client, root, "POST", "/users", {"name": "ops", "roles": ["admin"]})
+        assert (ops.json()["roles"], ops.json()["is_admin"]) == (["admin"], True)
 
 
 def test_the_last_admin_is_kept_over_the_api(node: Node) -> None:
