@@ -25,6 +25,7 @@ from allyshare.community import (
     KINDS,
     ORGANIZATION_ID,
     agreement_from_document,
+    check_country,
     identity_of,
     organization_id,
 )
@@ -221,10 +222,8 @@ class Node:
         if unknown_roles:
             raise InvalidInput(f"unknown roles {unknown_roles}; use {sorted(ROLES)}")
         Classification.parse(clearance)
-        if nationality is not None and not COUNTRY_CODE.fullmatch(nationality):
-            raise InvalidInput(
-                f"nationality must be an ISO 3166-1 alpha-3 code, got {nationality!r}"
-            )
+        if nationality is not None:
+            check_country(nationality, "nationality")
         if organization is not None:
             known = {o.id: o for o in self.store.list_organizations()}
             if organization not in known:
@@ -273,11 +272,7 @@ class Node:
                 raise NotFound(f"no organization {organization!r}")
             values["organization_id"] = organization
         if nationality is not None:
-            if not COUNTRY_CODE.fullmatch(nationality):
-                raise InvalidInput(
-                    f"nationality must be an ISO 3166-1 alpha-3 code, got {nationality!r}"
-                )
-            values["nationality"] = nationality
+            values["nationality"] = check_country(nationality, "nationality")
         if clearance is not None:
             Classification.parse(clearance)
             values["clearance"] = clearance
@@ -360,8 +355,19 @@ class Node:
         self.change_organization(organization, disabled=disabled)
 
     def apply_agreement(self, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
-        """Check and keep an agreement version; False when it was already in force unchanged."""
+        """Check and keep an agreement version; False when it was already in force unchanged.
+
+        The organizations it names must be registered here: a party this node does not know
+        would bind nobody on it, so the name is more likely a mistake than a promise.
+        """
         agreement = agreement_from_document(document)
+        known = {record.id for record in self.store.list_organizations()}
+        unknown = sorted(agreement.party_organizations - known)
+        if unknown:
+            raise InvalidInput(
+                f"agreement refused: parties.organizations names {unknown}, not registered on "
+                "this node; register them first (org add NAME --country ISO3 --kind KIND)"
+            )
         changed = self.store.save_agreement(
             AgreementRecord(agreement.name, agreement.version, dict(document), now_us())
         )

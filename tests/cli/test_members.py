@@ -199,3 +199,50 @@ def test_a_user_added_without_a_role_reads_and_is_told_so(
         "curator",
         "-",
     ]
+
+
+def test_countries_must_exist_and_agreement_organizations_be_registered(
+    tmp_path: Path,
+    node_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(*args: str) -> str:
+        code, out, err = run(capsys, node_dir, *args)
+        assert code == 1 and not out and len(err.splitlines()) == 1, (code, out, err)
+        return err
+
+    assert "'XXX' is not an ISO 3166-1 alpha-3" in refused(
+        "org", "add", "Nowhere", "--country", "XXX", "--kind", "cert"
+    )
+    assert "nationality 'XXX'" in refused("user", "add", "kim", "--nationality", "XXX")
+    assert "nationality 'ZZZ'" in refused("user", "change", "admin", "--nationality", "ZZZ")
+    assert "peer country 'XXX'" in refused(
+        "peer", "add", "kor", "--url", "https://127.0.0.1:1/taxii2/api/", "--country", "XXX",
+        "--agreement", "us-rok-tech", "--cert-fingerprint", "00" * 32,
+    )  # fmt: skip
+
+    with_xxx = tmp_path / "xxx.toml"
+    with_xxx.write_text(US_ROK_TECH.replace('"KOR"', '"XXX"'))
+    assert "not ['XXX']" in refused("agreement", "apply", str(with_xxx))
+    named = tmp_path / "named.toml"
+    named.write_text(
+        US_ROK_TECH.replace("organizations = []", 'organizations = ["KOR.KRCERT", "KOR.SAMSUNG"]')
+    )
+    err = refused("agreement", "apply", str(named))
+    assert "['KOR.KRCERT', 'KOR.SAMSUNG'], not registered on this node" in err
+    assert (
+        run(capsys, node_dir, "org", "add", "KrCERT", "--country", "KOR", "--kind", "cert")[0] == 0
+    )
+    assert "['KOR.SAMSUNG'], not registered" in refused("agreement", "apply", str(named))
+    run(capsys, node_dir, "org", "add", "Samsung", "--country", "KOR", "--kind", "company")
+    assert run(capsys, node_dir, "agreement", "apply", str(named))[0] == 0
+    assert run(capsys, node_dir, "agreement", "list")[1] == (
+        "us-rok-tech\tv1\tKOR,KOR.KRCERT,KOR.SAMSUNG,USA"
+    )
+
+    monkeypatch.setenv("ALLYSHARE_COUNTRY", "XXX")
+    assert "ALLYSHARE_COUNTRY 'XXX' is not" in refused("user", "list")
+    monkeypatch.delenv("ALLYSHARE_COUNTRY")
+    code, _, err = run(capsys, tmp_path / "new", "init", "--country", "XXX", "--name", "nowhere")
+    assert code == 1 and "'XXX' is not an ISO 3166-1 alpha-3" in err

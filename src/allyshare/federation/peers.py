@@ -11,6 +11,7 @@ import httpx
 import orjson
 
 from allyshare.clock import now_us
+from allyshare.community import check_country
 from allyshare.config import Settings
 from allyshare.errors import InvalidInput, NotFound
 from allyshare.federation.connections import check_url, origin, pin, pinned_client
@@ -27,7 +28,6 @@ from allyshare.service import Node
 from allyshare.storage import PeerRecord, SubscriptionRecord
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-_COUNTRY = re.compile(r"[A-Z]{3}")
 NODE_INFO_PATH = "/api/v1/node"
 CREDENTIALS_DIR = "peer-credentials"
 
@@ -93,8 +93,7 @@ def add_peer(
             f"peer name {name!r}: letters, digits, '.', '_' and '-', starting with a letter or "
             "digit, at most 100"
         )
-    if not _COUNTRY.fullmatch(country):
-        raise InvalidInput(f"country {country!r} is not an ISO 3166-1 alpha-3 code such as KOR")
+    check_country(country, "peer country")
     terms = next((a for a in node.agreements() if a.name == agreement), None)
     if terms is None:
         raise NotFound(f"no agreement {agreement!r}")
