@@ -13,7 +13,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from typing import Any, Literal, cast
 
@@ -151,6 +151,8 @@ class Prepared:
     versions: list[NewVersion]
     positions: list[int]
     failures: dict[int, dict[str, str]]
+    warnings: dict[int, str] = field(default_factory=dict)
+    """Per position, what the writer should know of an accepted object (`unenforced_markings`)."""
 
 
 class Node:
@@ -684,6 +686,8 @@ class Node:
                 if outcome in (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR):
                     failures[position] = record
                 else:
+                    if position in prepared.warnings:
+                        record["message"] += "; warning: " + prepared.warnings[position]
                     successes.append(record)
             return StatusRecord(
                 id=str(uuid.uuid4()),
@@ -1164,6 +1168,7 @@ def prepare(
     )
     versions: list[NewVersion] = []
     positions: list[int] = []
+    warnings: dict[int, str] = {}
     dumps = orjson.dumps
     for position, info, obj in checked:
         version = version_of(obj)
@@ -1193,7 +1198,45 @@ def prepare(
             )
         )
         positions.append(position)
-    return Prepared(versions, positions, failures)
+        unenforced = unenforced_markings(obj, rules.registry)
+        if unenforced:
+            warnings[position] = unenforced
+    return Prepared(versions, positions, failures, warnings)
+
+
+def unenforced_markings(obj: Mapping[str, Any], registry: MarkingRegistry) -> str | None:
+    """What to tell the writer of an accepted object whose markings this node cannot enforce
+    (no definition of it known, or one it cannot read): such an object, or field, is stored
+    fail-closed, visible to the originator's organization and node admins only (DESIGN
+    section 3), which the writer would otherwise learn only when nobody else sees it."""
+    refs = obj.get("object_marking_refs")
+    whole = {ref for ref in refs if isinstance(ref, str)} if isinstance(refs, list) else set()
+    granular = obj.get("granular_markings")
+    fields = {
+        entry["marking_ref"]
+        for entry in (granular if isinstance(granular, list) else ())
+        if isinstance(entry, Mapping) and isinstance(entry.get("marking_ref"), str)
+    }
+    notes = []
+    for ref in sorted(whole | fields):
+        if registry.label(ref) is not None:
+            continue
+        seen = "it" if ref in whole else "the fields it marks"
+        reasons = registry.reasons(ref)
+        if reasons == _NO_DEFINITION:
+            notes.append(
+                f"{ref} is not known to this node, so only your organization and node admins "
+                f"can see {seen} until its definition arrives"
+            )
+        else:
+            notes.append(
+                f"{ref} cannot be enforced by this node ({'; '.join(reasons)}), so only your "
+                f"organization and node admins can see {seen}"
+            )
+    return "; ".join(notes) or None
+
+
+_NO_DEFINITION = MarkingRegistry().reasons("marking-definition--unknown")
 
 
 def _claimed_version(obj: object) -> str:

@@ -110,6 +110,35 @@ def test_import_reports_rejections_with_reasons(
     assert "rejected x1:" in out and "malware--not-a-uuid" in out
 
 
+def test_import_counts_objects_stored_with_a_warning_and_lists_the_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], node_dir: Path
+) -> None:
+    collection = new_collection(capsys, node_dir)
+    unknown = "marking-definition--0f0a9e5c-7d4a-4cf6-a1ad-98a37d3d4e4b"
+    marked = {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": "malware--6b616fc1-1505-48e3-8b2c-0d19337bff38",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": "ROKRAT",
+        "is_family": True,
+        "object_marking_refs": [unknown],
+    }
+    source = tmp_path / "marked.json"
+    source.write_bytes(orjson.dumps(marked))
+    args = ("import", str(source), "--collection", collection, "--quiet")
+    code, out, _ = run(capsys, *args, "--data-dir", str(node_dir))
+    assert code == 0
+    assert out.splitlines() == [
+        "stored 1, duplicate 0, rejected 0",
+        f"  warning x1: {unknown} is not known to this node, so only your organization and "
+        "node admins can see it until its definition arrives",
+    ]
+    code, out, _ = run(capsys, *args, "--data-dir", str(node_dir))
+    assert out.splitlines()[0] == "stored 0, duplicate 1, rejected 0"
+
+
 def expected_objects(path: Path) -> dict[tuple[str, str], Any]:
     """What a faithful import then export must give back: each acceptable version once."""
     expected: dict[tuple[str, str], Any] = {}

@@ -469,15 +469,19 @@ def import_files(args: argparse.Namespace) -> int:
     )
     for reason, count in summary.reasons.most_common():
         print(f"  rejected x{count}: {reason}")
+    for warning, count in summary.warnings.most_common():
+        print(f"  warning x{count}: {warning}")
     return 0 if summary["rejected"] == 0 else 2
 
 
 class ImportSummary(Counter[str]):
-    """Counts of stored / duplicate / rejected objects, with each rejection's reason."""
+    """Counts of stored / duplicate / rejected objects, with each rejection's reason and each
+    warning about what was stored."""
 
     def __init__(self) -> None:
         super().__init__({"stored": 0, "duplicate": 0, "rejected": 0})
         self.reasons: Counter[str] = Counter()
+        self.warnings: Counter[str] = Counter()
 
 
 def import_into(
@@ -534,7 +538,10 @@ def _store_batch(
 ) -> None:
     status = node.add_objects(CLI_SUBJECT, collection_id, batch)
     for success in status.successes:
-        summary["stored" if success["message"] == "stored" else "duplicate"] += 1
+        message, _, warning = success["message"].partition("; warning: ")
+        summary["stored" if message == "stored" else "duplicate"] += 1
+        if warning:
+            summary.warnings[warning] += 1
     for failure in status.failures:
         summary["rejected"] += 1
         summary.reasons[failure["message"]] += 1
