@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from allyshare.community.countries import country_problem
+from allyshare.datadir import write_private_text
 from allyshare.errors import ConfigError
 
 CONFIG_FILE = "allyshare.toml"
@@ -162,7 +163,7 @@ def write_settings_file(settings: Settings) -> Path:
         "",
     ]
     path = settings.data_dir / CONFIG_FILE
-    path.write_text("\n".join(lines), encoding="utf-8")
+    write_private_text(path, "\n".join(lines))
     return path
 
 

@@ -30,6 +30,7 @@ from allyshare.community import (
     organization_id,
 )
 from allyshare.config import COUNTRY_CODE, Settings
+from allyshare.datadir import create_private_database, tighten
 from allyshare.enforcement import Releases, View, build_view, released_by
 from allyshare.errors import (
     AuthenticationFailed,
@@ -170,6 +171,9 @@ class Node:
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
+        """Open the node's store, first making its data directory its owner's alone."""
+        tighten(settings.data_dir)
+        create_private_database(settings.effective_database_url)
         store = Store(settings.effective_database_url)
         store.migrate()
         return cls(settings, store)

@@ -25,6 +25,7 @@ from rich.progress import (
 from allyshare.clock import format_us
 from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
+from allyshare.datadir import make_private_directory
 from allyshare.errors import ConfigError, InvalidInput, InvalidObject, NotFound
 from allyshare.federation.connections import is_loopback
 from allyshare.federation.peers import Credentials, add_peer, remove_peer, subscribe
@@ -73,10 +74,10 @@ def initialise(data_dir: Path, *, country: str, name: str, database_url: str = "
     """Create the node's files and database; return the admin token (shown once)."""
     if (data_dir / CONFIG_FILE).exists():
         raise ConfigError(f"{data_dir} already holds a node ({CONFIG_FILE} exists)")
-    data_dir.mkdir(parents=True, exist_ok=True)
     settings = validate(
         replace(Settings(data_dir), country=country, node_name=name, database_url=database_url)
     )
+    make_private_directory(data_dir)
     write_settings_file(settings)
     create_node_key(data_dir)
     ensure_tls_identity(data_dir, name)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from allyshare.cli.commands import ADMIN_TOKEN_FILE, CLI_SUBJECT, initialise
 from allyshare.config import CONFIG_FILE, load_settings
+from allyshare.datadir import make_private_directory
 from allyshare.demo.community import (
     COLLECTIONS,
     PARTNER_COUNTRY,
@@ -129,6 +130,7 @@ def run_demo(args: argparse.Namespace) -> int:
             f"{args.data_dir} holds a one-node demo from an earlier version; remove it and run "
             "again (the demo now keeps two nodes, usa/ and kor/, in it)"
         )
+    make_private_directory(args.data_dir)
     usa = DemoNode("USA", args.data_dir / "usa", args.port, *prepare_demo(args.data_dir / "usa"))
     kor = DemoNode(
         "KOR", args.data_dir / "kor", args.port + 1, *prepare_partner(args.data_dir / "kor")

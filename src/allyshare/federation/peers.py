@@ -13,6 +13,7 @@ import orjson
 from allyshare.clock import now_us
 from allyshare.community import check_country
 from allyshare.config import Settings
+from allyshare.datadir import make_private_directory
 from allyshare.errors import InvalidInput, NotFound
 from allyshare.federation.connections import check_url, origin, pin, pinned_client
 from allyshare.keys import (
@@ -120,7 +121,7 @@ def add_peer(
     node.store.peers.add(record)
     if credentials is not None:
         path = credentials_path(node.settings, name)
-        path.parent.mkdir(mode=0o700, exist_ok=True)
+        make_private_directory(path.parent)
         path.unlink(missing_ok=True)
         write_private_file(
             path,
