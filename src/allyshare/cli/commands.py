@@ -6,7 +6,7 @@ import argparse
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -40,7 +40,7 @@ from allyshare.keys import (
     write_private_file,
 )
 from allyshare.service import DEFAULT_ROLES, Node
-from allyshare.stix.reading import read_objects
+from allyshare.stix.reading import read_objects, stix_files
 from allyshare.stix.upgrade import upgrade_object
 from allyshare.storage import OrganizationRecord, User, VersionFilter
 
@@ -466,32 +466,41 @@ def import_files(args: argparse.Namespace) -> int:
         summary = import_into(node, args.collection, args.files, progress=not args.quiet)
     print(
         f"stored {summary['stored']}, duplicate {summary['duplicate']}, "
-        f"rejected {summary['rejected']}"
+        f"rejected {summary['rejected']}, skipped {len(summary.skipped)}"
     )
     for reason, count in summary.reasons.most_common():
         print(f"  rejected x{count}: {reason}")
     for warning, count in summary.warnings.most_common():
         print(f"  warning x{count}: {warning}")
-    return 0 if summary["rejected"] == 0 else 2
+    for skipped in summary.skipped:
+        print(f"  skipped {skipped}")
+    return 0 if summary["rejected"] == 0 and not summary.skipped else 2
 
 
 class ImportSummary(Counter[str]):
-    """Counts of stored / duplicate / rejected objects, with each rejection's reason and each
-    warning about what was stored."""
+    """Counts of stored / duplicate / rejected objects, with each rejection's reason, each
+    warning about what was stored, and the files skipped (why, one line each)."""
 
     def __init__(self) -> None:
         super().__init__({"stored": 0, "duplicate": 0, "rejected": 0})
         self.reasons: Counter[str] = Counter()
         self.warnings: Counter[str] = Counter()
+        self.skipped: list[str] = []
 
 
 def import_into(
     node: Node, collection_id: str, paths: Iterable[Path], *, progress: bool = False
 ) -> ImportSummary:
-    """Read, upgrade (STIX 2.0 to 2.1) and store objects in batches of ``IMPORT_BATCH``."""
+    """Read, upgrade (STIX 2.0 to 2.1) and store objects in batches of ``IMPORT_BATCH``.
+
+    A file that is not STIX (an ATT&CK ``index.json``, a MISP event, anything that is not a
+    bundle, object, array or JSON Lines of them) is skipped and named, and the rest imported:
+    directories of mixed content are common. Objects a JSON Lines file held before a line
+    that does not parse are imported; the skip says so.
+    """
     summary = ImportSummary()
-    files = list(paths)
-    for path in files:
+    given = list(paths)
+    for path in given:
         if not path.exists():
             raise InvalidInput(f"{path}: no such file or directory")
     with Progress(
@@ -504,19 +513,36 @@ def import_into(
         transient=True,
     ) as bar:
         task = bar.add_task("importing", total=None)
-        for path in files:
-            bar.update(task, description=path.name)
-            batch: list[object] = []
-            for obj in _upgraded(read_objects(path), summary):
-                batch.append(obj)
-                if len(batch) >= IMPORT_BATCH:
-                    _store_batch(node, collection_id, batch, summary)
-                    bar.advance(task, len(batch))
-                    batch = []
-            if batch:
-                _store_batch(node, collection_id, batch, summary)
-                bar.advance(task, len(batch))
+
+        def store(batch: list[object]) -> None:
+            _store_batch(node, collection_id, batch, summary)
+            bar.advance(task, len(batch))
+
+        for path in given:
+            files = stix_files(path) if path.is_dir() else [path]
+            if not files:
+                summary.skipped.append(f"{path}: no *.json or *.jsonl files in this directory")
+            for file in files:
+                bar.update(task, description=file.name)
+                _import_file(file, summary, store)
     return summary
+
+
+def _import_file(path: Path, summary: ImportSummary, store: Callable[[list[object]], None]) -> None:
+    """Store one file's objects in batches; a file that is not STIX is skipped, named."""
+    batch: list[object] = []
+    read = False
+    try:
+        for obj in _upgraded(read_objects(path), summary):
+            batch.append(obj)
+            read = True
+            if len(batch) >= IMPORT_BATCH:
+                store(batch)
+                batch = []
+    except InvalidInput as exc:
+        summary.skipped.append(f"{exc}" + ("; what came before it is imported" if read else ""))
+    if batch:
+        store(batch)
 
 
 def _upgraded(
