@@ -22,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from allyshare.cli.listening import listen
 from allyshare.clock import format_us
 from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
@@ -105,7 +106,7 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args.data_dir)
     host = args.host or settings.host
-    port = args.port or settings.port
+    port = settings.port if args.port is None else args.port
     certificate = private_key = None
     if args.plain_http:
         if not is_loopback(host):
@@ -116,22 +117,34 @@ def serve(args: argparse.Namespace) -> int:
     else:
         files = ensure_tls_identity(args.data_dir, settings.node_name)
         certificate, private_key = files.certificate, files.private_key
-    configure(settings.log_level)
-    node = Node.open(settings)
-    try:
-        uvicorn.run(
-            create_server_app(node, sync=True),
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            proxy_headers=False,
-            ssl_certfile=certificate,
-            ssl_keyfile=private_key,
-        )
-    finally:
-        node.close()
+    choose = f"choose another with --port (or [server] port in {CONFIG_FILE})"
+    with listen(host, port, choose=choose) as sock:
+        configure(settings.log_level)
+        node = Node.open(settings)
+        try:
+            url = f"{'http' if args.plain_http else 'https'}://{_url_host(host)}:{port}/"
+            print(f"node {settings.node_name!r} serving at {url}")
+            print(f"  TAXII 2.1 {url}taxii2/, management API {url}api/v1/ (docs {url}docs)")
+            if certificate is not None:
+                pin = fingerprint(certificate.read_bytes())
+                print(f"  certificate SHA256:{pin} ({certificate})")
+            sys.stdout.flush()
+            config = uvicorn.Config(
+                create_server_app(node, sync=True),
+                log_level="warning",
+                access_log=False,
+                proxy_headers=False,
+                ssl_certfile=certificate,
+                ssl_keyfile=private_key,
+            )
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            node.close()
     return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def node_show(args: argparse.Namespace) -> int:
@@ -139,7 +152,10 @@ def node_show(args: argparse.Namespace) -> int:
     files = ensure_tls_identity(args.data_dir, settings.node_name)
     print(f"name                      {settings.node_name}")
     print(f"country                   {settings.country}")
-    print(f"listens on                https://{settings.host}:{settings.port}/")
+    print(
+        f"configured address        https://{_url_host(settings.host)}:{settings.port}/"
+        "  (serve --host/--port override it; serve prints where it listens)"
+    )
     print(f"certificate               {files.certificate}")
     print(f"certificate fingerprint   SHA256:{fingerprint(files.certificate.read_bytes())}")
     print(f"signing key (Ed25519)     {public_key_text(load_signing_key(args.data_dir))}")
