@@ -279,28 +279,32 @@ def serve_federated(
 
 def _peer_all(nodes: list[DemoNode], opened: list[Node], host: str, plain_http: bool) -> None:
     scheme = "http" if plain_http else "https"
+    added: list[tuple[DemoNode, Node, DemoNode]] = []
     for node, live in zip(nodes, opened, strict=True):
         known = {peer.name for peer in live.store.peers.all()}
         for other in nodes:
-            name = other.label.lower()
-            if other is node or name in known:
+            if other is node or other.label.lower() in known:
                 continue
             add_peer(
                 live,
-                name,
+                other.label.lower(),
                 api_root=f"{other.url(host, scheme)}api/",
                 country=other.label,
                 agreement=US_ROK_TECH["name"],
                 certificate=None if plain_http else (other.data_dir / NODE_CERT_FILE).read_bytes(),
             )
-            for key in other.community.collections.keys() & node.community.collections.keys():
-                if key in {c.key for c in SHARED_COLLECTIONS}:
-                    subscribe(
-                        live,
-                        name,
-                        remote_collection=other.community.collections[key],
-                        into=node.community.collections[key],
-                    )
+            added.append((node, live, other))
+    # A subscription is checked with the other node, which must have pinned this one first.
+    shared = {collection.key for collection in SHARED_COLLECTIONS}
+    for node, live, other in added:
+        for key in other.community.collections.keys() & node.community.collections.keys() & shared:
+            subscribe(
+                live,
+                other.label.lower(),
+                remote_collection=other.community.collections[key],
+                into=node.community.collections[key],
+            )
+    for node, live in zip(nodes, opened, strict=True):
         if node.label == "USA":
             _release_showcase(live)
         print(f"{node.label} node: pulling from its peers every {DEMO_SYNC_SECONDS} s", flush=True)
