@@ -153,7 +153,7 @@ def community(database_url: str, tmp_path: Path) -> Iterator[Community]:
         "company": node.add_user("company", organization=acme, clearance="C", roles=["reader"]),
         "uncleared": node.add_user("uncleared", organization=dhs, roles=["reader"]),
         "gbr": node.add_user("gbr", organization=ncsc, clearance="TS", roles=["reader"]),
-        "norole": node.add_user("norole", organization=dhs, clearance="S"),
+        "norole": node.add_user("norole", organization=dhs, clearance="S", roles=[]),
         "admin": node.add_user("admin", is_admin=True),
     }
     with TestClient(create_server_app(node)) as client:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from allyshare.community.countries import country_problem
+from allyshare.datadir import write_private_text
 from allyshare.errors import ConfigError
 
 CONFIG_FILE = "allyshare.toml"
@@ -120,11 +122,9 @@ def _validated(base: Settings, raw: dict[str, Any]) -> Settings:
                 raise ConfigError(f"{source}: expected a string, got {value!r}")
             values[name] = value
     settings = replace(base, **values)
-    if not COUNTRY_CODE.match(settings.country):
-        raise ConfigError(
-            "country must be an ISO 3166-1 alpha-3 code such as USA or KOR, "
-            f"got {settings.country!r}"
-        )
+    problem = country_problem(settings.country, "[node] country / ALLYSHARE_COUNTRY")
+    if problem is not None:
+        raise ConfigError(problem)
     if settings.default_page_size > settings.max_page_size:
         raise ConfigError("default_page_size must not exceed max_page_size")
     if settings.port > 65535:
@@ -163,7 +163,7 @@ def write_settings_file(settings: Settings) -> Path:
         "",
     ]
     path = settings.data_dir / CONFIG_FILE
-    path.write_text("\n".join(lines), encoding="utf-8")
+    write_private_text(path, "\n".join(lines))
     return path
 
 

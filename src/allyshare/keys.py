@@ -146,7 +146,8 @@ def ensure_tls_identity(data_dir: Path, node_name: str) -> TlsFiles:
             serialization.NoEncryption(),
         ),
     )
-    files.certificate.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    # Public, but the data directory is its owner's alone, file by file too.
+    write_private_file(files.certificate, certificate.public_bytes(serialization.Encoding.PEM))
     return files
 
 

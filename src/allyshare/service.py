@@ -25,13 +25,16 @@ from allyshare.community import (
     KINDS,
     ORGANIZATION_ID,
     agreement_from_document,
+    check_country,
     identity_of,
     organization_id,
 )
 from allyshare.config import COUNTRY_CODE, Settings
+from allyshare.datadir import create_private_database, tighten
 from allyshare.enforcement import Releases, View, build_view
 from allyshare.errors import (
     AuthenticationFailed,
+    Conflict,
     InvalidInput,
     InvalidObject,
     NotFound,
@@ -89,10 +92,12 @@ from allyshare.storage import (
     peer_originator,
     sender_of,
 )
+from allyshare.storage.store import NoAdminLeft
 
 Access = Literal["see", "read", "write"]
 TOKEN_BYTES = 32
 ROLES = frozenset({"reader", "contributor", "curator", "admin"})
+DEFAULT_ROLES = frozenset({"reader"})
 # Basic auth splits on the first ":", so a name must not hold one.
 USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,200}")
 _OUTCOME_MESSAGES = {
@@ -102,6 +107,13 @@ _OUTCOME_MESSAGES = {
     "stored with different content",
     Outcome.NOT_ORIGINATOR: "only the originator of this object may add versions of it",
 }
+
+
+def _last_admin(who: str, change: str) -> str:
+    return (
+        f"{who} the node's last active admin: it cannot be {change}, or nobody could "
+        "administer the node; make another user admin first"
+    )
 
 
 def hash_token(token: str) -> str:
@@ -141,6 +153,8 @@ class Prepared:
     versions: list[NewVersion]
     positions: list[int]
     failures: dict[int, dict[str, str]]
+    warnings: dict[int, str] = field(default_factory=dict)
+    """Per position, what the writer should know of an accepted object (`unenforced_markings`)."""
 
 
 class Node:
@@ -158,6 +172,9 @@ class Node:
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
+        """Open the node's store, first making its data directory its owner's alone."""
+        tighten(settings.data_dir)
+        create_private_database(settings.effective_database_url)
         store = Store(settings.effective_database_url)
         store.migrate()
         return cls(settings, store)
@@ -194,22 +211,26 @@ class Node:
         organization: str | None = None,
         nationality: str | None = None,
         clearance: str = "U",
-        roles: Iterable[str] = (),
+        roles: Iterable[str] | None = None,
     ) -> str:
-        """Create a user and return its token; the token is shown once and stored hashed."""
+        """Create a user and return its token; the token is shown once and stored hashed.
+
+        Without ``roles`` a user reads (`DEFAULT_ROLES`), so a new member sees its
+        collections; an admin (``is_admin``) holds every right without any role.
+        """
         if not USER_NAME.fullmatch(name):
             raise InvalidInput(
                 f"user name {name!r} must be 1-200 letters, digits or . _ @ - (no spaces or ':')"
             )
+        if roles is None:
+            roles = () if is_admin else DEFAULT_ROLES
         role_set = frozenset(roles)
         unknown_roles = sorted(role_set - ROLES)
         if unknown_roles:
             raise InvalidInput(f"unknown roles {unknown_roles}; use {sorted(ROLES)}")
         Classification.parse(clearance)
-        if nationality is not None and not COUNTRY_CODE.fullmatch(nationality):
-            raise InvalidInput(
-                f"nationality must be an ISO 3166-1 alpha-3 code, got {nationality!r}"
-            )
+        if nationality is not None:
+            check_country(nationality, "nationality")
         if organization is not None:
             known = {o.id: o for o in self.store.list_organizations()}
             if organization not in known:
@@ -230,7 +251,11 @@ class Node:
         return token
 
     def disable_user(self, name: str, *, disabled: bool = True) -> None:
-        self.store.set_user_disabled(name, disabled)
+        """Disabling the node's last active admin is refused (Conflict)."""
+        try:
+            self.store.set_user_disabled(name, disabled)
+        except NoAdminLeft:
+            raise Conflict(_last_admin(f"user {name!r} is", "disabled")) from None
 
     def change_user(
         self,
@@ -240,8 +265,11 @@ class Node:
         nationality: str | None = None,
         clearance: str | None = None,
         roles: Iterable[str] | None = None,
+        disabled: bool | None = None,
     ) -> User:
-        """Change what is given and leave the rest; the change holds from the next request."""
+        """Change what is given and leave the rest, all or nothing; the change holds from the
+        next request. Demoting or disabling the node's last active admin is refused
+        (Conflict), so the node always keeps someone who can administer it."""
         found = self.store.user_by_name(name)
         if found is None:
             raise NotFound(f"no user {name!r}")
@@ -251,11 +279,7 @@ class Node:
                 raise NotFound(f"no organization {organization!r}")
             values["organization_id"] = organization
         if nationality is not None:
-            if not COUNTRY_CODE.fullmatch(nationality):
-                raise InvalidInput(
-                    f"nationality must be an ISO 3166-1 alpha-3 code, got {nationality!r}"
-                )
-            values["nationality"] = nationality
+            values["nationality"] = check_country(nationality, "nationality")
         if clearance is not None:
             Classification.parse(clearance)
             values["clearance"] = clearance
@@ -266,8 +290,13 @@ class Node:
                 raise InvalidInput(f"unknown roles {unknown_roles}; use {sorted(ROLES)}")
             values["roles"] = ",".join(sorted(role_set))
             values["is_admin"] = "admin" in role_set
+        if disabled is not None:
+            values["disabled"] = disabled
         if values:
-            self.store.update_user(name, **values)
+            try:
+                self.store.update_user(name, **values)
+            except NoAdminLeft:
+                raise Conflict(_last_admin(f"user {name!r} is", "demoted or disabled")) from None
         changed = self.store.user_by_name(name)
         assert changed is not None
         return changed[0]
@@ -279,9 +308,16 @@ class Node:
         return self.store.list_organizations()
 
     def change_organization(
-        self, organization: str, *, name: str | None = None, sectors: Iterable[str] | None = None
+        self,
+        organization: str,
+        *,
+        name: str | None = None,
+        sectors: Iterable[str] | None = None,
+        disabled: bool | None = None,
     ) -> OrganizationRecord:
-        """Rename or re-sector an organization; its id (which markings name) never changes."""
+        """Rename, re-sector or disable an organization, all or nothing; its id (which
+        markings name) never changes. Disabling it cuts off its users at once, and is
+        refused (Conflict) when it holds the node's last active admin."""
         values: dict[str, Any] = {}
         if name is not None:
             if not name.strip():
@@ -289,8 +325,15 @@ class Node:
             values["name"] = name
         if sectors is not None:
             values["sectors"] = ",".join(sorted(set(sectors)))
+        if disabled is not None:
+            values["disabled"] = disabled
         if values:
-            self.store.update_organization(organization, **values)
+            try:
+                self.store.update_organization(organization, **values)
+            except NoAdminLeft:
+                raise Conflict(
+                    _last_admin(f"organization {organization!r} holds", "disabled")
+                ) from None
         for record in self.store.list_organizations():
             if record.id == organization:
                 return record
@@ -314,12 +357,24 @@ class Node:
         return record.id
 
     def disable_organization(self, organization: str, *, disabled: bool = True) -> None:
-        """Disabling an organization disables every one of its users at once."""
-        self.store.set_organization_disabled(organization, disabled)
+        """Disabling an organization disables every one of its users at once; refused
+        (Conflict) when that would cut off the node's last active admin."""
+        self.change_organization(organization, disabled=disabled)
 
     def apply_agreement(self, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
-        """Check and keep an agreement version; False when it was already in force unchanged."""
+        """Check and keep an agreement version; False when it was already in force unchanged.
+
+        The organizations it names must be registered here: a party this node does not know
+        would bind nobody on it, so the name is more likely a mistake than a promise.
+        """
         agreement = agreement_from_document(document)
+        known = {record.id for record in self.store.list_organizations()}
+        unknown = sorted(agreement.party_organizations - known)
+        if unknown:
+            raise InvalidInput(
+                f"agreement refused: parties.organizations names {unknown}, not registered on "
+                "this node; register them first (org add NAME --country ISO3 --kind KIND)"
+            )
         changed = self.store.save_agreement(
             AgreementRecord(agreement.name, agreement.version, dict(document), now_us())
         )
@@ -642,6 +697,8 @@ class Node:
                 if outcome in (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR):
                     failures[position] = record
                 else:
+                    if position in prepared.warnings:
+                        record["message"] += "; warning: " + prepared.warnings[position]
                     successes.append(record)
             return StatusRecord(
                 id=str(uuid.uuid4()),
@@ -1223,6 +1280,7 @@ def prepare(
     )
     versions: list[NewVersion] = []
     positions: list[int] = []
+    warnings: dict[int, str] = {}
     dumps = orjson.dumps
     for position, info, obj in checked:
         version = version_of(obj)
@@ -1252,7 +1310,45 @@ def prepare(
             )
         )
         positions.append(position)
-    return Prepared(versions, positions, failures)
+        unenforced = unenforced_markings(obj, rules.registry)
+        if unenforced:
+            warnings[position] = unenforced
+    return Prepared(versions, positions, failures, warnings)
+
+
+def unenforced_markings(obj: Mapping[str, Any], registry: MarkingRegistry) -> str | None:
+    """What to tell the writer of an accepted object whose markings this node cannot enforce
+    (no definition of it known, or one it cannot read): such an object, or field, is stored
+    fail-closed, visible to the originator's organization and node admins only (DESIGN
+    section 3), which the writer would otherwise learn only when nobody else sees it."""
+    refs = obj.get("object_marking_refs")
+    whole = {ref for ref in refs if isinstance(ref, str)} if isinstance(refs, list) else set()
+    granular = obj.get("granular_markings")
+    fields = {
+        entry["marking_ref"]
+        for entry in (granular if isinstance(granular, list) else ())
+        if isinstance(entry, Mapping) and isinstance(entry.get("marking_ref"), str)
+    }
+    notes = []
+    for ref in sorted(whole | fields):
+        if registry.label(ref) is not None:
+            continue
+        seen = "it" if ref in whole else "the fields it marks"
+        reasons = registry.reasons(ref)
+        if reasons == _NO_DEFINITION:
+            notes.append(
+                f"{ref} is not known to this node, so only your organization and node admins "
+                f"can see {seen} until its definition arrives"
+            )
+        else:
+            notes.append(
+                f"{ref} cannot be enforced by this node ({'; '.join(reasons)}), so only your "
+                f"organization and node admins can see {seen}"
+            )
+    return "; ".join(notes) or None
+
+
+_NO_DEFINITION = MarkingRegistry().reasons("marking-definition--unknown")
 
 
 _LONGEST_ID = 250 + len("--") + 36  # the longest type name, then a UUID

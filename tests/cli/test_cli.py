@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import stat
 from pathlib import Path
 from typing import Any
@@ -108,6 +109,92 @@ def test_import_reports_rejections_with_reasons(
     assert code == 2
     assert "stored 1, duplicate 1, rejected 1" in out
     assert "rejected x1:" in out and "malware--not-a-uuid" in out
+
+
+def test_import_counts_objects_stored_with_a_warning_and_lists_the_warnings(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], node_dir: Path
+) -> None:
+    collection = new_collection(capsys, node_dir)
+    unknown = "marking-definition--0f0a9e5c-7d4a-4cf6-a1ad-98a37d3d4e4b"
+    marked = {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": "malware--6b616fc1-1505-48e3-8b2c-0d19337bff38",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": "ROKRAT",
+        "is_family": True,
+        "object_marking_refs": [unknown],
+    }
+    source = tmp_path / "marked.json"
+    source.write_bytes(orjson.dumps(marked))
+    args = ("import", str(source), "--collection", collection, "--quiet")
+    code, out, _ = run(capsys, *args, "--data-dir", str(node_dir))
+    assert code == 0
+    assert out.splitlines() == [
+        "stored 1, duplicate 0, rejected 0, skipped 0",
+        f"  warning x1: {unknown} is not known to this node, so only your organization and "
+        "node admins can see it until its definition arrives",
+    ]
+    code, out, _ = run(capsys, *args, "--data-dir", str(node_dir))
+    assert out.splitlines()[0] == "stored 0, duplicate 1, rejected 0, skipped 0"
+
+
+def test_import_skips_files_that_are_not_stix_and_imports_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], node_dir: Path, shared_data: Path
+) -> None:
+    """A directory as it comes: ATT&CK's index.json and a MISP event beside STIX bundles."""
+    mixed = tmp_path / "mixed"
+    (mixed / "attack").mkdir(parents=True)
+    (mixed / "misp").mkdir()
+    for name in ("index.json", "sample_3.3.0_stix-detection-strategy.json"):
+        shutil.copy(shared_data / "attack" / name, mixed / "attack" / name)
+    event = "winnti-gaming-supply-chain.misp_event.json"
+    shutil.copy(shared_data / "misp" / "eset" / event, mixed / "misp" / event)
+    stix = "test_event1_stix21.json"
+    shutil.copy(shared_data / "misp" / "misp-stix-tests" / stix, mixed / "misp" / stix)
+    lines = tmp_path / "broken.jsonl"
+    good = {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": "malware--6b616fc1-1505-48e3-8b2c-0d19337bff38",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": "ROKRAT",
+        "is_family": True,
+    }
+    lines.write_bytes(orjson.dumps(good) + b"\n" + orjson.dumps(good) + b"\n{not json\n")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    collection = new_collection(capsys, node_dir)
+    bundles = [
+        mixed / "attack" / "sample_3.3.0_stix-detection-strategy.json",
+        mixed / "misp" / stix,
+    ]
+    expected = {key: obj for bundle in bundles for key, obj in expected_objects(bundle).items()}
+    invalid = sum(1 for bundle in bundles for _ in read_objects(bundle)) - len(expected)
+
+    args = [str(mixed), str(lines), str(empty), "--collection", collection, "--quiet"]
+    code, out, err = run(capsys, "import", *args, "--data-dir", str(node_dir))
+    assert code == 2 and "Traceback" not in err
+    summary, *details = out.splitlines()
+    assert summary == f"stored {len(expected) + 1}, duplicate 1, rejected {invalid}, skipped 4"
+    skipped = [line for line in details if line.startswith("  skipped ")]
+    broken = skipped.pop(2)
+    assert skipped == [
+        f"  skipped {mixed / 'attack' / 'index.json'}: a JSON object that is neither a STIX "
+        "bundle nor a STIX object (no string 'type', no 'objects' list)",
+        f"  skipped {mixed / 'misp' / event}: a JSON object that is neither a STIX bundle nor "
+        "a STIX object (no string 'type', no 'objects' list)",
+        f"  skipped {empty}: no *.json or *.jsonl files in this directory",
+    ]
+    assert broken.startswith(f"  skipped {lines}: line 3 column 2: not valid JSON: ")
+    assert broken.endswith("; what came before it is imported")
+    exported = tmp_path / "out.json"
+    export = ["export", "--collection", collection, "--all-versions", "-o", str(exported)]
+    assert run(capsys, *export, "--data-dir", str(node_dir))[0] == 0
+    stored = {obj["id"] for obj in orjson.loads(exported.read_bytes())["objects"]}
+    assert stored == {object_id for object_id, _ in expected} | {good["id"]}
 
 
 def expected_objects(path: Path) -> dict[tuple[str, str], Any]:

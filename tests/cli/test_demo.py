@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -24,7 +25,7 @@ from allyshare.service import Node
 from allyshare.storage import VersionFilter
 
 from support.federation import TAXII
-from support.processes import free_port, let_requests_pin, pinned_context, serve
+from support.processes import cli, free_port, let_requests_pin, pinned_context, serve
 
 
 def test_demo_node_serves_the_community_to_taxii2_client(
@@ -178,3 +179,23 @@ def received(data_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
 def _collection_titled(node: Node, title: str) -> str:
     [found] = [c.id for c in node.store.list_collections() if c.title == title]
     return found
+
+
+@pytest.mark.parametrize("busy", [0, 1])
+def test_the_demo_on_a_busy_port_says_so_before_printing_anything(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, busy: int
+) -> None:
+    """Either of its two ports (P, P+1) taken: one line naming it, no URL, token or
+    traceback, and no demo made."""
+    monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1] - busy
+        refused = cli(tmp_path / "demo", "demo", "--port", str(port))
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        f"allyshare: error: port {port + busy} on 127.0.0.1 is already in use by another "
+        "program; choose others with --port P (the demo serves on P and P+1)"
+    ]
+    assert not (tmp_path / "demo").exists()

@@ -148,3 +148,101 @@ def test_changing_members_and_explaining_a_decision(
     assert "markings    S//NOFORN" in out
     code, _, err = run(capsys, node_dir, "policy", "explain", "malware--nothing", "--as", "kim")
     assert code == 1 and "no object" in err
+
+
+def test_the_last_active_admin_stays(node_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The admin ``init`` made is the only one: it may be neither demoted nor disabled, and
+    once another admin takes over, that one's organization may not be disabled either."""
+    for command in (("change", "admin", "--role", "reader"), ("disable", "admin")):
+        code, out, err = run(capsys, node_dir, "user", *command)
+        assert code == 1 and not out
+        assert len(err.splitlines()) == 1 and "user 'admin' is the node's last active admin" in err
+    _, org, _ = run(capsys, node_dir, "org", "add", "CISA", "--country", "USA", "--kind", "cert")
+    assert run(capsys, node_dir, "user", "add", "boss", "--org", org, "--admin")[0] == 0
+    assert run(capsys, node_dir, "user", "change", "admin", "--role", "reader")[0] == 0
+    code, _, err = run(capsys, node_dir, "org", "disable", org)
+    assert code == 1 and f"organization '{org}' holds the node's last active admin" in err
+    assert run(capsys, node_dir, "user", "disable", "boss")[0] == 1
+    assert run(capsys, node_dir, "user", "change", "admin", "--role", "admin")[0] == 0
+    assert run(capsys, node_dir, "org", "disable", org)[0] == 0
+    code, users, _ = run(capsys, node_dir, "user", "list")
+    assert [line.split("\t")[-1] for line in users.splitlines()] == ["admin", "admin,disabled"]
+
+
+def test_a_user_added_without_a_role_reads_and_is_told_so(
+    node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, org, _ = run(capsys, node_dir, "org", "add", "CISA", "--country", "USA", "--kind", "cert")
+    _, collection, _ = run(capsys, node_dir, "collection", "add", "Local")
+    code, token, err = run(capsys, node_dir, "user", "add", "kim", "--org", org)
+    assert code == 0 and err == "user kim: role reader (the default; --role chooses)"
+    node = Node.open(load_settings(node_dir))
+    try:
+        kim = node.authenticate_token(token)
+        assert kim.roles == {"reader"}
+        [access] = node.collections_for(kim)
+        assert (access.collection.id, access.can_read, access.can_write) == (
+            collection,
+            True,
+            False,
+        )
+    finally:
+        node.close()
+    code, _, err = run(capsys, node_dir, "user", "add", "lee", "--org", org, "--role", "curator")
+    assert code == 0 and not err
+    code, _, err = run(capsys, node_dir, "user", "add", "ops", "--admin")
+    assert code == 0 and not err
+    code, users, _ = run(capsys, node_dir, "user", "list")
+    assert [line.split("\t")[4] for line in users.splitlines()] == [
+        "-",
+        "reader",
+        "curator",
+        "-",
+    ]
+
+
+def test_countries_must_exist_and_agreement_organizations_be_registered(
+    tmp_path: Path,
+    node_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refused(*args: str) -> str:
+        code, out, err = run(capsys, node_dir, *args)
+        assert code == 1 and not out and len(err.splitlines()) == 1, (code, out, err)
+        return err
+
+    assert "'XXX' is not an ISO 3166-1 alpha-3" in refused(
+        "org", "add", "Nowhere", "--country", "XXX", "--kind", "cert"
+    )
+    assert "nationality 'XXX'" in refused("user", "add", "kim", "--nationality", "XXX")
+    assert "nationality 'ZZZ'" in refused("user", "change", "admin", "--nationality", "ZZZ")
+    assert "peer country 'XXX'" in refused(
+        "peer", "add", "kor", "--url", "https://127.0.0.1:1/taxii2/api/", "--country", "XXX",
+        "--agreement", "us-rok-tech", "--cert-fingerprint", "00" * 32,
+    )  # fmt: skip
+
+    with_xxx = tmp_path / "xxx.toml"
+    with_xxx.write_text(US_ROK_TECH.replace('"KOR"', '"XXX"'))
+    assert "not ['XXX']" in refused("agreement", "apply", str(with_xxx))
+    named = tmp_path / "named.toml"
+    named.write_text(
+        US_ROK_TECH.replace("organizations = []", 'organizations = ["KOR.KRCERT", "KOR.SAMSUNG"]')
+    )
+    err = refused("agreement", "apply", str(named))
+    assert "['KOR.KRCERT', 'KOR.SAMSUNG'], not registered on this node" in err
+    assert (
+        run(capsys, node_dir, "org", "add", "KrCERT", "--country", "KOR", "--kind", "cert")[0] == 0
+    )
+    assert "['KOR.SAMSUNG'], not registered" in refused("agreement", "apply", str(named))
+    run(capsys, node_dir, "org", "add", "Samsung", "--country", "KOR", "--kind", "company")
+    assert run(capsys, node_dir, "agreement", "apply", str(named))[0] == 0
+    assert run(capsys, node_dir, "agreement", "list")[1] == (
+        "us-rok-tech\tv1\tKOR,KOR.KRCERT,KOR.SAMSUNG,USA"
+    )
+
+    monkeypatch.setenv("ALLYSHARE_COUNTRY", "XXX")
+    assert "ALLYSHARE_COUNTRY 'XXX' is not" in refused("user", "list")
+    monkeypatch.delenv("ALLYSHARE_COUNTRY")
+    code, _, err = run(capsys, tmp_path / "new", "init", "--country", "XXX", "--name", "nowhere")
+    assert code == 1 and "'XXX' is not an ISO 3166-1 alpha-3" in err

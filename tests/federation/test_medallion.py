@@ -120,8 +120,11 @@ def held(data_dir: Path) -> list[tuple[str, str]]:
         return list(connection.execute("SELECT object_id, version FROM objects"))
 
 
-def subscribe_to(medallion: Medallion, kor_dir: Path, into: str, password_file: Path) -> None:
-    """Pin medallion (plain HTTP on loopback) as a peer read as ``reader``, and subscribe."""
+def subscribe_to(
+    medallion: Medallion, kor_dir: Path, into: str, password_file: Path, url: str = ""
+) -> None:
+    """Pin medallion (plain HTTP on loopback, at ``url`` or its API root) as a peer read as
+    ``reader``, and subscribe."""
     ok(
         cli(
             kor_dir,
@@ -129,7 +132,7 @@ def subscribe_to(medallion: Medallion, kor_dir: Path, into: str, password_file: 
             "add",
             "reference",
             "--url",
-            medallion.root,
+            url or medallion.root,
             "--country",
             "USA",
             "--agreement",
@@ -186,9 +189,18 @@ def test_wrong_credentials_are_reported_and_nothing_is_stored(
     medallion.post([indicator(1, object_marking_refs=[TLP_GREEN])])
     wrong = tmp_path / "wrong"
     wrong.write_text("not the password")
-    subscribe_to(medallion, kor_dir, into, wrong)
-    failed = cli(kor_dir, "sync", "--quiet")
-    assert failed.returncode == 1
-    assert "answered 401" in failed.stderr
+    with pytest.raises(AssertionError, match="answered 401"):
+        subscribe_to(medallion, kor_dir, into, wrong)
+    assert "nothing to sync" in ok(cli(kor_dir, "sync", "--quiet"))
     assert held(kor_dir) == []
-    assert "last error: " in ok(cli(kor_dir, "peer", "list"))
+
+
+def test_a_discovery_url_leads_to_its_default_api_root(
+    medallion: Medallion, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
+    kor_dir = tmp_path / "kor"
+    into = make_node(kor_dir, "KOR", "kor")
+    discovery = medallion.root.replace("/api/", "/taxii2/")
+    subscribe_to(medallion, kor_dir, into, medallion.password_file, url=discovery)
+    assert f"reference  USA  us-rok-tech  {medallion.root}" in ok(cli(kor_dir, "peer", "list"))

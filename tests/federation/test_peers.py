@@ -1,8 +1,11 @@
 """Pinning peers: a real KOR node process over HTTPS, added as a peer of a USA node through the
-command line and the management API; the wrong certificate is refused and nothing is kept."""
+command line and the management API; the wrong certificate is refused and nothing is kept. A
+subscription is checked with the KOR node, so for most tests the KOR node pins the USA node
+first (the USA node served for as long as that takes)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,25 +14,69 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from allyshare.cli.commands import CLI_SUBJECT
 from allyshare.cli.main import main
 from allyshare.config import load_settings
 from allyshare.errors import Conflict, InvalidInput, NotFound
-from allyshare.federation.peers import add_peer, node_identity, subscribe
+from allyshare.federation.peers import add_peer, node_identity, remove_peer, subscribe
 from allyshare.keys import ensure_tls_identity, fingerprint
 from allyshare.server import create_server_app
 from allyshare.service import Node
 from allyshare.storage import PeerRecord
 
-from support.federation import AGREEMENT
-from support.processes import RunningNode, cli, serve
+from support.federation import AGREEMENT, make_node
+from support.processes import RunningNode, serve
 
 
 @pytest.fixture(scope="module")
 def kor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningNode]:
+    """The KOR node, with the agreement and one collection under it (`shared_on`)."""
     data_dir = tmp_path_factory.mktemp("kor") / "node"
-    assert cli(data_dir, "init", "--country", "KOR", "--name", "kor").returncode == 0
+    make_node(data_dir, "KOR", "kor")
     with serve(data_dir, tls=True) as node:
         yield node
+
+
+def kor_node(kor: RunningNode) -> Node:
+    """The KOR node's own store, opened beside its server (its settings, not the test's)."""
+    return Node.open(load_settings(kor.data_dir, environ={}))
+
+
+def shared_on(kor: RunningNode) -> str:
+    """The id of the KOR collection bound to the agreement."""
+    node = kor_node(kor)
+    try:
+        [access] = [a for a in node.collections_for(CLI_SUBJECT) if a.collection.agreement_name]
+        return access.collection.id
+    finally:
+        node.close()
+
+
+@pytest.fixture
+def known(usa: Node, kor: RunningNode, tmp_path: Path) -> Iterator[Node]:
+    """The USA node once the KOR node has pinned it (as its operator does with ``peer add``,
+    which reads the USA node's signing key from it, served meanwhile)."""
+    name = f"usa-{tmp_path.name}"
+    with serve(usa.settings.data_dir, tls=True) as served:
+        node = kor_node(kor)
+        try:
+            add_peer(
+                node,
+                name,
+                api_root=f"{served.url}/taxii2/api/",
+                country="USA",
+                agreement="us-rok-tech",
+                certificate=(usa.settings.data_dir / "node.crt").read_bytes(),
+            )
+        finally:
+            node.close()
+    yield usa
+    node = kor_node(kor)
+    try:
+        with contextlib.suppress(NotFound):  # the test may have made KOR forget it already
+            remove_peer(node, name)
+    finally:
+        node.close()
 
 
 @pytest.fixture
@@ -110,25 +157,89 @@ def test_a_peer_that_cannot_be_trusted_as_given_is_refused(
     assert usa.store.peers.all() == []
 
 
-def test_subscriptions_follow_the_peers_agreement(usa: Node, kor: RunningNode) -> None:
+def test_a_discovery_url_or_bare_address_leads_to_the_api_root(usa: Node, kor: RunningNode) -> None:
+    assert add_kor(usa, kor, api_root=f"{kor.url}/taxii2/").api_root == api_root(kor)
+    assert add_kor(usa, kor, "kor2", api_root=kor.url).api_root == api_root(kor)
+
+
+def test_a_peer_that_has_not_pinned_this_node_is_told_how(usa: Node, kor: RunningNode) -> None:
     add_kor(usa, kor)
+    shared = usa.add_collection("From KOR", "", agreement="us-rok-tech")
+    usa_fingerprint = fingerprint((usa.settings.data_dir / "node.crt").read_bytes())
+    with pytest.raises(InvalidInput) as refused:
+        subscribe(usa, "kor", remote_collection=shared_on(kor), into=shared.id)
+    assert str(refused.value).startswith("kor answered 401 (")
+    assert str(refused.value).endswith(
+        "it does not know this node; it must pin this node first, so on kor run: allyshare "
+        "peer add usa --url https://127.0.0.1:6100/taxii2/api/ --cert-fingerprint "
+        f"SHA256:{usa_fingerprint} --country USA --agreement us-rok-tech (with the address "
+        "where kor reaches this node)"
+    )
+    assert usa.store.peers.subscriptions() == []
+
+
+def test_a_remote_collection_must_exist_and_be_shared_with_this_node(
+    known: Node, kor: RunningNode
+) -> None:
+    usa = known
+    add_kor(usa, kor)
+    shared = usa.add_collection("From KOR", "", agreement="us-rok-tech")
+    on_kor = kor_node(kor)
+    try:
+        only_kor = on_kor.add_collection("KOR only").id
+    finally:
+        on_kor.close()
+    for missing in ("nope", only_kor):
+        with pytest.raises(NotFound, match=f"kor has no collection {missing} that this node"):
+            subscribe(usa, "kor", remote_collection=missing, into=shared.id, push=True)
+    with pytest.raises(InvalidInput, match="not a TAXII collection id"):
+        subscribe(usa, "kor", remote_collection="a?b", into=shared.id)
+    assert usa.store.peers.subscriptions() == []
+
+
+def test_sync_says_when_the_peer_no_longer_knows_this_node(
+    known: Node, kor: RunningNode, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    usa = known
+    add_kor(usa, kor)
+    shared = usa.add_collection("From KOR", "", agreement="us-rok-tech")
+    subscribe(usa, "kor", remote_collection=shared_on(kor), into=shared.id)
+    data_dir = str(usa.settings.data_dir)
+    assert main(["sync", "--quiet", "--data-dir", data_dir]) == 0
+    on_kor = kor_node(kor)
+    try:
+        remove_peer(on_kor, f"usa-{tmp_path.name}")
+    finally:
+        on_kor.close()
+    capsys.readouterr()
+    assert main(["sync", "--quiet", "--data-dir", data_dir]) == 1
+    failed = capsys.readouterr().err
+    assert "  failed: kor answered 401 (" in failed
+    assert "it must pin this node first, so on kor run: allyshare peer add usa --url " in failed
+
+
+def test_subscriptions_follow_the_peers_agreement(known: Node, kor: RunningNode) -> None:
+    usa = known
+    add_kor(usa, kor)
+    remote = shared_on(kor)
     shared = usa.add_collection("From KOR", "", agreement="us-rok-tech")
     local = usa.add_collection("Ours", "")
     with pytest.raises(InvalidInput, match="data keeps its agreement"):
-        subscribe(usa, "kor", remote_collection="c-1", into=local.id)
-    subscription = subscribe(usa, "kor", remote_collection="c-1", into=shared.id, push=True)
+        subscribe(usa, "kor", remote_collection=remote, into=local.id)
+    subscription = subscribe(usa, "kor", remote_collection=remote, into=shared.id, push=True)
     assert usa.store.peers.subscriptions("kor") == [subscription]
     with pytest.raises(Conflict, match="already subscribed"):
-        subscribe(usa, "kor", remote_collection="c-1", into=shared.id)
+        subscribe(usa, "kor", remote_collection=remote, into=shared.id)
     with pytest.raises(NotFound, match="no peer"):
-        subscribe(usa, "jpn", remote_collection="c-1", into=shared.id)
+        subscribe(usa, "jpn", remote_collection=remote, into=shared.id)
     usa.store.peers.remove("kor")
     assert usa.store.peers.subscriptions() == []
     with pytest.raises(NotFound, match="no peer"):
         usa.store.peers.remove("kor")
 
 
-def test_peer_commands(usa: Node, kor: RunningNode, capsys: pytest.CaptureFixture[str]) -> None:
+def test_peer_commands(known: Node, kor: RunningNode, capsys: pytest.CaptureFixture[str]) -> None:
+    usa, remote = known, shared_on(kor)
     data_dir = str(usa.settings.data_dir)
     collection = usa.add_collection("From KOR", "", agreement="us-rok-tech")
     certificate = str(kor.data_dir / "node.crt")
@@ -142,20 +253,21 @@ def test_peer_commands(usa: Node, kor: RunningNode, capsys: pytest.CaptureFixtur
     assert main(added) == 0
     assert "signs its requests" in capsys.readouterr().out
     subscribed = [
-        "peer", "subscribe", "kor", "--remote-collection", "c-1", "--into", collection.id,
+        "peer", "subscribe", "kor", "--remote-collection", remote, "--into", collection.id,
         "--data-dir", data_dir,
     ]  # fmt: skip
     assert main(subscribed) == 0
     assert main(["peer", "list", "--data-dir", data_dir]) == 0
     listed = capsys.readouterr().out
     assert f"kor  KOR  us-rok-tech  {api_root(kor)}" in listed
-    assert f"c-1 -> {collection.id} (pull): 0 in, 0 out, last success never" in listed
+    assert f"{remote} -> {collection.id} (pull): 0 in, 0 out, last success never" in listed
     assert main(["peer", "remove", "kor", "--data-dir", data_dir]) == 0
     assert main(["peer", "remove", "kor", "--data-dir", data_dir]) == 1
     assert "no peer 'kor'" in capsys.readouterr().err
 
 
-def test_peers_through_the_management_api(usa: Node, kor: RunningNode) -> None:
+def test_peers_through_the_management_api(known: Node, kor: RunningNode) -> None:
+    usa, remote = known, shared_on(kor)
     client = TestClient(create_server_app(usa))
     admin = {"Authorization": f"Bearer {usa.add_user('root', is_admin=True)}"}
     reader = {"Authorization": f"Bearer {usa.add_user('someone')}"}
@@ -181,14 +293,14 @@ def test_peers_through_the_management_api(usa: Node, kor: RunningNode) -> None:
     collection = usa.add_collection("From KOR", "", agreement="us-rok-tech")
     subscribed = client.post(
         "/api/v1/peers/kor/subscriptions",
-        json={"remote_collection": "c-1", "into": collection.id},
+        json={"remote_collection": remote, "into": collection.id},
         headers=admin,
     )
     assert subscribed.status_code == 201, subscribed.text
     [listed] = client.get("/api/v1/peers", headers=admin).json()["peers"]
     assert listed["subscriptions"] == [
         {
-            "remote_collection": "c-1",
+            "remote_collection": remote,
             "local_collection": collection.id,
             "push": False,
             "cursor": None,

@@ -102,22 +102,20 @@ def test_unsigned_and_unknown_signers_get_nothing(pair: Pair, tmp_path: Path) ->
         )
     )
     collection = make_collection(stranger_dir)
-    ok(
-        cli(
-            stranger_dir,
-            "peer",
-            "subscribe",
-            "usa",
-            "--remote-collection",
-            pair.usa_collection,
-            "--into",
-            collection,
-        )
+    refused = cli(
+        stranger_dir,
+        "peer",
+        "subscribe",
+        "usa",
+        "--remote-collection",
+        pair.usa_collection,
+        "--into",
+        collection,
     )
-    refused = cli(stranger_dir, "sync", "--quiet")
     assert refused.returncode == 1
-    assert "401" in refused.stderr and "signature not accepted" in refused.stderr
-    assert "0 new" in refused.stdout
+    assert "usa answered 401" in refused.stderr and "signature not accepted" in refused.stderr
+    assert "must pin this node first, so on usa run: allyshare peer add stranger" in refused.stderr
+    assert "nothing to sync" in ok(cli(stranger_dir, "sync", "--quiet"))
 
 
 def test_a_serving_node_pulls_on_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

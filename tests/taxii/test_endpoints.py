@@ -52,7 +52,8 @@ def world(database_url: str, tmp_path: Path) -> Iterator[World]:
     node = Node.open(settings)
     members = node.add_organization("Members", country="USA", kind="cert")
     outsiders = node.add_organization("Outsiders", country="USA", kind="company")
-    for name, parties in (("indicators", [members]), ("hidden", ["USA.NOBODY"])):
+    nobody = node.add_organization("Nobody", country="USA", kind="company")
+    for name, parties in (("indicators", [members]), ("hidden", [nobody])):
         node.apply_agreement(
             {
                 "name": name,

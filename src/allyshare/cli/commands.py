@@ -6,7 +6,7 @@ import argparse
 import sys
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -22,9 +22,11 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from allyshare.cli.listening import listen
 from allyshare.clock import format_us
 from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
+from allyshare.datadir import make_private_directory
 from allyshare.errors import ConfigError, InvalidInput, InvalidObject, NotFound
 from allyshare.federation.connections import is_loopback
 from allyshare.federation.peers import Credentials, add_peer, remove_peer, subscribe
@@ -38,8 +40,8 @@ from allyshare.keys import (
     public_key_text,
     write_private_file,
 )
-from allyshare.service import Node
-from allyshare.stix.reading import read_objects
+from allyshare.service import DEFAULT_ROLES, Node
+from allyshare.stix.reading import read_objects, stix_files
 from allyshare.stix.upgrade import upgrade_object
 from allyshare.storage import OrganizationRecord, User, VersionFilter
 
@@ -73,10 +75,10 @@ def initialise(data_dir: Path, *, country: str, name: str, database_url: str = "
     """Create the node's files and database; return the admin token (shown once)."""
     if (data_dir / CONFIG_FILE).exists():
         raise ConfigError(f"{data_dir} already holds a node ({CONFIG_FILE} exists)")
-    data_dir.mkdir(parents=True, exist_ok=True)
     settings = validate(
         replace(Settings(data_dir), country=country, node_name=name, database_url=database_url)
     )
+    make_private_directory(data_dir)
     write_settings_file(settings)
     create_node_key(data_dir)
     ensure_tls_identity(data_dir, name)
@@ -104,7 +106,7 @@ def serve(args: argparse.Namespace) -> int:
 
     settings = _settings(args.data_dir)
     host = args.host or settings.host
-    port = args.port or settings.port
+    port = settings.port if args.port is None else args.port
     certificate = private_key = None
     if args.plain_http:
         if not is_loopback(host):
@@ -115,22 +117,34 @@ def serve(args: argparse.Namespace) -> int:
     else:
         files = ensure_tls_identity(args.data_dir, settings.node_name)
         certificate, private_key = files.certificate, files.private_key
-    configure(settings.log_level)
-    node = Node.open(settings)
-    try:
-        uvicorn.run(
-            create_server_app(node, sync=True),
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            proxy_headers=False,
-            ssl_certfile=certificate,
-            ssl_keyfile=private_key,
-        )
-    finally:
-        node.close()
+    choose = f"choose another with --port (or [server] port in {CONFIG_FILE})"
+    with listen(host, port, choose=choose) as sock:
+        configure(settings.log_level)
+        node = Node.open(settings)
+        try:
+            url = f"{'http' if args.plain_http else 'https'}://{_url_host(host)}:{port}/"
+            print(f"node {settings.node_name!r} serving at {url}")
+            print(f"  TAXII 2.1 {url}taxii2/, management API {url}api/v1/ (docs {url}docs)")
+            if certificate is not None:
+                pin = fingerprint(certificate.read_bytes())
+                print(f"  certificate SHA256:{pin} ({certificate})")
+            sys.stdout.flush()
+            config = uvicorn.Config(
+                create_server_app(node, sync=True),
+                log_level="warning",
+                access_log=False,
+                proxy_headers=False,
+                ssl_certfile=certificate,
+                ssl_keyfile=private_key,
+            )
+            uvicorn.Server(config).run(sockets=[sock])
+        finally:
+            node.close()
     return 0
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def node_show(args: argparse.Namespace) -> int:
@@ -138,7 +152,10 @@ def node_show(args: argparse.Namespace) -> int:
     files = ensure_tls_identity(args.data_dir, settings.node_name)
     print(f"name                      {settings.node_name}")
     print(f"country                   {settings.country}")
-    print(f"listens on                https://{settings.host}:{settings.port}/")
+    print(
+        f"configured address        https://{_url_host(settings.host)}:{settings.port}/"
+        "  (serve --host/--port override it; serve prints where it listens)"
+    )
     print(f"certificate               {files.certificate}")
     print(f"certificate fingerprint   SHA256:{fingerprint(files.certificate.read_bytes())}")
     print(f"signing key (Ed25519)     {public_key_text(load_signing_key(args.data_dir))}")
@@ -340,6 +357,9 @@ def user_add(args: argparse.Namespace) -> int:
             clearance=args.clearance,
             roles=args.role,
         )
+    if args.role is None and not args.admin:
+        roles = ", ".join(sorted(DEFAULT_ROLES))
+        print(f"user {args.name}: role {roles} (the default; --role chooses)", file=sys.stderr)
     print(token)
     return 0
 
@@ -464,28 +484,41 @@ def import_files(args: argparse.Namespace) -> int:
         summary = import_into(node, args.collection, args.files, progress=not args.quiet)
     print(
         f"stored {summary['stored']}, duplicate {summary['duplicate']}, "
-        f"rejected {summary['rejected']}"
+        f"rejected {summary['rejected']}, skipped {len(summary.skipped)}"
     )
     for reason, count in summary.reasons.most_common():
         print(f"  rejected x{count}: {reason}")
-    return 0 if summary["rejected"] == 0 else 2
+    for warning, count in summary.warnings.most_common():
+        print(f"  warning x{count}: {warning}")
+    for skipped in summary.skipped:
+        print(f"  skipped {skipped}")
+    return 0 if summary["rejected"] == 0 and not summary.skipped else 2
 
 
 class ImportSummary(Counter[str]):
-    """Counts of stored / duplicate / rejected objects, with each rejection's reason."""
+    """Counts of stored / duplicate / rejected objects, with each rejection's reason, each
+    warning about what was stored, and the files skipped (why, one line each)."""
 
     def __init__(self) -> None:
         super().__init__({"stored": 0, "duplicate": 0, "rejected": 0})
         self.reasons: Counter[str] = Counter()
+        self.warnings: Counter[str] = Counter()
+        self.skipped: list[str] = []
 
 
 def import_into(
     node: Node, collection_id: str, paths: Iterable[Path], *, progress: bool = False
 ) -> ImportSummary:
-    """Read, upgrade (STIX 2.0 to 2.1) and store objects in batches of ``IMPORT_BATCH``."""
+    """Read, upgrade (STIX 2.0 to 2.1) and store objects in batches of ``IMPORT_BATCH``.
+
+    A file that is not STIX (an ATT&CK ``index.json``, a MISP event, anything that is not a
+    bundle, object, array or JSON Lines of them) is skipped and named, and the rest imported:
+    directories of mixed content are common. Objects a JSON Lines file held before a line
+    that does not parse are imported; the skip says so.
+    """
     summary = ImportSummary()
-    files = list(paths)
-    for path in files:
+    given = list(paths)
+    for path in given:
         if not path.exists():
             raise InvalidInput(f"{path}: no such file or directory")
     with Progress(
@@ -498,19 +531,36 @@ def import_into(
         transient=True,
     ) as bar:
         task = bar.add_task("importing", total=None)
-        for path in files:
-            bar.update(task, description=path.name)
-            batch: list[object] = []
-            for obj in _upgraded(read_objects(path), summary):
-                batch.append(obj)
-                if len(batch) >= IMPORT_BATCH:
-                    _store_batch(node, collection_id, batch, summary)
-                    bar.advance(task, len(batch))
-                    batch = []
-            if batch:
-                _store_batch(node, collection_id, batch, summary)
-                bar.advance(task, len(batch))
+
+        def store(batch: list[object]) -> None:
+            _store_batch(node, collection_id, batch, summary)
+            bar.advance(task, len(batch))
+
+        for path in given:
+            files = stix_files(path) if path.is_dir() else [path]
+            if not files:
+                summary.skipped.append(f"{path}: no *.json or *.jsonl files in this directory")
+            for file in files:
+                bar.update(task, description=file.name)
+                _import_file(file, summary, store)
     return summary
+
+
+def _import_file(path: Path, summary: ImportSummary, store: Callable[[list[object]], None]) -> None:
+    """Store one file's objects in batches; a file that is not STIX is skipped, named."""
+    batch: list[object] = []
+    read = False
+    try:
+        for obj in _upgraded(read_objects(path), summary):
+            batch.append(obj)
+            read = True
+            if len(batch) >= IMPORT_BATCH:
+                store(batch)
+                batch = []
+    except InvalidInput as exc:
+        summary.skipped.append(f"{exc}" + ("; what came before it is imported" if read else ""))
+    if batch:
+        store(batch)
 
 
 def _upgraded(
@@ -533,7 +583,10 @@ def _store_batch(
 ) -> None:
     status = node.add_objects(CLI_SUBJECT, collection_id, batch)
     for success in status.successes:
-        summary["stored" if success["message"] == "stored" else "duplicate"] += 1
+        message, _, warning = success["message"].partition("; warning: ")
+        summary["stored" if message == "stored" else "duplicate"] += 1
+        if warning:
+            summary.warnings[warning] += 1
     for failure in status.failures:
         summary["rejected"] += 1
         summary.reasons[failure["message"]] += 1

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from allyshare.cli.commands import ADMIN_TOKEN_FILE, CLI_SUBJECT, initialise
+from allyshare.cli.listening import listen
 from allyshare.config import CONFIG_FILE, load_settings
+from allyshare.datadir import make_private_directory
 from allyshare.demo.community import (
     COLLECTIONS,
     PARTNER_COUNTRY,
@@ -129,21 +132,44 @@ def run_demo(args: argparse.Namespace) -> int:
             f"{args.data_dir} holds a one-node demo from an earlier version; remove it and run "
             "again (the demo now keeps two nodes, usa/ and kor/, in it)"
         )
-    usa = DemoNode("USA", args.data_dir / "usa", args.port, *prepare_demo(args.data_dir / "usa"))
-    kor = DemoNode(
-        "KOR", args.data_dir / "kor", args.port + 1, *prepare_partner(args.data_dir / "kor")
-    )
-    scheme = "http" if args.plain_http else "https"
-    print(f"allyshare demo: two nodes on {args.host}, USA and KOR, syncing both ways")
+    sockets = [] if args.no_serve else _listen_both(args.host, args.port)
+    try:
+        make_private_directory(args.data_dir)
+        usa = DemoNode(
+            "USA", args.data_dir / "usa", args.port, *prepare_demo(args.data_dir / "usa")
+        )
+        kor = DemoNode(
+            "KOR", args.data_dir / "kor", args.port + 1, *prepare_partner(args.data_dir / "kor")
+        )
+        _introduce(usa, kor, args.host, args.plain_http)
+        if args.no_serve:
+            return 0
+        sys.stdout.flush()
+        return serve_federated([usa, kor], args.host, sockets, plain_http=args.plain_http)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _introduce(usa: DemoNode, kor: DemoNode, host: str, plain_http: bool) -> None:
+    scheme = "http" if plain_http else "https"
+    print(f"allyshare demo: two nodes on {host}, USA and KOR, syncing both ways")
     print("  a first US-ROK arrangement: agreement us-rok-tech (USA and KOR, up to S and")
     print("  TLP:AMBER) for four collections, usa-national (US members only) for the fifth")
     for node, users in ((usa, USERS), (kor, PARTNER_USERS)):
-        _describe(node, users, args.host, scheme)
-    _showcase(usa, kor, args.host, scheme, args.plain_http)
-    if args.no_serve:
-        return 0
-    sys.stdout.flush()
-    return serve_federated([usa, kor], args.host, plain_http=args.plain_http)
+        _describe(node, users, host, scheme)
+    _showcase(usa, kor, host, scheme, plain_http)
+
+
+def _listen_both(host: str, port: int) -> list[socket.socket]:
+    """The two nodes' ports, taken before anything is printed that points at them."""
+    choose = "choose others with --port P (the demo serves on P and P+1)"
+    first = listen(host, port, choose=choose)
+    try:
+        return [first, listen(host, port + 1, choose=choose)]
+    except ConfigError:
+        first.close()
+        raise
 
 
 def _curl(node: DemoNode, plain_http: bool) -> str:
@@ -197,9 +223,12 @@ def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: 
         )
 
 
-def serve_federated(nodes: list[DemoNode], host: str, *, plain_http: bool) -> int:
-    """Serve every node in this one process; once all listen, pin each to the others and
-    subscribe their shared collections both ways (done once: later runs find the peers)."""
+def serve_federated(
+    nodes: list[DemoNode], host: str, sockets: list[socket.socket], *, plain_http: bool
+) -> int:
+    """Serve every node in this one process, each on its bound socket; once all listen, pin
+    each to the others and subscribe their shared collections both ways (done once: later
+    runs find the peers)."""
     import uvicorn
 
     from allyshare.logs import configure
@@ -225,7 +254,10 @@ def serve_federated(nodes: list[DemoNode], host: str, *, plain_http: bool) -> in
         servers.append(uvicorn.Server(config))
 
     async def run() -> None:
-        tasks = [asyncio.create_task(server.serve()) for server in servers]
+        tasks = [
+            asyncio.create_task(server.serve(sockets=[sock]))
+            for server, sock in zip(servers, sockets, strict=True)
+        ]
         while not all(server.started for server in servers):
             if any(task.done() for task in tasks):
                 break
@@ -247,28 +279,32 @@ def serve_federated(nodes: list[DemoNode], host: str, *, plain_http: bool) -> in
 
 def _peer_all(nodes: list[DemoNode], opened: list[Node], host: str, plain_http: bool) -> None:
     scheme = "http" if plain_http else "https"
+    added: list[tuple[DemoNode, Node, DemoNode]] = []
     for node, live in zip(nodes, opened, strict=True):
         known = {peer.name for peer in live.store.peers.all()}
         for other in nodes:
-            name = other.label.lower()
-            if other is node or name in known:
+            if other is node or other.label.lower() in known:
                 continue
             add_peer(
                 live,
-                name,
+                other.label.lower(),
                 api_root=f"{other.url(host, scheme)}api/",
                 country=other.label,
                 agreement=US_ROK_TECH["name"],
                 certificate=None if plain_http else (other.data_dir / NODE_CERT_FILE).read_bytes(),
             )
-            for key in other.community.collections.keys() & node.community.collections.keys():
-                if key in {c.key for c in SHARED_COLLECTIONS}:
-                    subscribe(
-                        live,
-                        name,
-                        remote_collection=other.community.collections[key],
-                        into=node.community.collections[key],
-                    )
+            added.append((node, live, other))
+    # A subscription is checked with the other node, which must have pinned this one first.
+    shared = {collection.key for collection in SHARED_COLLECTIONS}
+    for node, live, other in added:
+        for key in other.community.collections.keys() & node.community.collections.keys() & shared:
+            subscribe(
+                live,
+                other.label.lower(),
+                remote_collection=other.community.collections[key],
+                into=node.community.collections[key],
+            )
+    for node, live in zip(nodes, opened, strict=True):
         if node.label == "USA":
             _release_showcase(live)
         print(f"{node.label} node: pulling from its peers every {DEMO_SYNC_SECONDS} s", flush=True)

@@ -146,7 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument("--org", default=None, metavar="ORG_ID", help="the user's organization")
     user_add.add_argument("--nationality", default=None, metavar="ISO3")
     user_add.add_argument("--clearance", default="U", choices=CLEARANCES)
-    user_add.add_argument("--role", action="append", default=[], choices=ROLE_NAMES)
+    user_add.add_argument(
+        "--role",
+        action="append",
+        default=None,
+        choices=ROLE_NAMES,
+        help="repeat for several (default: reader, or none for an --admin)",
+    )
     user_add.set_defaults(run=commands.user_add)
     user_change = user_sub.add_parser(
         "change", parents=[common], help="change a user's organization, clearance or roles"

@@ -6,6 +6,7 @@ from allyshare.community.agreements import (
     read_agreement_document,
     read_agreement_file,
 )
+from allyshare.community.countries import check_country, country_problem, is_country
 from allyshare.community.organizations import (
     KINDS,
     ORGANIZATION_ID,
@@ -18,7 +19,10 @@ __all__ = [
     "KINDS",
     "ORGANIZATION_ID",
     "agreement_from_document",
+    "check_country",
+    "country_problem",
     "identity_of",
+    "is_country",
     "organization_id",
     "read_agreement_document",
     "read_agreement_file",

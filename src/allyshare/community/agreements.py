@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from allyshare.community.countries import is_country
 from allyshare.errors import InvalidInput
 from allyshare.policy import Agreement, Classification, Tlp
 
@@ -32,7 +33,6 @@ CATEGORIES = frozenset(
     {"cyber-threat", "sensitive-technology", "supply-chain", "economic-coercion"}
 )
 _NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,99}")
-_COUNTRY = re.compile(r"[A-Z]{3}")
 _KNOWN_FIELDS = {
     "name",
     "version",
@@ -99,9 +99,11 @@ def agreement_from_document(document: Mapping[str, Any]) -> Agreement:
     parties = field("parties", Mapping)
     countries = _strings(parties, "countries", problems) if parties is not None else []
     organizations = _strings(parties, "organizations", problems) if parties is not None else []
-    bad_countries = [c for c in countries if not _COUNTRY.fullmatch(c)]
+    bad_countries = [c for c in countries if not is_country(c)]
     if bad_countries:
-        problems.append(f"party countries must be ISO 3166-1 alpha-3 codes: {bad_countries}")
+        problems.append(
+            f"party countries must be ISO 3166-1 alpha-3 country codes, not {bad_countries}"
+        )
     if parties is not None and not countries and not organizations:
         problems.append("an agreement needs at least one party country or organization")
     categories = field("categories", list)

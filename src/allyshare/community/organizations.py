@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import uuid
 
+from allyshare.community.countries import check_country
 from allyshare.errors import InvalidInput
 
 KINDS = frozenset({"government", "cert", "company", "academic"})
-_COUNTRY = re.compile(r"[A-Z]{3}")
 ORGANIZATION_ID = re.compile(r"[A-Z]{3}\.[A-Z0-9][A-Z0-9-]*")
 """The shape of what `organization_id` makes (use ``fullmatch``)."""
 
@@ -19,8 +19,7 @@ def organization_id(name: str, country: str) -> str:
     ACS ``permitted_organizations`` names organizations this way (``USA.USG``), so an id
     derived the same way lets an originator write REL TO lists that match our members.
     """
-    if not _COUNTRY.fullmatch(country):
-        raise InvalidInput(f"country must be an ISO 3166-1 alpha-3 code, got {country!r}")
+    check_country(country)
     slug = re.sub(r"[^A-Z0-9]+", "-", name.upper()).strip("-")
     if not slug:
         raise InvalidInput(f"organization name {name!r} has no letters or digits")

@@ -20,11 +20,9 @@ import httpx
 from allyshare.clock import format_us, parse_us
 from allyshare.errors import AllyshareError, InvalidInput
 from allyshare.federation.connections import pinned_client
-from allyshare.federation.peers import credentials_of
-from allyshare.federation.signatures import SignedRequests
-from allyshare.keys import load_signing_key
+from allyshare.federation.peers import auth_for, not_recognised
 from allyshare.service import ATTESTED_ORIGINATORS, Node
-from allyshare.storage import PeerRecord, SubscriptionRecord
+from allyshare.storage import SubscriptionRecord
 
 TAXII_21 = "application/taxii+json;version=2.1"
 PAGE_SIZE = 1000
@@ -58,7 +56,7 @@ def pull(
     peer = node.store.peers.get(subscription.peer_name)
     report = PullReport(peer.name, subscription.remote_collection)
     url = f"{peer.api_root}collections/{subscription.remote_collection}/objects/"
-    auth = _auth_for(node, peer)
+    auth = auth_for(node, peer)
     query: dict[str, str] = {"limit": str(page_size), "match[version]": "all"}
     cursor = subscription.cursor
     if cursor:
@@ -67,6 +65,9 @@ def pull(
         with pinned_client(peer.certificate) as client:
             while True:
                 response = client.get(url, params=query, headers={"Accept": TAXII_21}, auth=auth)
+                unknown = not_recognised(node, peer, response)
+                if unknown is not None:
+                    raise SyncFailed(unknown)
                 envelope = _envelope(response)
                 objects = envelope.get("objects") or []
                 if not isinstance(objects, list):
@@ -94,17 +95,6 @@ def pull(
         report.error = _describe(exc)
         node.store.peers.record_failure(subscription, report.error)
         return report
-
-
-def _auth_for(node: Node, peer: PeerRecord) -> httpx.Auth | None:
-    """Basic credentials when the operator gave some (other TAXII servers), else a signature
-    for an allyshare peer, else nothing."""
-    credentials = credentials_of(node.settings, peer.name)
-    if credentials is not None:
-        return httpx.BasicAuth(credentials.username, credentials.password)
-    if peer.signing_key:
-        return SignedRequests(load_signing_key(node.settings.data_dir))
-    return None
 
 
 def _envelope(response: httpx.Response) -> dict[str, Any]:

@@ -11,7 +11,9 @@ until it is complete, and the cursor moves only past what the peer acknowledged.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import httpx
@@ -19,6 +21,7 @@ import orjson
 
 from allyshare.errors import AllyshareError
 from allyshare.federation.connections import pinned_client
+from allyshare.federation.peers import not_recognised
 from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import load_signing_key
 from allyshare.service import ATTESTED_ORIGINATORS, Node
@@ -57,6 +60,7 @@ def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
     as_peer = node.peer_user(peer)
     url = f"{peer.api_root}collections/{subscription.remote_collection}/objects/"
     signer = SignedRequests(load_signing_key(node.settings.data_dir))
+    refusal = partial(not_recognised, node, peer)
     every = VersionFilter(versions=frozenset({"all"}))
     after = subscription.push_cursor
     try:
@@ -71,7 +75,7 @@ def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
                 bodies = [item.body for item in ours]
                 if bodies:
                     attested = node.attested_originators(ours)
-                    status = _send(client, signer, url, peer.api_root, bodies, attested)
+                    status = _send(client, signer, url, peer.api_root, bodies, attested, refusal)
                     report.sent += len(bodies)
                     report.accepted += int(status.get("success_count", 0))
                     report.refused.extend(status.get("failures", []))
@@ -92,6 +96,7 @@ def _send(
     api_root: str,
     bodies: list[bytes],
     attested: list[str],
+    refusal: Callable[[httpx.Response], str | None],
 ) -> dict[str, Any]:
     envelope = (
         b'{"'
@@ -114,7 +119,10 @@ def _send(
             if response.status_code == 202:
                 return _completed(client, signer, api_root, response.json())
             if response.status_code not in _RETRY_STATUSES or attempt == RETRIES:
-                raise PushFailed(f"the peer answered {response.status_code}: {response.text[:300]}")
+                raise PushFailed(
+                    refusal(response)
+                    or f"the peer answered {response.status_code}: {response.text[:300]}"
+                )
         time.sleep(delay)
         delay *= 2
     raise PushFailed("unreachable")

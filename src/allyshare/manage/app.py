@@ -174,17 +174,16 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     @app.patch(
         "/organizations/{organization_id}",
         tags=["organizations"],
-        responses=_problems(400, 403, 404),
+        responses=_problems(400, 403, 404, 409),
     )
     def change_organization(
         organization_id: str, body: OrganizationChange, user: Admin
     ) -> OrganizationOut:
-        """Rename, re-sector, or disable (which cuts off all its users at once)."""
-        # Checked changes first, so a refused name does not leave a half-applied request.
-        record = node.change_organization(organization_id, name=body.name, sectors=body.sectors)
-        if body.disabled is not None:
-            node.disable_organization(organization_id, disabled=body.disabled)
-            record = _organization(node, organization_id)
+        """Rename, re-sector, or disable (which cuts off all its users at once), all or
+        nothing; disabling the organization of the last active admin is refused (409)."""
+        record = node.change_organization(
+            organization_id, name=body.name, sectors=body.sectors, disabled=body.disabled
+        )
         log.info(
             "organization changed",
             extra={"organization": organization_id, "by": user.name, "disabled": body.disabled},
@@ -210,20 +209,18 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         log.info("user added", extra={"user": body.name, "by": user.name})
         return UserCreated(**UserOut.of(_user(node, body.name)).model_dump(), token=token)
 
-    @app.patch("/users/{name}", tags=["users"], responses=_problems(400, 403, 404))
+    @app.patch("/users/{name}", tags=["users"], responses=_problems(400, 403, 404, 409))
     def change_user(name: str, body: UserChange, user: Admin) -> UserOut:
-        """Change what is given; a disabled user is refused from its next request on."""
-        # Checked changes first, so a refused value does not leave a half-applied request.
+        """Change what is given, all or nothing; a disabled user is refused from its next
+        request on. Demoting or disabling the last active admin is refused (409)."""
         changed = node.change_user(
             name,
             organization=body.organization,
             nationality=body.nationality,
             clearance=body.clearance,
             roles=body.roles,
+            disabled=body.disabled,
         )
-        if body.disabled is not None:
-            node.disable_user(name, disabled=body.disabled)
-            changed = _user(node, name)
         log.info("user changed", extra={"user": name, "by": user.name, "disabled": body.disabled})
         return UserOut.of(changed)
 

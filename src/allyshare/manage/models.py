@@ -88,7 +88,10 @@ class NewUser(_Request):
         default=None, description="defaults to the organization's country"
     )
     clearance: str = "U"
-    roles: list[str] = Field(default=[], description="reader, contributor, curator, admin")
+    roles: list[str] | None = Field(
+        default=None,
+        description="reader, contributor, curator, admin; left out: reader (the answer shows them)",
+    )
 
 
 class UserChange(_Request):

@@ -30,7 +30,8 @@ Errors
     example a MISP event) raises :class:`~allyshare.errors.InvalidInput` with the file name and
     a one-line cause; a JSON syntax error names the line and column. A JSON Lines file is
     checked as it streams, so objects before a bad line have already been yielded when the
-    error comes.
+    error comes. ``allyshare import`` skips such a file (naming it and the cause) and goes on
+    with the others, so a directory of mixed content imports what is STIX in it.
 
 Directories
     Given a directory, :func:`read_objects` reads every ``*.json`` and ``*.jsonl`` file below

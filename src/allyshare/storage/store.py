@@ -88,6 +88,10 @@ _LOOKUP_CHUNK = 30_000
 _MERGED_KEYS = 100
 
 
+class NoAdminLeft(Conflict):
+    """A change to users or organizations that would leave no active admin."""
+
+
 class Store:
     """Storage for one node; create with a SQLAlchemy URL, call :meth:`migrate` once."""
 
@@ -196,17 +200,49 @@ class Store:
                 raise Conflict(f"{what} already exists")
             connection.execute(statement)
 
-    def _update_one(self, key: Any, value: str, what: str, **values: Any) -> None:
+    def _update_one(
+        self, key: Any, value: str, what: str, *, keep_an_admin: bool = False, **values: Any
+    ) -> None:
+        """Update one row; with ``keep_an_admin``, refuse (`NoAdminLeft`) a change that leaves
+        the node without an active admin, judged inside the same write transaction."""
         with self._write.begin() as connection:
+            admins_before = self._lock_admins(connection) if keep_an_admin else 0
             result = connection.execute(update(key.table).where(key == value).values(**values))
             if result.rowcount == 0:
                 raise NotFound(f"no {what} {value!r}")
+            if admins_before and not self._active_admins(connection):
+                raise NoAdminLeft(f"no active admin would be left after this change to {what}")
+
+    def _lock_admins(self, connection: Connection) -> int:
+        """Lock the admins' rows for the transaction and count the active ones. SQLite writers
+        are already serialised (``BEGIN IMMEDIATE``); on PostgreSQL the row locks make two
+        concurrent demotions take turns, so the second sees the first and is refused."""
+        if not self.is_sqlite:
+            connection.execute(select(users.c.name).where(users.c.is_admin).with_for_update())
+        return self._active_admins(connection)
+
+    @staticmethod
+    def _active_admins(connection: Connection) -> int:
+        query = (
+            select(func.count())
+            .select_from(
+                users.outerjoin(organizations, users.c.organization_id == organizations.c.id)
+            )
+            .where(
+                users.c.is_admin,
+                ~users.c.disabled,
+                ~func.coalesce(organizations.c.disabled, false()),
+            )
+        )
+        return int(connection.execute(query).scalar_one())
 
     def set_user_disabled(self, name: str, disabled: bool) -> None:
-        self._update_one(users.c.name, name, "user", disabled=disabled)
+        """Disabling the last active admin is refused (`NoAdminLeft`)."""
+        self._update_one(users.c.name, name, "user", keep_an_admin=disabled, disabled=disabled)
 
     def update_user(self, name: str, **values: Any) -> None:
-        self._update_one(users.c.name, name, "user", **values)
+        """Demoting or disabling the last active admin is refused (`NoAdminLeft`)."""
+        self._update_one(users.c.name, name, "user", keep_an_admin=True, **values)
 
     def set_token_hash(self, name: str, token_hash: str) -> None:
         self._update_one(users.c.name, name, "user", token_hash=token_hash)
@@ -270,14 +306,18 @@ class Store:
             ]
 
     def update_organization(self, organization_id: str, **values: Any) -> None:
-        self._update_one(organizations.c.id, organization_id, "organization", **values)
+        """Disabling the organization of the last active admin is refused (`NoAdminLeft`)."""
+        cuts_off = bool(values.get("disabled"))
+        self._update_one(
+            organizations.c.id, organization_id, "organization", keep_an_admin=cuts_off, **values
+        )
 
     def get_organization(self, organization_id: str) -> OrganizationRecord | None:
         found = [o for o in self._organizations(organizations.c.id == organization_id)]
         return found[0] if found else None
 
     def set_organization_disabled(self, organization_id: str, disabled: bool) -> None:
-        self._update_one(organizations.c.id, organization_id, "organization", disabled=disabled)
+        self.update_organization(organization_id, disabled=disabled)
 
     def save_agreement(self, record: AgreementRecord) -> bool:
         """Keep a new version; re-applying the newest unchanged is a no-op (returns False)."""
