@@ -1,6 +1,6 @@
 """Signatures accepted from peers, kept until they expire, so a replayed write is refused.
 
-Revision ID: 0010_signatures_seen
+Revision ID: 0007
 Revises: 0006
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_signatures_seen"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
