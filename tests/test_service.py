@@ -396,7 +396,7 @@ def test_a_peer_answers_only_for_its_own_members() -> None:
     claims: list[object] = [
         "USA.CISA",  # of the peer's country, the author: taken
         "USA.CISA",  # not named as author
-        "USA.NSA",  # a member of this node
+        "USA.NSA",  # one of this node's own
         "KOR.NIS",  # another country's organization
         "KOR",  # a country alone
         None,
@@ -422,7 +422,7 @@ def test_a_peer_answers_only_for_its_own_members() -> None:
         *["USA.PEER:usa"] * 5,
     ]
     assert "does not name it as author" in attested.notes[1]
-    assert "a member of this node" in attested.notes[2]
+    assert "one of this node's own organizations" in attested.notes[2]
     assert "not an organization of USA" in attested.notes[3]
     assert sorted(attested.notes) == [1, 2, 3, 6, 7, 8, 9]
     fewer = received_originators("USA", "usa", ["USA.CISA"], [{}, {}], set())

@@ -545,9 +545,9 @@ class Node:
             # A peer told only the writer's country: known by it, matching no member.
             return Organization(organization_id, organization_id, origin)
         record = self.store.get_organization(origin)
-        if received and record is not None:
-            # A peer never answers for this node's members (such claims are not taken);
-            # what one sent before a member of that name was registered exempts no member.
+        if received and record is not None and origin in self._own_organizations():
+            # A peer never answers for this node's own organizations (such claims are not
+            # taken); what one sent before that organization became ours exempts no member.
             return Organization(organization_id, organization_id, origin.split(".")[0])
         if record is None:
             return Organization(origin, origin, origin.split(".")[0])
@@ -765,8 +765,16 @@ class Node:
     def _received_originators(
         self, country: str, peer_name: str, attested: object, submitted: Sequence[object]
     ) -> Attested:
-        local = {record.id for record in self.store.list_organizations()}
-        return received_originators(country, peer_name, attested, submitted, local)
+        own = self._own_organizations()
+        return received_originators(country, peer_name, attested, submitted, own)
+
+    def _own_organizations(self) -> set[str]:
+        """The organizations this node answers for: those of its country, and any with a
+        user here. Others are registered only so that agreements and markings can name
+        them; their own node answers for them."""
+        own = {o.id for o in self.store.list_organizations() if o.country == self.settings.country}
+        own.update(user.organization_id for user in self.users() if user.organization_id)
+        return own
 
     def read_objects(
         self,
@@ -1138,12 +1146,12 @@ def received_originators(
     A peer answers only for its own members, and only as far as its node tells peers who
     wrote what (`Node.public_originator`). A claim (`ATTESTED_ORIGINATORS`, one entry per
     object) naming an organization is taken when that organization is of the peer's
-    country, is not a member of this node, and is the object's author (``created_by_ref``);
-    otherwise only the organization's country is recorded, so nothing is credited to an
-    organization the peer cannot answer for, while NOFORN is still judged by the writer's
-    country. A claim naming only a country is taken: misstating it could only loosen the
-    peer's own data, which its node controls anyway. Without a usable claim, the peer's
-    country is recorded.
+    country, is not one of this node's own (`Node._own_organizations`), and is the object's
+    author (``created_by_ref``); otherwise only the organization's country is recorded, so
+    nothing is credited to an organization the peer cannot answer for, while NOFORN is still
+    judged by the writer's country. A claim naming only a country is taken: misstating it
+    could only loosen the peer's own data, which its node controls anyway. Without a usable
+    claim, the peer's country is recorded.
     """
     fallback = peer_originator(country, peer_name)
     if not isinstance(attested, list) or len(attested) != len(submitted):
@@ -1179,7 +1187,7 @@ def _organization_claim_problem(
 ) -> str | None:
     """Why a peer may not credit this object to this organization, or None when it may."""
     if claim in local_organizations:
-        return "a member of this node, which a peer does not answer for"
+        return "one of this node's own organizations, which a peer does not answer for"
     if claim.split(".")[0] != country:
         return f"not an organization of {country}, the peer's country"
     author = obj.get("created_by_ref") if isinstance(obj, dict) else None

@@ -68,7 +68,7 @@ def test_a_peer_cannot_credit_its_objects_to_the_receivers_members(pair: Pair) -
 
     assert status["success_count"] == 4
     messages = [success["message"] for success in status["successes"]]
-    assert "a member of this node" in messages[0]
+    assert "one of this node's own organizations" in messages[0]
     assert "not an organization of KOR" in messages[1]
     assert "does not name it as author" in messages[2]
     assert messages[3] == "stored"
