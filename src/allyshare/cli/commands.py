@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import uuid
 from collections import Counter
@@ -10,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import BinaryIO
 
 from rich.console import Console
@@ -48,6 +50,9 @@ ADMIN_USER = "admin"
 # The explicit subject for work the operator does at the console; never reachable over HTTP.
 CLI_SUBJECT = User(name="system:cli", is_admin=True, disabled=False, is_system=True)
 IMPORT_BATCH = 5000
+# Requests still running this many seconds after the node is asked to stop are cancelled, so a
+# stalled client cannot hold it; background sync has its own grace (federation.background).
+REQUEST_GRACE = 2  # seconds
 
 err = Console(stderr=True)
 
@@ -96,6 +101,22 @@ def init(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def sigterm_exits_cleanly() -> Iterator[None]:
+    """SIGTERM is how service managers ask a node to stop. uvicorn stops serving on it and then
+    raises it again, which by default ends the process as killed by the signal; here it ends
+    the command with status 0 instead, through the ``finally`` blocks that close the node."""
+
+    def exit_cleanly(_signal: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, exit_cleanly)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -118,16 +139,18 @@ def serve(args: argparse.Namespace) -> int:
     configure(settings.log_level)
     node = Node.open(settings)
     try:
-        uvicorn.run(
-            create_server_app(node, sync=True),
-            host=host,
-            port=port,
-            log_level="warning",
-            access_log=False,
-            proxy_headers=False,
-            ssl_certfile=certificate,
-            ssl_keyfile=private_key,
-        )
+        with sigterm_exits_cleanly():
+            uvicorn.run(
+                create_server_app(node, sync=True),
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                proxy_headers=False,
+                ssl_certfile=certificate,
+                ssl_keyfile=private_key,
+                timeout_graceful_shutdown=REQUEST_GRACE,
+            )
     finally:
         node.close()
     return 0
