@@ -1052,8 +1052,8 @@ def _shown(
             body = view.body(item)
             if body is None:
                 continue
-            item = replace(item, body=body)
-        yield item if with_body else replace(item, body=b"")
+            item = item._replace(body=body)
+        yield item if with_body else item._replace(body=b"")
 
 
 ATTESTED_ORIGINATORS = "x_allyshare_originators"

@@ -22,6 +22,7 @@ from allyshare.cli.commands import (
     CLI_SUBJECT,
     REQUEST_GRACE,
     initialise,
+    settle_heap,
     sigterm_exits_cleanly,
 )
 from allyshare.config import CONFIG_FILE, load_settings
@@ -248,6 +249,7 @@ def serve_federated(nodes: list[DemoNode], host: str, *, plain_http: bool) -> in
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    settle_heap()
     try:
         with sigterm_exits_cleanly():
             asyncio.run(run())

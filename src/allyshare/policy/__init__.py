@@ -20,6 +20,7 @@ from allyshare.policy.decision import (
     apply,
     decide,
     decide_label,
+    without_denied,
 )
 from allyshare.policy.explain import describe_label, explain
 from allyshare.policy.levels import TLP_MARKING_IDS, Classification, Tlp
@@ -72,4 +73,5 @@ __all__ = [
     "label_of",
     "object_label",
     "redact",
+    "without_denied",
 ]

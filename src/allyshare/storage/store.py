@@ -779,10 +779,16 @@ class Store:
                 )
             rows = connection.execute(query.limit(limit + 1)).all()
         more = len(rows) > limit
-        items = [
-            StoredVersion(row[0], row[1], row[2], row[4] if with_body else b"", row[3])
-            for row in rows[:limit]
-        ]
+        if with_body:
+            items = [
+                StoredVersion(date, oid, version, body, label)
+                for date, oid, version, label, body in rows[:limit]
+            ]
+        else:
+            items = [
+                StoredVersion(date, oid, version, b"", label)
+                for date, oid, version, label in rows[:limit]
+            ]
         return Page(items, more)
 
     @staticmethod
