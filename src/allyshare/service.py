@@ -59,7 +59,7 @@ from allyshare.policy import (
     Organization,
     Subject,
     Tlp,
-    check_write,
+    WriteChecker,
     decide,
     describe_label,
     explain,
@@ -1152,7 +1152,7 @@ class ReuseByView:
         )
 
     def set_apart(self, key: AccessKey) -> AccessKey:
-        return replace(key, marking_refs=tuple(sorted({*key.marking_refs, WRITER_ONLY})))
+        return key._replace(marking_refs=tuple(sorted({*key.marking_refs, WRITER_ONLY})))
 
     def is_apart(self, key: AccessKey) -> bool:
         return WRITER_ONLY in key.marking_refs
@@ -1188,10 +1188,14 @@ class WriteRules:
         known = [*self.registry.definitions(), *definitions]
         return replace(self, registry=MarkingRegistry(known))
 
-    def problems(self, obj: Mapping[str, Any]) -> list[str]:
-        problems = check_write(
-            obj, self.writer, self.agreement, self.registry, self.members, operator=self.operator
+    @cached_property
+    def _check_write(self) -> WriteChecker:
+        return WriteChecker(
+            self.writer, self.agreement, self.registry, self.members, operator=self.operator
         )
+
+    def problems(self, obj: Mapping[str, Any]) -> list[str]:
+        problems = self._check_write(obj)
         if obj.get("type") == APPROVAL_TYPE:
             problems.extend(approval_problems(obj))
         return problems

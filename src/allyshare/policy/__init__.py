@@ -38,7 +38,7 @@ from allyshare.policy.markings import (
 )
 from allyshare.policy.selectors import REDACTED_PROPERTY, redact
 from allyshare.policy.subjects import Agreement, Organization, Subject, SubjectKind, Target
-from allyshare.policy.writes import check_write
+from allyshare.policy.writes import WriteChecker, check_write
 
 __all__ = [
     "ACS_ACTIONS",
@@ -63,6 +63,7 @@ __all__ = [
     "SubjectKind",
     "Target",
     "Tlp",
+    "WriteChecker",
     "apply",
     "check_marking_definition",
     "check_write",

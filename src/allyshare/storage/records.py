@@ -60,9 +60,9 @@ class AgreementRecord:
     applied_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class NewVersion:
-    """One validated object version to store; ``body`` is its canonical JSON."""
+class NewVersion(NamedTuple):
+    """One validated object version to store; ``body`` is its canonical JSON. A named tuple,
+    as `StoredVersion`: a write makes one per object."""
 
     object_id: str
     type: str
