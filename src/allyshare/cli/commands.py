@@ -54,7 +54,9 @@ IMPORT_BATCH = 5000
 # Requests still running this many seconds after the node is asked to stop are cancelled, so a
 # stalled client cannot hold it; background sync has its own grace (federation.background).
 REQUEST_GRACE = 2  # seconds
-GC_FIRST_THRESHOLD = 10_000  # allocations between young collections (Python's default: 700)
+# Allocations between young collections (Python's default: 700), and young collections of
+# the middle generation between full ones (default: 10).
+GC_THRESHOLDS = (10_000, 10, 100)
 
 err = Console(stderr=True)
 
@@ -105,13 +107,13 @@ def init(args: argparse.Namespace) -> int:
 
 def settle_heap() -> None:
     """Tune the garbage collector for serving. What exists at start-up (modules, the app, the
-    node) lives as long as the process: frozen, no collection walks it again. And a request
-    parses thousands of objects at once: with a larger first threshold they are collected in
-    fewer passes. On an ingest of realistic data the collector had been the largest cost
-    after SQLite (bench/realistic.py)."""
+    node) lives as long as the process: frozen, no collection walks it again. A request parses
+    thousands of objects at once and frees them by reference counting when it ends: larger
+    thresholds walk them in fewer passes. On an ingest of realistic data the collector had
+    taken about a fifth of the server's time (bench/realistic.py)."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(GC_FIRST_THRESHOLD, *gc.get_threshold()[1:])
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 @contextmanager

@@ -110,6 +110,7 @@ class Store:
         )
         self._upsert = sqlite_insert if self.is_sqlite else postgresql_insert
         self._keys: dict[int, AccessKey] = {}
+        self._seqs: dict[AccessKey, int] = {}
         self._keys_lock = threading.Lock()
         self.peers = PeerStore(self._read, self._write)
 
@@ -163,9 +164,8 @@ class Store:
             return [Collection(*row) for row in connection.execute(query)]
 
     def get_collection(self, collection_id: str) -> Collection | None:
-        query = _COLLECTION_QUERY.where(collections.c.id == collection_id)
         with self._read.connect() as connection:
-            row = connection.execute(query).first()
+            row = connection.execute(_COLLECTION_BY_ID, {"id": collection_id}).first()
         return None if row is None else Collection(*row)
 
     # users and permissions
@@ -212,14 +212,14 @@ class Store:
 
     def user_by_token_hash(self, token_hash: str) -> tuple[User, str] | None:
         """The user holding this token hash, with the stored hash for a constant-time check."""
-        return self._user_where(users.c.token_hash == token_hash)
+        return self._user_where(_USER_BY_TOKEN_HASH, token_hash)
 
     def user_by_name(self, name: str) -> tuple[User, str] | None:
-        return self._user_where(users.c.name == name)
+        return self._user_where(_USER_BY_NAME, name)
 
-    def _user_where(self, condition: Any) -> tuple[User, str] | None:
+    def _user_where(self, query: Any, key: str) -> tuple[User, str] | None:
         with self._read.connect() as connection:
-            row = connection.execute(_USER_QUERY.where(condition)).first()
+            row = connection.execute(query, {"key": key}).first()
         return None if row is None else (_user(row), row[-1])
 
     def list_users(self) -> list[User]:
@@ -245,34 +245,24 @@ class Store:
         )
 
     def list_organizations(self) -> list[OrganizationRecord]:
-        return self._organizations(true())
+        return self._organizations(_ORGANIZATIONS)
 
-    def _organizations(self, condition: Any) -> list[OrganizationRecord]:
-        query = (
-            select(
-                organizations.c.id,
-                organizations.c.name,
-                organizations.c.country,
-                organizations.c.kind,
-                organizations.c.sectors,
-                organizations.c.disabled,
-            )
-            .where(condition)
-            .order_by(organizations.c.id)
-        )
+    def _organizations(
+        self, query: Any, parameters: dict[str, str] | None = None
+    ) -> list[OrganizationRecord]:
         with self._read.connect() as connection:
             return [
                 OrganizationRecord(
                     row[0], row[1], row[2], row[3], tuple(filter(None, row[4].split(","))), row[5]
                 )
-                for row in connection.execute(query)
+                for row in connection.execute(query, parameters)
             ]
 
     def update_organization(self, organization_id: str, **values: Any) -> None:
         self._update_one(organizations.c.id, organization_id, "organization", **values)
 
     def get_organization(self, organization_id: str) -> OrganizationRecord | None:
-        found = [o for o in self._organizations(organizations.c.id == organization_id)]
+        found = self._organizations(_ORGANIZATION_BY_ID, {"id": organization_id})
         return found[0] if found else None
 
     def set_organization_disabled(self, organization_id: str, disabled: bool) -> None:
@@ -306,14 +296,8 @@ class Store:
         return True
 
     def agreement_newest(self, name: str) -> AgreementRecord | None:
-        query = (
-            select(agreements.c.version, agreements.c.document, agreements.c.applied_at)
-            .where(agreements.c.name == name)
-            .order_by(agreements.c.version.desc())
-            .limit(1)
-        )
         with self._read.connect() as connection:
-            row = connection.execute(query).first()
+            row = connection.execute(_AGREEMENT_NEWEST, {"name": name}).first()
         return None if row is None else AgreementRecord(name, row[0], orjson.loads(row[1]), row[2])
 
     def agreements_newest(self) -> list[AgreementRecord]:
@@ -342,12 +326,26 @@ class Store:
             ).where(access_keys.c.seq > known)
             with self._read.connect() as connection:
                 for seq, originator, refs, granular in connection.execute(query):
-                    self._keys[seq] = AccessKey.from_row(originator, refs, granular)
+                    key = AccessKey.from_row(originator, refs, granular)
+                    self._keys[seq] = key
+                    self._seqs[key] = seq
             return dict(self._keys)
 
     def _key_seqs(self, connection: Connection, keys: Iterable[AccessKey]) -> dict[AccessKey, int]:
-        """The seq of each key, adding the keys not seen before (inside a write transaction)."""
-        wanted = {key.digest: key for key in keys}
+        """The seq of each key, adding the keys not seen before (inside a write transaction).
+
+        Keys already committed when `access_keys` last looked are known without a query.
+        """
+        seqs: dict[AccessKey, int] = {}
+        wanted: dict[str, AccessKey] = {}
+        for key in keys:
+            seq = self._seqs.get(key)
+            if seq is None:
+                wanted[key.digest] = key
+            else:
+                seqs[key] = seq
+        if not wanted:
+            return seqs
         found: dict[str, int] = {}
         lookup = select(access_keys.c.digest, access_keys.c.seq)
         for digest, seq in connection.execute(lookup.where(access_keys.c.digest.in_(list(wanted)))):
@@ -361,15 +359,12 @@ class Store:
             digests = [row["digest"] for row in missing]
             for digest, seq in connection.execute(lookup.where(access_keys.c.digest.in_(digests))):
                 found[digest] = seq
-        return {key: found[digest] for digest, key in wanted.items()}
+        seqs.update((key, found[digest]) for digest, key in wanted.items())
+        return seqs
 
     def marking_definition_count(self) -> int:
         with self._read.connect() as connection:
-            return int(
-                connection.execute(
-                    select(func.count()).select_from(marking_definitions)
-                ).scalar_one()
-            )
+            return int(connection.execute(_MARKING_DEFINITION_COUNT).scalar_one())
 
     def marking_definitions(self) -> list[bytes]:
         """Every marking definition received, in any collection (two for one id if they differ)."""
@@ -384,9 +379,7 @@ class Store:
         approval object leaves its record; only a signed revocation withdraws it), so this
         changes exactly when the approvals may have."""
         with self._read.connect() as connection:
-            return int(
-                connection.execute(select(func.count()).select_from(orcon_approvals)).scalar_one()
-            )
+            return int(connection.execute(_ORCON_APPROVAL_COUNT).scalar_one())
 
     def orcon_approval_bodies(self) -> list[bytes]:
         """Every ORCON approval version ever stored, in any collection."""
@@ -966,6 +959,27 @@ _COLLECTION_QUERY = select(
     collections.c.agreement_name,
 )
 
+# Statements run for every request are built once: building and keying one cost more than
+# running it (bench/realistic.py).
+_COLLECTION_BY_ID = _COLLECTION_QUERY.where(collections.c.id == bindparam("id"))
+_ORGANIZATIONS = select(
+    organizations.c.id,
+    organizations.c.name,
+    organizations.c.country,
+    organizations.c.kind,
+    organizations.c.sectors,
+    organizations.c.disabled,
+).order_by(organizations.c.id)
+_ORGANIZATION_BY_ID = _ORGANIZATIONS.where(organizations.c.id == bindparam("id"))
+_AGREEMENT_NEWEST = (
+    select(agreements.c.version, agreements.c.document, agreements.c.applied_at)
+    .where(agreements.c.name == bindparam("name"))
+    .order_by(agreements.c.version.desc())
+    .limit(1)
+)
+_MARKING_DEFINITION_COUNT = select(func.count()).select_from(marking_definitions)
+_ORCON_APPROVAL_COUNT = select(func.count()).select_from(orcon_approvals)
+
 _USER_QUERY = select(
     users.c.name,
     users.c.is_admin,
@@ -976,6 +990,8 @@ _USER_QUERY = select(
     users.c.roles,
     users.c.token_hash,
 ).select_from(users.outerjoin(organizations, users.c.organization_id == organizations.c.id))
+_USER_BY_TOKEN_HASH = _USER_QUERY.where(users.c.token_hash == bindparam("key"))
+_USER_BY_NAME = _USER_QUERY.where(users.c.name == bindparam("key"))
 
 
 def _user(row: Any) -> User:
