@@ -513,10 +513,13 @@ class Store:
                     continue
                 lineage = _Lineage(version.access.originator, apart=bool(held))
                 held.append(lineage)
-            access = version.access._replace(originator=lineage.originator)
+            access = version.access
+            if access.originator != lineage.originator:
+                access = access._replace(originator=lineage.originator)
             if lineage.apart and reuse is not None:
                 access = reuse.set_apart(access)
-            version = version._replace(access=access)
+            if access is not version.access:  # rarely: replacing costs more than the rest
+                version = version._replace(access=access)
             if key in lineage.versions:
                 outcomes.append(
                     self._repeat_outcome(connection, seq, version, lineage, pending_bodies)
