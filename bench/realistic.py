@@ -48,6 +48,7 @@ import argparse
 import hashlib
 import os
 import random
+import shlex
 import shutil
 import statistics
 import sys
@@ -846,7 +847,7 @@ def main(argv: list[str] | None = None) -> int:
     entry = {
         "name": args.name or f"allyshare at {machine['allyshare commit']}",
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "command": " ".join(["python", "bench/realistic.py", *sys.argv[1:]]),
+        "command": shlex.join(["python", "bench/realistic.py", *sys.argv[1:]]),
         "run": asdict(run),
     }
     earlier = orjson.loads(RESULTS_JSON.read_bytes())["runs"] if args.keep else []
