@@ -30,6 +30,7 @@ check: lint typecheck test
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/restricted.py
+	$(BIN)/python bench/realistic.py
 	$(BIN)/python bench/federation.py
 	$(BIN)/python bench/soak.py
 

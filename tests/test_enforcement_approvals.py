@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
@@ -231,6 +232,33 @@ def test_approvals_bind_to_their_originator_and_outlive_deletion(site: Site) -> 
     approval_versions = VersionFilter(object_ids=(by_cisa.id,), versions=frozenset({"all"}))
     assert node.delete_objects(curator, cisa_collection, approval_versions) == 2
     assert ids(nis, cisa_collection) == set()
+
+
+def test_an_approval_releases_a_field_under_a_granular_orcon_marking(site: Site) -> None:
+    """A reader's verdict on a granular ORCON marking depends on the approvals of each object,
+    so it cannot be judged once for all objects with the same markings."""
+    node = site.node
+    collection = node.add_collection("Granular ORCON", agreement="us-rok-tech").id
+    whole, field = orcon_marking(frozenset({"KOR.KISA"})), orcon_marking(frozenset())
+    obj = {
+        **indicator([whole["id"]]),
+        "description": "what only an approval releases",
+        "granular_markings": [{"marking_ref": field["id"], "selectors": ["description"]}],
+    }
+    assert node.add_objects(site.writer, collection, [whole, field, obj]).failure_count == 0
+
+    def seen(reader: str) -> list[dict[str, Any]]:
+        selection = VersionFilter(types=("indicator",))
+        page = node.read_objects(site.readers[reader], collection, selection, limit=10)
+        return [orjson.loads(item.body) for item in page.items]
+
+    [redacted] = seen("KOR.KISA")
+    assert "description" not in redacted
+    assert redacted["x_allyshare_redacted"] == ["description"]
+    node.approve_orcon(site.writer, obj["id"], organization="KOR.KISA")
+    [released] = seen("KOR.KISA")
+    assert released["description"] == obj["description"]
+    assert seen("KOR.NIS") == []
 
 
 def _member(node: Node, name: str, organization: str, roles: list[str]) -> User:

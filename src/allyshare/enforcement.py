@@ -4,18 +4,21 @@ The store keeps an access key per version (originator plus marking refs). A `Vie
 the reader once per key with `allyshare.policy.decide_label`: keys the reader fails are
 handed to the store as a prefilter, so hidden versions cost an index entry, not a row, and
 pages come back full. Keys whose granular markings the reader fails somewhere are marked
-`checked`: only their versions are parsed and passed through `decide`/`apply`, which
-removes exactly the fields the reader may not see. ORCON keys the reader fails are `checked`
-too when an approval (in force, or revoked: a revocation is told to whom it names) names the
-reader somewhere: the approvals are per object, so those versions are judged one by one with
-the approvals their originator's node signed. So are ORCON keys a peer node sent: this node
-holds such data out only while an approval of that node naming this node is in force.
+`checked`: only their versions are parsed, and the fields the reader may not see removed.
+Where the reader's verdict on each granular marking of such a key needs no approval, it is
+the same for all the key's versions: it is taken once, with the key (`View.denied`), and each
+version is only redacted; the others are passed through `decide`/`apply`. ORCON keys the
+reader fails are `checked` too when an approval (in force, or revoked: a revocation is told
+to whom it names) names the reader somewhere: the approvals are per object, so those versions
+are judged one by one with the approvals their originator's node signed. So are ORCON keys a
+peer node sent: this node holds such data out only while an approval of that node naming this
+node is in force.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -42,6 +45,7 @@ from allyshare.policy import (
     decide,
     decide_label,
     label_of,
+    without_denied,
 )
 from allyshare.storage import AccessKey, StoredVersion, sender_of
 
@@ -148,6 +152,8 @@ class View:
     """Keys are append-only with rising seqs: a view judged up to here can be extended."""
     apart: frozenset[int] = frozenset()
     """Checked keys of versions set apart for their writer (`WRITER_ONLY`)."""
+    denied: Mapping[int, frozenset[str]] = field(default_factory=dict)
+    """For checked keys whose verdicts need no approval: the granular refs the subject fails."""
 
     @property
     def action(self) -> Action:
@@ -158,17 +164,23 @@ class View:
         if item.label not in self.checked:
             return item.body
         obj = orjson.loads(item.body)
-        recorded, originator = self.originators[item.label]
-        target = self.releases.target(
-            self.subject,
-            obj,
-            recorded,
-            originator,
-            self.agreement,
-            item.body,
-            writer_only=item.label in self.apart,
-        )
-        shown = apply(decide(self.subject, target, self.registry, self.action), obj)
+        denied = self.denied.get(item.label)
+        if denied is not None:
+            shown = without_denied(obj, denied)
+            if shown is obj:
+                return item.body
+        else:
+            recorded, originator = self.originators[item.label]
+            target = self.releases.target(
+                self.subject,
+                obj,
+                recorded,
+                originator,
+                self.agreement,
+                item.body,
+                writer_only=item.label in self.apart,
+            )
+            shown = apply(decide(self.subject, target, self.registry, self.action), obj)
         return None if shown is None else orjson.dumps(shown)
 
 
@@ -206,6 +218,7 @@ def build_view(
     originators = dict(earlier.originators) if earlier else {}
     approvable: set[int] = set(earlier.approvable) if earlier else set()
     apart: set[int] = set(earlier.apart) if earlier else set()
+    denied = dict(earlier.denied) if earlier else {}
     start = earlier.judged_up_to if earlier else 0
     names = approval_names(subject) & releases.approvals.named
     for seq, key in keys.items():
@@ -230,14 +243,19 @@ def build_view(
             checked.add(seq)
             originators[seq] = (key.originator, originator)
         visible.add(seq)
-        granular = [label((ref,)) for ref in key.granular_refs]
+        granular = {ref: label((ref,)) for ref in key.granular_refs}
         # ORCON a peer sent is held out only while its approval for this node is in force.
-        held_by_approval = received and (whole.orcon or any(g.orcon for g in granular))
-        if held_by_approval or any(fails(marking) for marking in granular):
+        held_by_approval = received and (whole.orcon or any(g.orcon for g in granular.values()))
+        failed = {ref: marking for ref, marking in granular.items() if fails(marking)}
+        if held_by_approval or failed:
             checked.add(seq)
             originators[seq] = (key.originator, originator)
             if WRITER_ONLY in key.marking_refs:
                 apart.add(seq)
+        # An approval of an object could release a failed ORCON marking: judged per object.
+        per_object = seq in approvable or seq in apart or held_by_approval
+        if failed and not (per_object or any(m.orcon for m in failed.values())):
+            denied[seq] = frozenset(failed)
     return View(
         subject,
         agreement,
@@ -249,4 +267,5 @@ def build_view(
         frozenset(approvable),
         max(keys, default=start),
         frozenset(apart),
+        denied,
     )

@@ -62,7 +62,7 @@ from allyshare.policy import (
     Organization,
     Subject,
     Tlp,
-    check_write,
+    WriteChecker,
     decide,
     describe_label,
     explain,
@@ -1117,8 +1117,8 @@ def _shown(
             body = view.body(item)
             if body is None:
                 continue
-            item = replace(item, body=body)
-        yield item if with_body else replace(item, body=b"")
+            item = item._replace(body=body)
+        yield item if with_body else item._replace(body=b"")
 
 
 ATTESTED_ORIGINATORS = "x_allyshare_originators"
@@ -1217,7 +1217,7 @@ class ReuseByView:
         )
 
     def set_apart(self, key: AccessKey) -> AccessKey:
-        return replace(key, marking_refs=tuple(sorted({*key.marking_refs, WRITER_ONLY})))
+        return key._replace(marking_refs=tuple(sorted({*key.marking_refs, WRITER_ONLY})))
 
     def is_apart(self, key: AccessKey) -> bool:
         return WRITER_ONLY in key.marking_refs
@@ -1253,10 +1253,14 @@ class WriteRules:
         known = [*self.registry.definitions(), *definitions]
         return replace(self, registry=MarkingRegistry(known))
 
-    def problems(self, obj: Mapping[str, Any]) -> list[str]:
-        problems = check_write(
-            obj, self.writer, self.agreement, self.registry, self.members, operator=self.operator
+    @cached_property
+    def _check_write(self) -> WriteChecker:
+        return WriteChecker(
+            self.writer, self.agreement, self.registry, self.members, operator=self.operator
         )
+
+    def problems(self, obj: Mapping[str, Any]) -> list[str]:
+        problems = self._check_write(obj)
         if obj.get("type") == APPROVAL_TYPE:
             problems.extend(approval_problems(obj))
         return problems

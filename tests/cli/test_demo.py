@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -94,7 +95,8 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
 ) -> None:
     """``allyshare demo`` as a newcomer runs it: two nodes, and the KOR one fills from the USA
     one with what the agreement and markings let leave: the ORCON showcase report because its
-    originator approved it for the KOR node, and without its NOFORN description."""
+    originator approved it for the KOR node, and without its NOFORN description. SIGTERM stops
+    both with exit status 0."""
     monkeypatch.delenv("ALLYSHARE_DATABASE_URL", raising=False)
     data_dir = tmp_path / "demo"
     port = free_port()
@@ -156,9 +158,13 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
             name, token = credentials.split(":")
             answer = httpx.get(url, auth=(name, token), headers={"Accept": TAXII}, verify=verify)
             assert answer.status_code == status, (name, answer.text)
+        # Asked to stop, as a service manager asks, both nodes stop, syncing or not.
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=10) == 0, (tmp_path / "demo.log").read_text()
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
         log.close()
 
 

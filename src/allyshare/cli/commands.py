@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import gc
+import signal
 import sys
 import uuid
 from collections import Counter
@@ -10,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import BinaryIO
 
 from rich.console import Console
@@ -50,6 +53,12 @@ ADMIN_USER = "admin"
 # The explicit subject for work the operator does at the console; never reachable over HTTP.
 CLI_SUBJECT = User(name="system:cli", is_admin=True, disabled=False, is_system=True)
 IMPORT_BATCH = 5000
+# Requests still running this many seconds after the node is asked to stop are cancelled, so a
+# stalled client cannot hold it; background sync has its own grace (federation.background).
+REQUEST_GRACE = 2  # seconds
+# Allocations between young collections (Python's default: 700), and young collections of
+# the middle generation between full ones (default: 10).
+GC_THRESHOLDS = (10_000, 10, 100)
 
 err = Console(stderr=True)
 
@@ -98,6 +107,33 @@ def init(args: argparse.Namespace) -> int:
     return 0
 
 
+def settle_heap() -> None:
+    """Tune the garbage collector for serving. What exists at start-up (modules, the app, the
+    node) lives as long as the process: frozen, no collection walks it again. A request parses
+    thousands of objects at once and frees them by reference counting when it ends: larger
+    thresholds walk them in fewer passes. On an ingest of realistic data the collector had
+    taken about a fifth of the server's time (bench/realistic.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+@contextmanager
+def sigterm_exits_cleanly() -> Iterator[None]:
+    """SIGTERM is how service managers ask a node to stop. uvicorn stops serving on it and then
+    raises it again, which by default ends the process as killed by the signal; here it ends
+    the command with status 0 instead, through the ``finally`` blocks that close the node."""
+
+    def exit_cleanly(_signal: int, _frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    previous = signal.signal(signal.SIGTERM, exit_cleanly)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -136,8 +172,11 @@ def serve(args: argparse.Namespace) -> int:
                 proxy_headers=False,
                 ssl_certfile=certificate,
                 ssl_keyfile=private_key,
+                timeout_graceful_shutdown=REQUEST_GRACE,
             )
-            uvicorn.Server(config).run(sockets=[sock])
+            settle_heap()
+            with sigterm_exits_cleanly():
+                uvicorn.Server(config).run(sockets=[sock])
         finally:
             node.close()
     return 0

@@ -18,7 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from allyshare.cli.commands import ADMIN_TOKEN_FILE, CLI_SUBJECT, initialise
+from allyshare.cli.commands import (
+    ADMIN_TOKEN_FILE,
+    CLI_SUBJECT,
+    REQUEST_GRACE,
+    initialise,
+    settle_heap,
+    sigterm_exits_cleanly,
+)
 from allyshare.cli.listening import listen
 from allyshare.config import CONFIG_FILE, load_settings
 from allyshare.datadir import make_private_directory
@@ -250,6 +257,7 @@ def serve_federated(
             access_log=False,
             ssl_certfile=files.certificate if files else None,
             ssl_keyfile=files.private_key if files else None,
+            timeout_graceful_shutdown=REQUEST_GRACE,
         )
         servers.append(uvicorn.Server(config))
 
@@ -264,13 +272,19 @@ def serve_federated(
             await asyncio.sleep(0.05)
         else:
             await asyncio.to_thread(_peer_all, nodes, opened, host, plain_http)
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        # SIGTERM reaches one server; all stop, together rather than one after the other.
+        while not any(server.should_exit for server in servers):
+            if any(task.done() for task in tasks):
+                break
+            await asyncio.sleep(0.1)
         for server in servers:
             server.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    settle_heap()
     try:
-        asyncio.run(run())
+        with sigterm_exits_cleanly():
+            asyncio.run(run())
     finally:
         for live in opened:
             live.close()

@@ -6,11 +6,13 @@ page stored. It restarts one microsecond early, because servers other than allys
 several objects the same ``date_added``; what is read twice is recognised by (id, version) and
 not stored twice. An allyshare peer is asked with requests signed by this node's key and
 answers as its egress policy allows; other servers are read with the HTTP Basic credentials
-the operator gave for them, if any.
+the operator gave for them, if any. A pull asked to stop (``stop``) ends between pages, and
+drops a page it has read but not stored.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,8 +53,10 @@ def pull(
     *,
     page_size: int = PAGE_SIZE,
     on_page: Callable[[PullReport], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> PullReport:
     """Read everything the peer added to the collection since the cursor, page by page."""
+    stop = stop or threading.Event()
     peer = node.store.peers.get(subscription.peer_name)
     report = PullReport(peer.name, subscription.remote_collection)
     url = f"{peer.api_root}collections/{subscription.remote_collection}/objects/"
@@ -63,8 +67,10 @@ def pull(
         query["added_after"] = _just_before(cursor)
     try:
         with pinned_client(peer.certificate) as client:
-            while True:
+            while not stop.is_set():
                 response = client.get(url, params=query, headers={"Accept": TAXII_21}, auth=auth)
+                if stop.is_set():
+                    break
                 unknown = not_recognised(node, peer, response)
                 if unknown is not None:
                     raise SyncFailed(unknown)
@@ -91,6 +97,7 @@ def pull(
                     query["added_after"] = cursor
                 else:
                     raise SyncFailed(f"{peer.name} says there is more but gives no way to it")
+            return report
     except (httpx.HTTPError, SyncFailed, InvalidInput) as exc:
         report.error = _describe(exc)
         node.store.peers.record_failure(subscription, report.error)

@@ -5,12 +5,14 @@ collection read as the peer node (the ``share`` decision, with redaction), in ``
 order from the subscription's push cursor. Versions this node received from peers are not
 pushed on (their origin shares them itself), which is also what keeps cycles from echoing. A
 request that fails on the way is retried with backoff; the peer's status resource is followed
-until it is complete, and the cursor moves only past what the peer acknowledged.
+until it is complete, and the cursor moves only past what the peer acknowledged. A push asked
+to stop (``stop``) ends between batches, or in a wait for a retry or for the peer's status,
+with the cursor before the batch it was sending: the peer takes it again as a no-op.
 """
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -39,6 +41,10 @@ class PushFailed(AllyshareError):
     """The peer did not take a batch; the cursor stays before it."""
 
 
+class _Stopped(Exception):
+    """The push was asked to stop while it waited."""
+
+
 @dataclass
 class PushReport:
     peer: str
@@ -49,8 +55,11 @@ class PushReport:
     error: str | None = None
 
 
-def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
+def push(
+    node: Node, subscription: SubscriptionRecord, *, stop: threading.Event | None = None
+) -> PushReport:
     """Send the peer every local version after the push cursor that it may have."""
+    stop = stop or threading.Event()
     peer = node.store.peers.get(subscription.peer_name)
     report = PushReport(peer.name, subscription.remote_collection)
     if not peer.signing_key:
@@ -65,7 +74,7 @@ def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
     after = subscription.push_cursor
     try:
         with pinned_client(peer.certificate) as client:
-            while True:
+            while not stop.is_set():
                 page = node.read_objects(
                     as_peer, subscription.local_collection, every, limit=BATCH, after=after
                 )
@@ -75,7 +84,9 @@ def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
                 bodies = [item.body for item in ours]
                 if bodies:
                     attested = node.attested_originators(ours)
-                    status = _send(client, signer, url, peer.api_root, bodies, attested, refusal)
+                    status = _send(
+                        client, signer, url, peer.api_root, bodies, attested, refusal, stop
+                    )
                     report.sent += len(bodies)
                     report.accepted += int(status.get("success_count", 0))
                     report.refused.extend(status.get("failures", []))
@@ -83,6 +94,9 @@ def push(node: Node, subscription: SubscriptionRecord) -> PushReport:
                 node.store.peers.pushed(subscription, after, len(bodies))
                 if not page.more:
                     return report
+            return report
+    except _Stopped:
+        return report
     except (httpx.HTTPError, PushFailed, ValueError) as exc:
         report.error = f"push: {exc}"
         node.store.peers.record_failure(subscription, report.error)
@@ -97,6 +111,7 @@ def _send(
     bodies: list[bytes],
     attested: list[str],
     refusal: Callable[[httpx.Response], str | None],
+    stop: threading.Event,
 ) -> dict[str, Any]:
     envelope = (
         b'{"'
@@ -117,25 +132,29 @@ def _send(
                 raise
         else:
             if response.status_code == 202:
-                return _completed(client, signer, api_root, response.json())
+                return _completed(client, signer, api_root, response.json(), stop)
             if response.status_code not in _RETRY_STATUSES or attempt == RETRIES:
                 raise PushFailed(
                     refusal(response)
                     or f"the peer answered {response.status_code}: {response.text[:300]}"
                 )
-        time.sleep(delay)
+        _pause(stop, delay)
         delay *= 2
     raise PushFailed("unreachable")
 
 
 def _completed(
-    client: httpx.Client, signer: SignedRequests, api_root: str, status: dict[str, Any]
+    client: httpx.Client,
+    signer: SignedRequests,
+    api_root: str,
+    status: dict[str, Any],
+    stop: threading.Event,
 ) -> dict[str, Any]:
     """Follow the status resource until no object is pending."""
     for _ in range(STATUS_POLLS):
         if status.get("status") == "complete":
             return status
-        time.sleep(0.5)
+        _pause(stop, 0.5)
         response = client.get(
             f"{api_root}status/{status['id']}/", headers={"Accept": TAXII_21}, auth=signer
         )
@@ -143,3 +162,8 @@ def _completed(
             raise PushFailed(f"the peer's status answered {response.status_code}")
         status = orjson.loads(response.content)
     raise PushFailed(f"status {status.get('id')} still pending after {STATUS_POLLS} polls")
+
+
+def _pause(stop: threading.Event, seconds: float) -> None:
+    if stop.wait(seconds):
+        raise _Stopped

@@ -20,6 +20,7 @@ from allyshare.policy.decision import (
     apply,
     decide,
     decide_label,
+    without_denied,
 )
 from allyshare.policy.explain import describe_label, explain
 from allyshare.policy.levels import TLP_MARKING_IDS, Classification, Tlp
@@ -37,7 +38,7 @@ from allyshare.policy.markings import (
 )
 from allyshare.policy.selectors import REDACTED_PROPERTY, redact
 from allyshare.policy.subjects import Agreement, Organization, Subject, SubjectKind, Target
-from allyshare.policy.writes import check_write
+from allyshare.policy.writes import WriteChecker, check_write
 
 __all__ = [
     "ACS_ACTIONS",
@@ -62,6 +63,7 @@ __all__ = [
     "SubjectKind",
     "Target",
     "Tlp",
+    "WriteChecker",
     "apply",
     "check_marking_definition",
     "check_write",
@@ -72,4 +74,5 @@ __all__ = [
     "label_of",
     "object_label",
     "redact",
+    "without_denied",
 ]

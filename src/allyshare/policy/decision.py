@@ -97,6 +97,7 @@ __all__ = [
     "apply",
     "decide",
     "decide_label",
+    "without_denied",
 ]
 
 Action = Literal["read", "share"]
@@ -382,6 +383,35 @@ def decide(
     if problem is not None:
         return Deny((problem, *reasons))
     return Redact(selectors, tuple(reasons))
+
+
+def without_denied(obj: Mapping[str, Any], denied_refs: frozenset[str]) -> Mapping[str, Any] | None:
+    """`apply` of `decide`, for a subject whose verdict on every marking is known beforehand:
+    it passes the object's own markings and fails exactly the granular ``denied_refs``. The
+    object itself when nothing it holds is denied, else its redacted copy, or None when that
+    copy would be invalid.
+
+    A reader's verdict on a marking is the same for every object of one access key, so a
+    view judges the markings once per key and redacts each object once; `decide` then
+    `apply` would judge and redact every object twice over.
+    """
+    entries = _granular_entries(obj)
+    if entries is None:
+        return None
+    removed = {
+        selector: None
+        for ref, entry_selectors in entries
+        if ref in denied_refs
+        for selector in entry_selectors
+    }
+    if not removed:
+        return obj
+    try:
+        copy = redact(obj, tuple(sorted(removed)))
+        check_object(copy)
+    except InvalidObject:
+        return None
+    return copy
 
 
 def _redaction_problem(obj: Mapping[str, Any], selectors: tuple[str, ...]) -> str | None:

@@ -37,7 +37,7 @@ from allyshare.policy.markings import (
 )
 from allyshare.policy.subjects import Agreement, Organization
 
-__all__ = ["check_write"]
+__all__ = ["WriteChecker", "check_write"]
 
 
 def _marking_refs(obj: Mapping[str, Any]) -> tuple[list[str], list[str]]:
@@ -69,45 +69,88 @@ def check_write(
     operator: bool = False,
 ) -> list[str]:
     """The problems that stop this writer storing this object under this agreement."""
-    problems: list[str] = []
-    if obj.get("type") == "marking-definition":
-        problems.extend(
-            f"this marking definition does not parse: {problem}"
-            for problem in check_marking_definition(obj)
-        )
-    object_refs, granular_refs = _marking_refs(obj)
-    for ref in dict.fromkeys([*object_refs, *granular_refs]):
-        for problem in registry.parse_problems(ref):
-            problems.append(f"marking {ref} does not parse: {problem}")
-        label = registry.label(ref)
-        if label is None:
-            continue
-        if label.classification > agreement.max_classification:
-            problems.append(
-                f"marking {ref}: classification {label.classification.name} is above "
-                f"{agreement.max_classification.name}, the highest agreement "
-                f"{agreement.name!r} allows"
+    return WriteChecker(writer, agreement, registry, members, operator=operator)(obj)
+
+
+class WriteChecker:
+    """`check_write` for the objects of one request: one writer, agreement and registry.
+
+    The problems an object's markings cause depend only on which markings it names, and an
+    envelope of a thousand objects names a few dozen sets of them: each set is judged once.
+    """
+
+    def __init__(
+        self,
+        writer: Organization,
+        agreement: Agreement,
+        registry: MarkingRegistry,
+        members: Mapping[str, str],
+        *,
+        operator: bool = False,
+    ) -> None:
+        self.writer = writer
+        self.agreement = agreement
+        self.registry = registry
+        self.members = members
+        self.operator = operator
+        self._by_markings: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
+
+    def __call__(self, obj: Mapping[str, Any]) -> list[str]:
+        problems: list[str] = []
+        if obj.get("type") == "marking-definition":
+            problems.extend(
+                f"this marking definition does not parse: {problem}"
+                for problem in check_marking_definition(obj)
             )
-        if label.tlp is not None and label.tlp > agreement.tlp_ceiling:
+        object_refs, granular_refs = _marking_refs(obj)
+        markings = (tuple(object_refs), tuple(granular_refs))
+        found = self._by_markings.get(markings)
+        if found is None:
+            found = self._by_markings[markings] = self._marking_problems(*markings)
+        problems.extend(found)
+        if self.operator:
+            return problems
+        author = obj.get("created_by_ref")
+        member = self.members.get(author) if isinstance(author, str) else None
+        if member is not None and member != self.writer.id:
             problems.append(
-                f"marking {ref}: {label.tlp.label} is above {agreement.tlp_ceiling.label}, "
-                f"the TLP ceiling of agreement {agreement.name!r}"
+                f"created_by_ref {author} is the identity of member {member}: "
+                f"{self.writer.id} may not write in another member's name"
             )
-    if operator:
         return problems
-    if _red_without_recipients(label_of(object_refs, registry)):
-        problems.append("TLP:RED needs named recipients: add an allyshare marking with recipients")
-    for ref in dict.fromkeys(granular_refs):
-        if _red_without_recipients(label_of([ref], registry)):
+
+    def _marking_problems(
+        self, object_refs: tuple[str, ...], granular_refs: tuple[str, ...]
+    ) -> list[str]:
+        agreement, registry = self.agreement, self.registry
+        problems: list[str] = []
+        for ref in dict.fromkeys([*object_refs, *granular_refs]):
+            for problem in registry.parse_problems(ref):
+                problems.append(f"marking {ref} does not parse: {problem}")
+            label = registry.label(ref)
+            if label is None:
+                continue
+            if label.classification > agreement.max_classification:
+                problems.append(
+                    f"marking {ref}: classification {label.classification.name} is above "
+                    f"{agreement.max_classification.name}, the highest agreement "
+                    f"{agreement.name!r} allows"
+                )
+            if label.tlp is not None and label.tlp > agreement.tlp_ceiling:
+                problems.append(
+                    f"marking {ref}: {label.tlp.label} is above {agreement.tlp_ceiling.label}, "
+                    f"the TLP ceiling of agreement {agreement.name!r}"
+                )
+        if self.operator:
+            return problems
+        if _red_without_recipients(label_of(object_refs, registry)):
             problems.append(
-                f"granular marking {ref} is TLP:RED without named recipients; "
-                "a granular RED marking must carry its own recipients"
+                "TLP:RED needs named recipients: add an allyshare marking with recipients"
             )
-    author = obj.get("created_by_ref")
-    member = members.get(author) if isinstance(author, str) else None
-    if member is not None and member != writer.id:
-        problems.append(
-            f"created_by_ref {author} is the identity of member {member}: "
-            f"{writer.id} may not write in another member's name"
-        )
-    return problems
+        for ref in dict.fromkeys(granular_refs):
+            if _red_without_recipients(label_of([ref], registry)):
+                problems.append(
+                    f"granular marking {ref} is TLP:RED without named recipients; "
+                    "a granular RED marking must carry its own recipients"
+                )
+        return problems

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -39,10 +38,10 @@ def origin_of(originator: str) -> str:
     return origin if mark else originator
 
 
-@dataclass(frozen=True, slots=True)
-class AccessKey:
+class AccessKey(NamedTuple):
     """``marking_refs`` are the object-level refs, ``granular_refs`` the granular ones; both
-    sorted, each ref once."""
+    sorted, each ref once. A named tuple: every version written makes one, and the store
+    hashes and compares them per version (a frozen dataclass does both in Python)."""
 
     originator: str
     marking_refs: tuple[str, ...]
@@ -71,9 +70,13 @@ class AccessKey:
 def markings_in(obj: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(object-level refs, granular refs) of a validated object, canonical."""
     refs = obj.get("object_marking_refs") or ()
+    marking_refs = tuple(refs) if len(refs) == 1 else tuple(sorted(set(refs)))
+    entries = obj.get("granular_markings")
+    if not entries:  # most objects: nothing more to sort out
+        return marking_refs, ()
     granular = {
         entry["marking_ref"]
-        for entry in obj.get("granular_markings") or ()
+        for entry in entries
         if isinstance(entry, Mapping) and isinstance(entry.get("marking_ref"), str)
     }
-    return tuple(sorted(set(refs))), tuple(sorted(granular))
+    return marking_refs, tuple(sorted(granular))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from allyshare.storage.access import AccessKey
 
@@ -60,9 +60,9 @@ class AgreementRecord:
     applied_at: int
 
 
-@dataclass(frozen=True, slots=True)
-class NewVersion:
-    """One validated object version to store; ``body`` is its canonical JSON."""
+class NewVersion(NamedTuple):
+    """One validated object version to store; ``body`` is its canonical JSON. A named tuple,
+    as `StoredVersion`: a write makes one per object."""
 
     object_id: str
     type: str
@@ -124,8 +124,11 @@ class VersionFilter:
     added_after: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredVersion:
+class StoredVersion(NamedTuple):
+    """One version as read. A named tuple, not a frozen dataclass like the other records: a
+    page builds ten thousand of them, and a frozen dataclass's ``__init__`` cost more than
+    reading the row (bench/realistic.py)."""
+
     date_added: int
     object_id: str
     version: str

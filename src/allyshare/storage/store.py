@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +86,7 @@ _LOOKUP_CHUNK = 30_000
 # statement, and its bound parameters count against SQLite's limit); beyond, one walk of the
 # date index skips the hidden versions on their index entries.
 _MERGED_KEYS = 100
+_WAL_CHECKPOINT_BYTES = 64 * 1024 * 1024
 
 
 class NoAdminLeft(Conflict):
@@ -114,6 +115,7 @@ class Store:
         )
         self._upsert = sqlite_insert if self.is_sqlite else postgresql_insert
         self._keys: dict[int, AccessKey] = {}
+        self._seqs: dict[AccessKey, int] = {}
         self._keys_lock = threading.Lock()
         self.peers = PeerStore(self._read, self._write)
         self.signatures_seen = SignaturesSeen(self._write)
@@ -168,9 +170,8 @@ class Store:
             return [Collection(*row) for row in connection.execute(query)]
 
     def get_collection(self, collection_id: str) -> Collection | None:
-        query = _COLLECTION_QUERY.where(collections.c.id == collection_id)
         with self._read.connect() as connection:
-            row = connection.execute(query).first()
+            row = connection.execute(_COLLECTION_BY_ID, {"id": collection_id}).first()
         return None if row is None else Collection(*row)
 
     # users and permissions
@@ -249,14 +250,14 @@ class Store:
 
     def user_by_token_hash(self, token_hash: str) -> tuple[User, str] | None:
         """The user holding this token hash, with the stored hash for a constant-time check."""
-        return self._user_where(users.c.token_hash == token_hash)
+        return self._user_where(_USER_BY_TOKEN_HASH, token_hash)
 
     def user_by_name(self, name: str) -> tuple[User, str] | None:
-        return self._user_where(users.c.name == name)
+        return self._user_where(_USER_BY_NAME, name)
 
-    def _user_where(self, condition: Any) -> tuple[User, str] | None:
+    def _user_where(self, query: Any, key: str) -> tuple[User, str] | None:
         with self._read.connect() as connection:
-            row = connection.execute(_USER_QUERY.where(condition)).first()
+            row = connection.execute(query, {"key": key}).first()
         return None if row is None else (_user(row), row[-1])
 
     def list_users(self) -> list[User]:
@@ -282,27 +283,17 @@ class Store:
         )
 
     def list_organizations(self) -> list[OrganizationRecord]:
-        return self._organizations(true())
+        return self._organizations(_ORGANIZATIONS)
 
-    def _organizations(self, condition: Any) -> list[OrganizationRecord]:
-        query = (
-            select(
-                organizations.c.id,
-                organizations.c.name,
-                organizations.c.country,
-                organizations.c.kind,
-                organizations.c.sectors,
-                organizations.c.disabled,
-            )
-            .where(condition)
-            .order_by(organizations.c.id)
-        )
+    def _organizations(
+        self, query: Any, parameters: dict[str, str] | None = None
+    ) -> list[OrganizationRecord]:
         with self._read.connect() as connection:
             return [
                 OrganizationRecord(
                     row[0], row[1], row[2], row[3], tuple(filter(None, row[4].split(","))), row[5]
                 )
-                for row in connection.execute(query)
+                for row in connection.execute(query, parameters)
             ]
 
     def update_organization(self, organization_id: str, **values: Any) -> None:
@@ -313,7 +304,7 @@ class Store:
         )
 
     def get_organization(self, organization_id: str) -> OrganizationRecord | None:
-        found = [o for o in self._organizations(organizations.c.id == organization_id)]
+        found = self._organizations(_ORGANIZATION_BY_ID, {"id": organization_id})
         return found[0] if found else None
 
     def set_organization_disabled(self, organization_id: str, disabled: bool) -> None:
@@ -347,14 +338,8 @@ class Store:
         return True
 
     def agreement_newest(self, name: str) -> AgreementRecord | None:
-        query = (
-            select(agreements.c.version, agreements.c.document, agreements.c.applied_at)
-            .where(agreements.c.name == name)
-            .order_by(agreements.c.version.desc())
-            .limit(1)
-        )
         with self._read.connect() as connection:
-            row = connection.execute(query).first()
+            row = connection.execute(_AGREEMENT_NEWEST, {"name": name}).first()
         return None if row is None else AgreementRecord(name, row[0], orjson.loads(row[1]), row[2])
 
     def agreements_newest(self) -> list[AgreementRecord]:
@@ -383,12 +368,26 @@ class Store:
             ).where(access_keys.c.seq > known)
             with self._read.connect() as connection:
                 for seq, originator, refs, granular in connection.execute(query):
-                    self._keys[seq] = AccessKey.from_row(originator, refs, granular)
+                    key = AccessKey.from_row(originator, refs, granular)
+                    self._keys[seq] = key
+                    self._seqs[key] = seq
             return dict(self._keys)
 
     def _key_seqs(self, connection: Connection, keys: Iterable[AccessKey]) -> dict[AccessKey, int]:
-        """The seq of each key, adding the keys not seen before (inside a write transaction)."""
-        wanted = {key.digest: key for key in keys}
+        """The seq of each key, adding the keys not seen before (inside a write transaction).
+
+        Keys already committed when `access_keys` last looked are known without a query.
+        """
+        seqs: dict[AccessKey, int] = {}
+        wanted: dict[str, AccessKey] = {}
+        for key in keys:
+            seq = self._seqs.get(key)
+            if seq is None:
+                wanted[key.digest] = key
+            else:
+                seqs[key] = seq
+        if not wanted:
+            return seqs
         found: dict[str, int] = {}
         lookup = select(access_keys.c.digest, access_keys.c.seq)
         for digest, seq in connection.execute(lookup.where(access_keys.c.digest.in_(list(wanted)))):
@@ -402,15 +401,12 @@ class Store:
             digests = [row["digest"] for row in missing]
             for digest, seq in connection.execute(lookup.where(access_keys.c.digest.in_(digests))):
                 found[digest] = seq
-        return {key: found[digest] for digest, key in wanted.items()}
+        seqs.update((key, found[digest]) for digest, key in wanted.items())
+        return seqs
 
     def marking_definition_count(self) -> int:
         with self._read.connect() as connection:
-            return int(
-                connection.execute(
-                    select(func.count()).select_from(marking_definitions)
-                ).scalar_one()
-            )
+            return int(connection.execute(_MARKING_DEFINITION_COUNT).scalar_one())
 
     def marking_definitions(self) -> list[bytes]:
         """Every marking definition received, in any collection (two for one id if they differ)."""
@@ -425,9 +421,7 @@ class Store:
         approval object leaves its record; only a signed revocation withdraws it), so this
         changes exactly when the approvals may have."""
         with self._read.connect() as connection:
-            return int(
-                connection.execute(select(func.count()).select_from(orcon_approvals)).scalar_one()
-            )
+            return int(connection.execute(_ORCON_APPROVAL_COUNT).scalar_one())
 
     def orcon_approval_bodies(self) -> list[bytes]:
         """Every ORCON approval version ever stored, in any collection."""
@@ -561,10 +555,13 @@ class Store:
                     continue
                 lineage = _Lineage(version.access.originator, apart=bool(held))
                 held.append(lineage)
-            access = replace(version.access, originator=lineage.originator)
+            access = version.access
+            if access.originator != lineage.originator:
+                access = access._replace(originator=lineage.originator)
             if lineage.apart and reuse is not None:
                 access = reuse.set_apart(access)
-            version = replace(version, access=access)
+            if access is not version.access:  # rarely: replacing costs more than the rest
+                version = version._replace(access=access)
             if key in lineage.versions:
                 outcomes.append(
                     self._repeat_outcome(connection, seq, version, lineage, pending_bodies)
@@ -821,10 +818,16 @@ class Store:
                 )
             rows = connection.execute(query.limit(limit + 1)).all()
         more = len(rows) > limit
-        items = [
-            StoredVersion(row[0], row[1], row[2], row[4] if with_body else b"", row[3])
-            for row in rows[:limit]
-        ]
+        if with_body:
+            items = [
+                StoredVersion(date, oid, version, body, label)
+                for date, oid, version, label, body in rows[:limit]
+            ]
+        else:
+            items = [
+                StoredVersion(date, oid, version, b"", label)
+                for date, oid, version, label in rows[:limit]
+            ]
         return Page(items, more)
 
     @staticmethod
@@ -972,17 +975,24 @@ def _connect_sqlite(dbapi_connection: DBAPIConnection) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     for pragma in (
+        # 16 KiB pages for a new database (an existing one keeps its size): in the objects
+        # table (WITHOUT ROWID, a b-tree of whole rows) a row over about 1 KiB spills into
+        # overflow pages of a 4 KiB page, and realistic objects often are (reports, SDOs);
+        # ingest and reads of realistic data cost about a quarter less (bench/realistic.py).
+        "PRAGMA page_size=16384",
         "PRAGMA journal_mode=WAL",
         "PRAGMA synchronous=NORMAL",
         "PRAGMA foreign_keys=ON",
         "PRAGMA busy_timeout=60000",
         "PRAGMA cache_size=-65536",
-        "PRAGMA wal_autocheckpoint=16384",
         # Read pages through a memory map (SQLite's ceiling, 2 GiB by default): a page costs
         # no read() call and no copy into each connection's cache.
         "PRAGMA mmap_size=2147418112",
     ):
         cursor.execute(pragma)
+    # Checkpoint the WAL at 64 MiB whatever the page size (rarer checkpoints, faster ingest).
+    page_size = cursor.execute("PRAGMA page_size").fetchone()[0]
+    cursor.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_BYTES // page_size}")
     cursor.close()
 
 
@@ -994,6 +1004,27 @@ _COLLECTION_QUERY = select(
     collections.c.agreement_name,
 )
 
+# Statements run for every request are built once: building and keying one cost more than
+# running it (bench/realistic.py).
+_COLLECTION_BY_ID = _COLLECTION_QUERY.where(collections.c.id == bindparam("id"))
+_ORGANIZATIONS = select(
+    organizations.c.id,
+    organizations.c.name,
+    organizations.c.country,
+    organizations.c.kind,
+    organizations.c.sectors,
+    organizations.c.disabled,
+).order_by(organizations.c.id)
+_ORGANIZATION_BY_ID = _ORGANIZATIONS.where(organizations.c.id == bindparam("id"))
+_AGREEMENT_NEWEST = (
+    select(agreements.c.version, agreements.c.document, agreements.c.applied_at)
+    .where(agreements.c.name == bindparam("name"))
+    .order_by(agreements.c.version.desc())
+    .limit(1)
+)
+_MARKING_DEFINITION_COUNT = select(func.count()).select_from(marking_definitions)
+_ORCON_APPROVAL_COUNT = select(func.count()).select_from(orcon_approvals)
+
 _USER_QUERY = select(
     users.c.name,
     users.c.is_admin,
@@ -1004,6 +1035,8 @@ _USER_QUERY = select(
     users.c.roles,
     users.c.token_hash,
 ).select_from(users.outerjoin(organizations, users.c.organization_id == organizations.c.id))
+_USER_BY_TOKEN_HASH = _USER_QUERY.where(users.c.token_hash == bindparam("key"))
+_USER_BY_NAME = _USER_QUERY.where(users.c.name == bindparam("key"))
 
 
 def _user(row: Any) -> User:
