@@ -14,7 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import cache, cached_property
+from functools import cache, cached_property, partial
 from typing import Any, Literal, cast
 
 import orjson
@@ -718,7 +718,7 @@ class Node:
             prepared.versions,
             status_of,
             received_from=user.peer,
-            reuse=ReuseByView(self.view(user, access.collection)),
+            reuse=ReuseByView(partial(self.view, user, access.collection)),
         )
         if status.success_count:
             self._written(collection_id)
@@ -1204,15 +1204,16 @@ class ReuseByView:
     versions. One that may not see it must not learn that it exists (ids travel in
     ``object_refs``): its version is stored as for an unused id, with the same answer, but
     kept apart for the writer's organization (`WRITER_ONLY`), so it neither passes itself
-    off as a version of the other object nor shows that object to its writer.
+    off as a version of the other object nor shows that object to its writer. The view is
+    built only when such an id comes up, which most writes never meet.
     """
 
-    view: View
+    view_of_writer: Callable[[], View]
 
     def sees(self, existing: Sequence[StoredVersion]) -> bool:
-        visible = self.view.visible
+        view = self.view_of_writer()
         return any(
-            (visible is None or item.label in visible) and self.view.body(item) is not None
+            (view.visible is None or item.label in view.visible) and view.body(item) is not None
             for item in existing
         )
 
