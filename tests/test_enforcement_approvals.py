@@ -196,8 +196,9 @@ def test_orcon_reads_follow_the_approvals_in_force(
 
 def test_approvals_bind_to_their_originator_and_outlive_deletion(site: Site) -> None:
     """Another member storing an object with the same id cannot release, withdraw or list the
-    originator's approvals; what an approval lets a curator read it cannot delete; deleting a
-    revocation does not bring the approval back."""
+    originator's approvals, nor approve its own copy (peers could not tell the two apart);
+    what an approval lets a curator read it cannot delete; deleting a revocation does not
+    bring the approval back."""
     node = site.node
     dhs = _member(node, "dhs-writer", "USA.DHS", ["contributor"])
     nis = _member(node, "nis-curator", "KOR.NIS", ["reader", "curator"])
@@ -207,20 +208,25 @@ def test_approvals_bind_to_their_originator_and_outlive_deletion(site: Site) -> 
     orcon = orcon_marking(frozenset())
     shared_id, other = indicator([orcon["id"]]), indicator([orcon["id"]])
     node.add_objects(site.writer, cisa_collection, [orcon, shared_id, other])
-    node.add_objects(dhs, dhs_collection, [orcon, shared_id])
 
     def ids(user: User, collection: str) -> set[str]:
         page = node.read_objects(user, collection, VersionFilter(types=("indicator",)), limit=10)
         return {item.object_id for item in page.items}
 
-    by_dhs = node.approve_orcon(dhs, shared_id["id"], organization="KOR.NIS")
-    assert ids(nis, dhs_collection) == {shared_id["id"]}
-    assert ids(nis, cisa_collection) == set()
     by_cisa = node.approve_orcon(site.writer, shared_id["id"], organization="KOR.NIS")
     assert ids(nis, cisa_collection) == {shared_id["id"]}
+    # DHS stores the same id, in its own collection and in CISA's (set apart there).
+    node.add_objects(dhs, dhs_collection, [orcon, shared_id])
+    node.add_objects(dhs, cisa_collection, [{**shared_id, "modified": "2026-04-01T00:00:00Z"}])
+    assert ids(nis, dhs_collection) == set()
+    with pytest.raises(PermissionDenied, match="another originator also holds"):
+        node.approve_orcon(dhs, shared_id["id"], organization="KOR.NIS")
+    with pytest.raises(PermissionDenied, match="another originator also holds"):
+        node.approve_orcon(site.writer, shared_id["id"], peer="kor")
     with pytest.raises(PermissionDenied):
         node.revoke_orcon(dhs, by_cisa.id)
-    assert [approval.id for approval, _ in node.orcon_approvals(dhs)] == [by_dhs.id]
+    assert node.orcon_approvals(dhs) == []
+    assert ids(nis, dhs_collection) == set()
 
     everything = VersionFilter(object_ids=(other["id"],), versions=frozenset({"all"}))
     with pytest.raises(NotFound):
@@ -232,6 +238,27 @@ def test_approvals_bind_to_their_originator_and_outlive_deletion(site: Site) -> 
     approval_versions = VersionFilter(object_ids=(by_cisa.id,), versions=frozenset({"all"}))
     assert node.delete_objects(curator, cisa_collection, approval_versions) == 2
     assert ids(nis, cisa_collection) == set()
+
+
+def test_a_copy_set_apart_cannot_undo_a_revocation(site: Site) -> None:
+    """A member that cannot see an ORCON object stores one with its id (set apart for it) and
+    asks to approve it for the peer the originator revoked: refused, so no approval of this
+    node names that id again for the peer."""
+    node = site.node
+    dhs = _member(node, "dhs-squatter", "USA.DHS", ["contributor"])
+    collection = node.add_collection("Revoked", agreement="us-rok-tech").id
+    orcon = orcon_marking(frozenset({"KOR.KISA"}))
+    report = indicator([orcon["id"]])
+    node.add_objects(site.writer, collection, [orcon, report])
+    released = node.approve_orcon(site.writer, report["id"], peer="kor")
+    node.revoke_orcon(site.writer, released.id)
+    decoy = {**report, "modified": "2026-05-01T00:00:00.000Z", "object_marking_refs": [TLP_GREEN]}
+    assert node.add_objects(dhs, collection, [decoy]).success_count == 1
+    with pytest.raises(PermissionDenied, match="set apart"):
+        node.approve_orcon(dhs, report["id"], peer="kor")
+    shared = node.read_objects(site.peer, collection, VersionFilter(), limit=10)
+    assert report["id"] not in {item.object_id for item in shared.items}
+    assert all(approval.object_ref != report["id"] for approval, _ in node.orcon_approvals())
 
 
 def test_an_approval_releases_a_field_under_a_granular_orcon_marking(site: Site) -> None:

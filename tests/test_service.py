@@ -257,6 +257,14 @@ def test_a_write_does_not_tell_whether_a_hidden_object_has_its_id(community: Com
     assert read("kor") == read("kisa-writer")  # set apart for KISA, its readers included
     assert read("cisa") == read("usa") == read("company") == ["CISA's"]
     assert read("admin") == []
+    # The very version CISA stored, with other content, by one more organization.
+    community.tokens["acme-writer"] = node.add_user(
+        "acme-writer", organization="USA.ACME-SEMICONDUCTORS", roles=["contributor"]
+    )
+    lone = indicator(4, object_marking_refs=[NOFORN["id"]], description="CISA's")
+    community.post("cisa", [lone])
+    same = community.post("acme-writer", [{**lone, "description": "ACME's"}, indicator(3)])
+    assert {**same["successes"][0], "id": ""} == {**same["successes"][1], "id": ""}
     # The one who may see CISA's object is told, as before.
     community.tokens["dhs-writer"] = node.add_user(
         "dhs-writer", organization="USA.DHS", clearance="C", roles=["contributor"]

@@ -925,6 +925,7 @@ class Node:
         if object_id.startswith(f"{APPROVAL_TYPE}--"):
             raise InvalidInput("approve the ORCON object itself: its approvals go with it")
         originator, collections = self._originated_by(user, object_id)
+        self._check_sole_holder(originator, object_id)
         newest = max(collections.values(), key=lambda item: version_key(item.version))
         newest_object = orjson.loads(newest.body)
         if not object_label(newest_object, self.registry()).orcon:
@@ -1055,6 +1056,33 @@ class Node:
                 "originator approves ORCON releases"
             )
         return originator, found
+
+    def _check_sole_holder(self, originator: str, object_id: str) -> None:
+        """Approvals name an object by id, and a peer knows its originator only as this node
+        tells it (often the country alone), so an approval is signed only while no other
+        originator holds that id here in a form that can leave: else the approval could
+        release (or, after a revocation, release again) the other one's object on a peer. A
+        copy set apart for its writer never leaves, so it blocks nobody, and it is never
+        released itself; nor do copies peers sent (an echo of the approved object, most
+        often). Telling its writer that its copy was set apart says no more than
+        `policy explain` does; telling the first holder that its id is reused elsewhere
+        tells it what it ought to know."""
+        keys = self.store.access_keys()
+        held = [keys[item.label] for _, item in self.store.versions_everywhere(object_id)]
+        if any(k.originator == originator and WRITER_ONLY in k.marking_refs for k in held):
+            raise PermissionDenied(
+                f"your copy of {object_id} is set apart for your organization (it reuses an id "
+                "another originator holds on this node): it cannot be released further"
+            )
+        for key in held:
+            apart = WRITER_ONLY in key.marking_refs
+            written_here = sender_of(key.originator) is None
+            if key.originator != originator and not apart and written_here:
+                raise PermissionDenied(
+                    f"another originator also holds {object_id} on this node: an approval names "
+                    "objects by id, so peers could not tell whose object it releases; the node's "
+                    "operator can resolve the duplicate id"
+                )
 
     def _approval_versions(
         self, collection_id: str, approval: dict[str, Any], originator: str

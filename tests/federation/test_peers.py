@@ -122,6 +122,9 @@ def test_a_peer_is_pinned_by_fingerprint_and_its_signing_key_fetched(
     assert usa.store.peers.all() == [peer]
     with pytest.raises(Conflict, match="already exists"):
         add_kor(usa, kor)
+    # A second pin of the same node would let its requests read as the other peer.
+    with pytest.raises(Conflict, match="already pinned as peer 'kor'"):
+        add_kor(usa, kor, "kor2")
 
 
 def test_another_certificate_is_refused_and_logged(
@@ -142,6 +145,7 @@ def test_another_certificate_is_refused_and_logged(
     ("change", "error", "message"),
     [
         ({"country": "GBR"}, InvalidInput, "not a party country"),
+        ({"country": "USA"}, InvalidInput, "is the allyshare node of KOR, not USA"),
         ({"country": "Korea"}, InvalidInput, "not an ISO 3166-1"),
         ({"agreement": "nato"}, NotFound, "no agreement"),
         ({"name": "../kor"}, InvalidInput, "peer name"),
@@ -159,6 +163,7 @@ def test_a_peer_that_cannot_be_trusted_as_given_is_refused(
 
 def test_a_discovery_url_or_bare_address_leads_to_the_api_root(usa: Node, kor: RunningNode) -> None:
     assert add_kor(usa, kor, api_root=f"{kor.url}/taxii2/").api_root == api_root(kor)
+    remove_peer(usa, "kor")
     assert add_kor(usa, kor, "kor2", api_root=kor.url).api_root == api_root(kor)
 
 

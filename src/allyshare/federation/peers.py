@@ -26,7 +26,7 @@ from allyshare.clock import now_us
 from allyshare.community import check_country
 from allyshare.config import Settings
 from allyshare.datadir import make_private_directory
-from allyshare.errors import InvalidInput, NotFound
+from allyshare.errors import Conflict, InvalidInput, NotFound
 from allyshare.federation.connections import check_url, origin, pin, pinned_client
 from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import (
@@ -124,7 +124,22 @@ def add_peer(
     pinned = pin(api_root, certificate, expected)
     if credentials is not None and (not credentials.username or ":" in credentials.username):
         raise InvalidInput("a peer user name must be non-empty and hold no ':'")
-    signing_key = _signing_key_of(api_root, pinned)
+    identity = _node_identity_of(api_root, pinned)
+    signing_key = identity.get("signing_key") if identity else None
+    told = identity.get("country") if identity else None
+    if told is not None and told != country:
+        raise InvalidInput(
+            f"{api_root} is the allyshare node of {told}, not {country}: a peer is enforced as "
+            "its country, so pin it with the country it has (--country)"
+        )
+    # One pin per node: requests are told apart by the key that signs them.
+    for other in node.store.peers.all():
+        if other.name == name:
+            continue
+        if signing_key is not None and other.signing_key == signing_key:
+            raise Conflict(f"that node is already pinned as peer {other.name!r}")
+        if pinned and other.certificate == pinned:
+            raise Conflict(f"that certificate is already pinned as peer {other.name!r}")
     record = PeerRecord(
         name=name,
         api_root=_api_root_of(api_root, pinned, signing_key is not None, credentials),
@@ -153,8 +168,9 @@ def remove_peer(node: Node, name: str) -> None:
     credentials_path(node.settings, name).unlink(missing_ok=True)
 
 
-def _signing_key_of(api_root: str, certificate: bytes) -> str | None:
-    """The peer's Ed25519 key when it is an allyshare node (other TAXII servers have none)."""
+def _node_identity_of(api_root: str, certificate: bytes) -> dict[str, str] | None:
+    """An allyshare node's signing key (Ed25519) and country, read over the pinned
+    connection; None for other TAXII servers, which have neither."""
     with pinned_client(certificate) as client:
         try:
             response = client.get(origin(api_root) + NODE_INFO_PATH)
@@ -163,10 +179,14 @@ def _signing_key_of(api_root: str, certificate: bytes) -> str | None:
     if response.status_code != 200:
         return None
     try:
-        key = response.json().get("signing_key")
+        document = response.json()
+        key = document.get("signing_key")
         if isinstance(key, str):
             public_key_from_text(key)
-            return key
+            found = {"signing_key": key}
+            if isinstance(document.get("country"), str):
+                found["country"] = document["country"]
+            return found
     except (ValueError, AttributeError, binascii.Error):
         pass
     return None

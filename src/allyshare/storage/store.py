@@ -579,10 +579,10 @@ class Store:
             outcomes.append(stored)
         if fresh:
             key_seqs = self._key_seqs(connection, {v.access for v, _ in fresh})
+            # Every object written to, however many version keys it has (another lineage
+            # may hold the same key), so that each displaced edge is retired.
             edges = {
-                v.object_id: (max(known[v.object_id]), min(known[v.object_id]))
-                for v, _ in fresh
-                if len(known[v.object_id]) > 1
+                v.object_id: (max(known[v.object_id]), min(known[v.object_id])) for v, _ in fresh
             }
             rows = [
                 (
@@ -594,8 +594,8 @@ class Store:
                     v.version,
                     v.type,
                     v.spec_version,
-                    v.object_id not in edges or edges[v.object_id][0] == v.version_key,
-                    v.object_id not in edges or edges[v.object_id][1] == v.version_key,
+                    edges[v.object_id][0] == v.version_key,
+                    edges[v.object_id][1] == v.version_key,
                     v.body,
                     key_seqs[v.access],
                 )
