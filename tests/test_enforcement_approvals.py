@@ -28,8 +28,8 @@ from allyshare.clock import now_us
 from allyshare.config import Settings
 from allyshare.demo.content import TLP_GREEN
 from allyshare.errors import NotFound, PermissionDenied
-from allyshare.federation.approvals import make_approval, node_recipient
 from allyshare.keys import create_node_key, public_key_text
+from allyshare.orcon.approvals import make_approval, node_recipient
 from allyshare.policy import ALLYSHARE_EXTENSION_ID
 from allyshare.service import Node
 from allyshare.storage import PeerRecord, User, VersionFilter

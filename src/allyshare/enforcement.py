@@ -24,7 +24,7 @@ from typing import Any
 
 import orjson
 
-from allyshare.federation.approvals import (
+from allyshare.orcon.approvals import (
     APPROVAL_TYPE,
     Approval,
     Approvals,

@@ -40,7 +40,8 @@ from allyshare.errors import (
     NotFound,
     PermissionDenied,
 )
-from allyshare.federation.approvals import (
+from allyshare.keys import load_signing_key, public_key_text
+from allyshare.orcon.approvals import (
     APPROVAL_TYPE,
     NODE_PREFIX,
     Approval,
@@ -51,7 +52,6 @@ from allyshare.federation.approvals import (
     originator_seal,
     read_approval,
 )
-from allyshare.keys import load_signing_key, public_key_text
 from allyshare.policy import (
     WRITER_ONLY,
     AccessLabel,

@@ -16,8 +16,8 @@ import pytest
 
 from allyshare.clock import now_us
 from allyshare.demo.content import TLP_GREEN
-from allyshare.federation.approvals import make_approval, node_recipient
 from allyshare.keys import load_signing_key, public_key_text
+from allyshare.orcon.approvals import make_approval, node_recipient
 
 from support.federation import ORCON, TAXII, Pair, federated_pair, indicator, ok
 from support.processes import cli, pinned_context

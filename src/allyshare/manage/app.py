@@ -22,7 +22,6 @@ from starlette.responses import JSONResponse
 
 from allyshare import __version__
 from allyshare.errors import AllyshareError, NotFound, PermissionDenied
-from allyshare.federation.approvals import Approval
 from allyshare.federation.peers import (
     Credentials,
     add_peer,
@@ -61,6 +60,7 @@ from allyshare.manage.models import (
     UserOut,
     UsersOut,
 )
+from allyshare.orcon.approvals import Approval
 from allyshare.service import Node
 from allyshare.storage import OrganizationRecord, User
 from allyshare.taxii.auth import LoginLimiter, LoginsLimited, authenticate, basic_name

@@ -45,7 +45,7 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
-from allyshare.federation.approvals import APPROVAL_TYPE
+from allyshare.stix.types import APPROVAL_TYPE
 from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.access import AccessKey, sender_of
 from allyshare.storage.peers import PeerStore

@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from allyshare.clock import format_us
 from allyshare.keys import public_key_from_text
 from allyshare.policy import Subject
+from allyshare.stix.types import APPROVAL_TYPE
 
 __all__ = [
     "APPROVAL_EXTENSION_ID",
@@ -58,7 +59,6 @@ __all__ = [
     "read_approval",
 ]
 
-APPROVAL_TYPE = "x-allyshare-orcon-approval"
 APPROVAL_EXTENSION_ID = "extension-definition--0b5a2d3e-6f0c-4f5e-9a51-8d7c2e4b1f60"
 NODE_PREFIX = "node:"
 _SIGNED_CONTEXT = b"allyshare orcon approval\n"

@@ -14,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stix2validator import ValidationOptions, validate_instance
 
-from allyshare.federation.approvals import (
+from allyshare.keys import public_key_text
+from allyshare.orcon.approvals import (
     APPROVAL_EXTENSION_ID,
     APPROVAL_TYPE,
     Approval,
@@ -24,7 +25,6 @@ from allyshare.federation.approvals import (
     node_recipient,
     read_approval,
 )
-from allyshare.keys import public_key_text
 from allyshare.stix.validation import check_object
 
 KEY = Ed25519PrivateKey.generate()
@@ -49,9 +49,7 @@ def test_a_signed_approval_verifies_and_is_valid_stix() -> None:
 
 
 def test_the_shipped_extension_definition_names_the_type() -> None:
-    shipped = importlib.resources.files("allyshare.federation").joinpath(
-        "orcon-approval-extension.json"
-    )
+    shipped = importlib.resources.files("allyshare.orcon").joinpath("orcon-approval-extension.json")
     definition = json.loads(shipped.read_text())
     check_object(definition)
     assert definition["id"] == APPROVAL_EXTENSION_ID
