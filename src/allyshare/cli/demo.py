@@ -47,13 +47,13 @@ from allyshare.errors import ConfigError
 from allyshare.federation.peers import add_peer, subscribe
 from allyshare.keys import NODE_CERT_FILE, ensure_tls_identity
 from allyshare.service import Node
+from allyshare.taxii.media import TAXII_21
 
 DEMO_ANALYST = "analyst"
 # The users whose view of the showcase report differs: whole, redacted twice, not at all.
 SHOWCASE_READERS = ("morgan@cisa", "jiwoo@kisa", "seoyeon@hanbit", "riley@commerce")
 SHOWCASE_APPROVER = "morgan@cisa"
 KOR_OUTSIDER = "minho@motie"
-_TAXII = "application/taxii+json;version=2.1"
 DEMO_SYNC_SECONDS = 5
 
 
@@ -206,13 +206,15 @@ def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: 
     print()
     print("try:")
     print(
-        f"  {curl} -u '{DEMO_ANALYST}:{tokens[DEMO_ANALYST]}' -H 'Accept: {_TAXII}' "
+        f"  {curl} -u '{DEMO_ANALYST}:{tokens[DEMO_ANALYST]}' -H 'Accept: {TAXII_21}' "
         f"{url}api/collections/"
     )
     showcase = f"{url}api/collections/{usa.community.collections['cyber-threat']}/objects/"
     print("  one report, four readers (whole; without NOFORN; without classified; not at all):")
     for name in SHOWCASE_READERS:
-        print(f"  {curl} -u '{name}:{tokens[name]}' -H 'Accept: {_TAXII}' {showcase}{SHOWCASE_ID}/")
+        print(
+            f"  {curl} -u '{name}:{tokens[name]}' -H 'Accept: {TAXII_21}' {showcase}{SHOWCASE_ID}/"
+        )
     reader = "jiwoo@kisa"
     on_kor = f"{kor.url(host, scheme)}api/collections/{kor.community.collections['cyber-threat']}"
     print("  what the KOR node received from the USA node (what the agreement and markings let")
@@ -220,13 +222,13 @@ def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: 
     print(f"  approval, which {SHOWCASE_APPROVER} gave the showcase: allyshare orcon list):")
     print(
         f"  {_curl(kor, plain_http)} -u '{reader}:{kor.community.tokens[reader]}' "
-        f"-H 'Accept: {_TAXII}' '{on_kor}/objects/?limit=5'"
+        f"-H 'Accept: {TAXII_21}' '{on_kor}/objects/?limit=5'"
     )
     print("  the showcase there: its named recipient KISA reads it, a Korean ministry does not:")
     for name in (reader, KOR_OUTSIDER):
         print(
             f"  {_curl(kor, plain_http)} -u '{name}:{kor.community.tokens[name]}' "
-            f"-H 'Accept: {_TAXII}' {on_kor}/objects/{SHOWCASE_ID}/"
+            f"-H 'Accept: {TAXII_21}' {on_kor}/objects/{SHOWCASE_ID}/"
         )
 
 

@@ -40,13 +40,13 @@ from allyshare.keys import (
 )
 from allyshare.service import Node
 from allyshare.storage import PeerRecord, SubscriptionRecord
+from allyshare.taxii.media import TAXII_21
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 NODE_INFO_PATH = "/api/v1/node"
 ALLYSHARE_API_ROOT = "/taxii2/api/"
 """Where every allyshare node serves its one TAXII API root (its discovery is ``/taxii2/``)."""
 CREDENTIALS_DIR = "peer-credentials"
-TAXII_21 = "application/taxii+json;version=2.1"
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,8 @@ from allyshare.federation.connections import pinned_client
 from allyshare.federation.peers import auth_for, not_recognised
 from allyshare.service import ATTESTED_ORIGINATORS, Node
 from allyshare.storage import SubscriptionRecord
+from allyshare.taxii.media import TAXII_21
 
-TAXII_21 = "application/taxii+json;version=2.1"
 PAGE_SIZE = 1000
 DATE_ADDED_LAST = "X-TAXII-Date-Added-Last"
 

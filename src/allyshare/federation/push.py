@@ -28,8 +28,8 @@ from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import load_signing_key
 from allyshare.service import ATTESTED_ORIGINATORS, Node
 from allyshare.storage import SubscriptionRecord, VersionFilter
+from allyshare.taxii.media import TAXII_21
 
-TAXII_21 = "application/taxii+json;version=2.1"
 BATCH = 1000
 RETRIES = 5
 FIRST_BACKOFF = 0.25  # seconds, doubled per retry
