@@ -31,18 +31,21 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, Final, NamedTuple
 
+from allyshare.policy import TLP2_EXTENSION_ID, Tlp
+
 StixObject = dict[str, Any]
 
 # --- TLP 2.0 -----------------------------------------------------------------------------------
 # The OASIS TLP 2.0 marking definitions (extension-definition--60a3c5c5-…), reproduced field by
-# field from the extension's published objects so that any STIX 2.1 tool recognises them by id.
+# field from the extension's published objects so that any STIX 2.1 tool recognises them by id;
+# the ids are the policy's own.
 
-TLP_EXTENSION_ID: Final = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
-TLP_CLEAR: Final = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487"
-TLP_GREEN: Final = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-TLP_AMBER: Final = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
-TLP_AMBER_STRICT: Final = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"
-TLP_RED: Final = "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"
+TLP_EXTENSION_ID: Final = TLP2_EXTENSION_ID
+TLP_CLEAR: Final = Tlp.CLEAR.marking_id
+TLP_GREEN: Final = Tlp.GREEN.marking_id
+TLP_AMBER: Final = Tlp.AMBER.marking_id
+TLP_AMBER_STRICT: Final = Tlp.AMBER_STRICT.marking_id
+TLP_RED: Final = Tlp.RED.marking_id
 
 # Least to most restrictive; the index orders markings when a relationship inherits the stricter
 # marking of its two ends.
