@@ -6,14 +6,11 @@ import argparse
 import gc
 import signal
 import sys
-import uuid
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from types import FrameType
-from typing import BinaryIO
 
 from rich.console import Console
 from rich.progress import (
@@ -30,11 +27,12 @@ from allyshare.clock import format_us
 from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
 from allyshare.datadir import make_private_directory
-from allyshare.errors import ConfigError, InvalidInput, InvalidObject, NotFound
+from allyshare.errors import ConfigError, InvalidInput, NotFound
 from allyshare.federation.connections import is_loopback
 from allyshare.federation.peers import Credentials, add_peer, remove_peer, subscribe
 from allyshare.federation.pull import PullReport, pull
 from allyshare.federation.push import push
+from allyshare.interchange import import_into, write_bundle
 from allyshare.keys import (
     create_node_key,
     ensure_tls_identity,
@@ -44,15 +42,12 @@ from allyshare.keys import (
     write_private_file,
 )
 from allyshare.service import DEFAULT_ROLES, Node
-from allyshare.stix.reading import read_objects, stix_files
-from allyshare.stix.upgrade import upgrade_object
 from allyshare.storage import OrganizationRecord, User, VersionFilter
 
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 (a file name, not a secret)
 ADMIN_USER = "admin"
 # The explicit subject for work the operator does at the console; never reachable over HTTP.
 CLI_SUBJECT = User(name="system:cli", is_admin=True, disabled=False, is_system=True)
-IMPORT_BATCH = 5000
 # Requests still running this many seconds after the node is asked to stop are cancelled, so a
 # stalled client cannot hold it; background sync has its own grace (federation.background).
 REQUEST_GRACE = 2  # seconds
@@ -520,7 +515,21 @@ def policy_explain(args: argparse.Namespace) -> int:
 def import_files(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
         node.collection_for(CLI_SUBJECT, args.collection, "write")
-        summary = import_into(node, args.collection, args.files, progress=not args.quiet)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=args.quiet,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("importing", total=None)
+
+            def shown(file: Path, stored: int) -> None:
+                bar.update(task, description=file.name, advance=stored)
+
+            summary = import_into(node, CLI_SUBJECT, args.collection, args.files, shown)
     print(
         f"stored {summary['stored']}, duplicate {summary['duplicate']}, "
         f"rejected {summary['rejected']}, skipped {len(summary.skipped)}"
@@ -534,103 +543,6 @@ def import_files(args: argparse.Namespace) -> int:
     return 0 if summary["rejected"] == 0 and not summary.skipped else 2
 
 
-class ImportSummary(Counter[str]):
-    """Counts of stored / duplicate / rejected objects, with each rejection's reason, each
-    warning about what was stored, and the files skipped (why, one line each)."""
-
-    def __init__(self) -> None:
-        super().__init__({"stored": 0, "duplicate": 0, "rejected": 0})
-        self.reasons: Counter[str] = Counter()
-        self.warnings: Counter[str] = Counter()
-        self.skipped: list[str] = []
-
-
-def import_into(
-    node: Node, collection_id: str, paths: Iterable[Path], *, progress: bool = False
-) -> ImportSummary:
-    """Read, upgrade (STIX 2.0 to 2.1) and store objects in batches of ``IMPORT_BATCH``.
-
-    A file that is not STIX (an ATT&CK ``index.json``, a MISP event, anything that is not a
-    bundle, object, array or JSON Lines of them) is skipped and named, and the rest imported:
-    directories of mixed content are common. Objects a JSON Lines file held before a line
-    that does not parse are imported; the skip says so.
-    """
-    summary = ImportSummary()
-    given = list(paths)
-    for path in given:
-        if not path.exists():
-            raise InvalidInput(f"{path}: no such file or directory")
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        disable=not progress,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("importing", total=None)
-
-        def store(batch: list[object]) -> None:
-            _store_batch(node, collection_id, batch, summary)
-            bar.advance(task, len(batch))
-
-        for path in given:
-            files = stix_files(path) if path.is_dir() else [path]
-            if not files:
-                summary.skipped.append(f"{path}: no *.json or *.jsonl files in this directory")
-            for file in files:
-                bar.update(task, description=file.name)
-                _import_file(file, summary, store)
-    return summary
-
-
-def _import_file(path: Path, summary: ImportSummary, store: Callable[[list[object]], None]) -> None:
-    """Store one file's objects in batches; a file that is not STIX is skipped, named."""
-    batch: list[object] = []
-    read = False
-    try:
-        for obj in _upgraded(read_objects(path), summary):
-            batch.append(obj)
-            read = True
-            if len(batch) >= IMPORT_BATCH:
-                store(batch)
-                batch = []
-    except InvalidInput as exc:
-        summary.skipped.append(f"{exc}" + ("; what came before it is imported" if read else ""))
-    if batch:
-        store(batch)
-
-
-def _upgraded(
-    source: Iterable[tuple[object, str | None]], summary: ImportSummary
-) -> Iterator[object]:
-    for obj, bundle_spec_version in source:
-        if not isinstance(obj, dict):
-            summary["rejected"] += 1
-            summary.reasons["not a JSON object"] += 1
-            continue
-        try:
-            yield upgrade_object(obj, bundle_spec_version)
-        except InvalidObject as exc:
-            summary["rejected"] += 1
-            summary.reasons[exc.reason] += 1
-
-
-def _store_batch(
-    node: Node, collection_id: str, batch: list[object], summary: ImportSummary
-) -> None:
-    status = node.add_objects(CLI_SUBJECT, collection_id, batch)
-    for success in status.successes:
-        message, _, warning = success["message"].partition("; warning: ")
-        summary["stored" if message == "stored" else "duplicate"] += 1
-        if warning:
-            summary.warnings[warning] += 1
-    for failure in status.failures:
-        summary["rejected"] += 1
-        summary.reasons[failure["message"]] += 1
-
-
 def export(args: argparse.Namespace) -> int:
     selection = VersionFilter(versions=frozenset({"all" if args.all_versions else "last"}))
     with _open_node(args.data_dir) as node:
@@ -641,18 +553,6 @@ def export(args: argparse.Namespace) -> int:
             with args.output.open("wb") as handle:
                 write_bundle(chunks, handle)
     return 0
-
-
-def write_bundle(bodies: Iterable[bytes], out: BinaryIO) -> None:
-    """Stream a STIX bundle: the stored JSON of each object, never re-encoded."""
-    out.write(f'{{"type":"bundle","id":"bundle--{uuid.uuid4()}","objects":['.encode())
-    first = True
-    for body in bodies:
-        if not first:
-            out.write(b",")
-        out.write(body)
-        first = False
-    out.write(b"]}\n")
 
 
 def demo(args: argparse.Namespace) -> int:
