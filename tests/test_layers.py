@@ -1,0 +1,102 @@
+"""The package's layers, read from its imports: lower layers never import higher ones, and the
+store is reached only through the service.
+
+The rules (STYLE: "Policy never imports storage, and storage never decides access"):
+
+- ``stix`` imports nothing of the node but the error tree and the clock;
+- ``policy`` is pure: the standard library, ``stix`` and the error tree;
+- ``storage`` imports nothing above it (no policy, service, HTTP, federation or CLI);
+- ``community`` and ``orcon`` sit below the service, on ``policy`` and ``stix``;
+- the service imports no HTTP layer, federation or CLI module.
+
+The store guard is a ratchet: the modules that still reach ``node.store`` directly are listed,
+and the list may only shrink (the service restructure empties it).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SOURCE = Path(__file__).resolve().parents[1] / "src" / "allyshare"
+
+HTTP_AND_ABOVE = ("taxii", "manage", "server", "federation", "cli", "demo", "interchange")
+ALLOWED: dict[str, tuple[str, ...]] = {
+    "stix": ("errors", "clock", "stix"),
+    "policy": ("errors", "stix", "policy"),
+    "storage": ("errors", "clock", "stix", "storage"),
+    "community": ("errors", "policy", "community"),
+    "orcon": ("errors", "clock", "keys", "policy", "stix", "orcon"),
+}
+STILL_REACHING_THE_STORE = {
+    "cli/commands.py",
+    "cli/demo.py",
+    "federation/background.py",
+    "federation/peers.py",
+    "federation/pull.py",
+    "federation/push.py",
+    "manage/app.py",
+    "taxii/app.py",
+}
+
+
+def modules() -> list[Path]:
+    return sorted(
+        path for path in SOURCE.rglob("*.py") if "migrations" not in path.relative_to(SOURCE).parts
+    )
+
+
+def imported(path: Path) -> set[str]:
+    """The allyshare modules a file imports, as ``layer`` names (``policy``, ``service``...)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names: list[str] = []
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "allyshare" and len(parts) > 1:
+                found.add(parts[1])
+    return found
+
+
+def layer_of(path: Path) -> str:
+    relative = path.relative_to(SOURCE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+@pytest.mark.parametrize("layer", sorted(ALLOWED))
+def test_lower_layers_import_nothing_above_them(layer: str) -> None:
+    wrong = {
+        str(path.relative_to(SOURCE)): sorted(imported(path) - set(ALLOWED[layer]))
+        for path in modules()
+        if layer_of(path) == layer
+    }
+    assert {name: found for name, found in wrong.items() if found} == {}
+
+
+def test_the_service_imports_no_http_federation_or_cli() -> None:
+    service = [path for path in modules() if layer_of(path) in ("service", "enforcement")]
+    assert service
+    for path in service:
+        assert not imported(path) & set(HTTP_AND_ABOVE), path
+
+
+def test_only_the_service_and_storage_reach_the_store() -> None:
+    """A ratchet: the modules outside ``service`` and ``storage`` that still use ``.store``."""
+    reaching = set()
+    for path in modules():
+        if layer_of(path) in ("service", "storage"):
+            continue
+        tree = ast.parse(path.read_text())
+        if any(isinstance(n, ast.Attribute) and n.attr == "store" for n in ast.walk(tree)):
+            reaching.add(str(path.relative_to(SOURCE)))
+    assert reaching <= STILL_REACHING_THE_STORE, sorted(reaching - STILL_REACHING_THE_STORE)
+    assert reaching == STILL_REACHING_THE_STORE, (
+        f"no longer reach the store, take them off the list: "
+        f"{sorted(STILL_REACHING_THE_STORE - reaching)}"
+    )
