@@ -1,0 +1,28 @@
+"""The node's operations: the one path to storage for TAXII, the management API, federation,
+the CLI and the Python API (`Node`)."""
+
+from allyshare.service.attestation import ATTESTED_ORIGINATORS, Attested, received_originators
+from allyshare.service.explain import Explanation
+from allyshare.service.gate import CollectionAccess
+from allyshare.service.members import DEFAULT_ROLES, ROLES, hash_token, new_token
+from allyshare.service.node import Node
+from allyshare.service.objects import Received
+from allyshare.service.writes import Prepared, ReuseByView, WriteRules, prepare
+
+__all__ = [
+    "ATTESTED_ORIGINATORS",
+    "DEFAULT_ROLES",
+    "ROLES",
+    "Attested",
+    "CollectionAccess",
+    "Explanation",
+    "Node",
+    "Prepared",
+    "Received",
+    "ReuseByView",
+    "WriteRules",
+    "hash_token",
+    "new_token",
+    "prepare",
+    "received_originators",
+]

@@ -1,0 +1,100 @@
+"""Why a user sees an object as it does: every stored version, its markings and the reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from allyshare.errors import (
+    NotFound,
+)
+from allyshare.policy import (
+    WRITER_ONLY,
+    AccessLabel,
+    Deny,
+    decide,
+    describe_label,
+    explain,
+    object_label,
+)
+from allyshare.service.gate import Gate
+from allyshare.storage import (
+    Store,
+    User,
+    origin_of,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """One stored version of an object, and what one user sees of it and why."""
+
+    collection_id: str
+    collection_title: str
+    version: str
+    originator: str
+    markings: str
+    sees: bool
+    lines: tuple[str, ...]
+
+
+class Explainer:
+    """`policy explain`, for admins and the object's originator."""
+
+    def __init__(self, store: Store, gate: Gate) -> None:
+        self._store = store
+        self._gate = gate
+
+    def explain(self, asker: User, object_id: str, as_user: str) -> list[Explanation]:
+        """Why ``as_user`` sees each stored version of an object as it does.
+
+        The reasons name markings, recipients and members, so only admins and the object's
+        originator may ask; to anyone else the object answers as a missing one.
+        """
+        keys = self._store.access_keys()
+        mine = [
+            (collection_id, item, keys[item.label].originator)
+            for collection_id, item in self._store.versions_everywhere(object_id)
+            if asker.is_admin
+            or asker.is_system
+            or asker.organization_id == origin_of(keys[item.label].originator)
+        ]
+        if not mine:
+            raise NotFound(f"no object {object_id}")
+        found = self._store.user_by_name(as_user)
+        if found is None:
+            raise NotFound(f"no user {as_user!r}")
+        user = found[0]
+        subject = self._gate.subject_of(user)
+        registry = self._gate.registry()
+        releases = self._gate.releases()[1]
+        explained: list[Explanation] = []
+        for collection_id, item, originator in mine:
+            collection = self._gate.collection(collection_id)
+            access = self._gate.access(user, collection, subject.organization)
+            agreement = self._gate.agreement(collection)
+            obj = orjson.loads(item.body)
+            reads = access.can_read and not user.disabled
+            lines = [] if reads else [self._gate.no_rights(user, collection, agreement)]
+            organization = self._gate.organization(originator)
+            apart = WRITER_ONLY in keys[item.label].marking_refs
+            target = releases.target(
+                subject, obj, originator, organization, agreement, item.body, writer_only=apart
+            )
+            decision = decide(subject, target, registry)
+            lines.extend(explain(decision))
+            explained.append(
+                Explanation(
+                    collection_id=collection_id,
+                    collection_title=collection.title,
+                    version=item.version,
+                    originator=organization.id,
+                    markings=describe_label(
+                        object_label(obj, registry).meet(AccessLabel(writer_only=apart))
+                    ),
+                    sees=reads and not isinstance(decision, Deny),
+                    lines=tuple(lines),
+                )
+            )
+        return explained

@@ -1,0 +1,283 @@
+"""Members of the node: users and their tokens, organizations, agreements, collections."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from allyshare.clock import now_us
+from allyshare.community import (
+    KINDS,
+    agreement_from_document,
+    check_country,
+    organization_id,
+)
+from allyshare.config import Settings
+from allyshare.errors import (
+    AuthenticationFailed,
+    Conflict,
+    InvalidInput,
+    NotFound,
+)
+from allyshare.policy import (
+    Agreement,
+    Classification,
+)
+from allyshare.service.gate import Gate
+from allyshare.storage import (
+    AgreementRecord,
+    Collection,
+    OrganizationRecord,
+    Store,
+    User,
+)
+from allyshare.storage.store import NoAdminLeft
+
+TOKEN_BYTES = 32
+ROLES = frozenset({"reader", "contributor", "curator", "admin"})
+DEFAULT_ROLES = frozenset({"reader"})
+# Basic auth splits on the first ":", so a name must not hold one.
+USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,200}")
+
+
+def _last_admin(who: str, change: str) -> str:
+    return (
+        f"{who} the node's last active admin: it cannot be {change}, or nobody could "
+        "administer the node; make another user admin first"
+    )
+
+
+def hash_token(token: str) -> str:
+    """Tokens are random and long, so one SHA-256 pass is enough to keep them useless at rest."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+class Members:
+    """Who belongs to the node, and the agreements and collections they share under."""
+
+    def __init__(self, settings: Settings, store: Store, gate: Gate) -> None:
+        self._settings = settings
+        self._store = store
+        self._gate = gate
+
+    def authenticate_token(self, token: str) -> User:
+        digest = hash_token(token)
+        found = self._store.user_by_token_hash(digest)
+        return self._accept(found, digest)
+
+    def authenticate_basic(self, name: str, token: str) -> User:
+        found = self._store.user_by_name(name)
+        return self._accept(found, hash_token(token))
+
+    @staticmethod
+    def _accept(found: tuple[User, str] | None, digest: str) -> User:
+        stored = found[1] if found else hash_token(new_token())
+        matches = hmac.compare_digest(stored.encode(), digest.encode())
+        if found is None or not matches or found[0].disabled:
+            raise AuthenticationFailed("unknown or disabled credentials")
+        return found[0]
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        is_admin: bool = False,
+        organization: str | None = None,
+        nationality: str | None = None,
+        clearance: str = "U",
+        roles: Iterable[str] | None = None,
+    ) -> str:
+        """Create a user and return its token; the token is shown once and stored hashed.
+
+        Without ``roles`` a user reads (`DEFAULT_ROLES`), so a new member sees its
+        collections; an admin (``is_admin``) holds every right without any role.
+        """
+        if not USER_NAME.fullmatch(name):
+            raise InvalidInput(
+                f"user name {name!r} must be 1-200 letters, digits or . _ @ - (no spaces or ':')"
+            )
+        if roles is None:
+            roles = () if is_admin else DEFAULT_ROLES
+        role_set = frozenset(roles)
+        unknown_roles = sorted(role_set - ROLES)
+        if unknown_roles:
+            raise InvalidInput(f"unknown roles {unknown_roles}; use {sorted(ROLES)}")
+        Classification.parse(clearance)
+        if nationality is not None:
+            check_country(nationality, "nationality")
+        if organization is not None:
+            known = {o.id: o for o in self._store.list_organizations()}
+            if organization not in known:
+                raise NotFound(f"no organization {organization!r}")
+            if nationality is None:
+                nationality = known[organization].country
+        token = new_token()
+        user = User(
+            name=name,
+            is_admin=is_admin or "admin" in role_set,
+            disabled=False,
+            organization_id=organization,
+            nationality=nationality,
+            clearance=clearance,
+            roles=role_set,
+        )
+        self._store.create_user(user, hash_token(token))
+        return token
+
+    def disable_user(self, name: str, *, disabled: bool = True) -> None:
+        """Disabling the node's last active admin is refused (Conflict)."""
+        try:
+            self._store.set_user_disabled(name, disabled)
+        except NoAdminLeft:
+            raise Conflict(_last_admin(f"user {name!r} is", "disabled")) from None
+
+    def change_user(
+        self,
+        name: str,
+        *,
+        organization: str | None = None,
+        nationality: str | None = None,
+        clearance: str | None = None,
+        roles: Iterable[str] | None = None,
+        disabled: bool | None = None,
+    ) -> User:
+        """Change what is given and leave the rest, all or nothing; the change holds from the
+        next request. Demoting or disabling the node's last active admin is refused
+        (Conflict), so the node always keeps someone who can administer it."""
+        found = self._store.user_by_name(name)
+        if found is None:
+            raise NotFound(f"no user {name!r}")
+        values: dict[str, Any] = {}
+        if organization is not None:
+            if organization not in {o.id for o in self._store.list_organizations()}:
+                raise NotFound(f"no organization {organization!r}")
+            values["organization_id"] = organization
+        if nationality is not None:
+            values["nationality"] = check_country(nationality, "nationality")
+        if clearance is not None:
+            Classification.parse(clearance)
+            values["clearance"] = clearance
+        if roles is not None:
+            role_set = frozenset(roles)
+            unknown_roles = sorted(role_set - ROLES)
+            if unknown_roles:
+                raise InvalidInput(f"unknown roles {unknown_roles}; use {sorted(ROLES)}")
+            values["roles"] = ",".join(sorted(role_set))
+            values["is_admin"] = "admin" in role_set
+        if disabled is not None:
+            values["disabled"] = disabled
+        if values:
+            try:
+                self._store.update_user(name, **values)
+            except NoAdminLeft:
+                raise Conflict(_last_admin(f"user {name!r} is", "demoted or disabled")) from None
+        changed = self._store.user_by_name(name)
+        assert changed is not None
+        return changed[0]
+
+    def users(self) -> list[User]:
+        return self._store.list_users()
+
+    def organizations(self) -> list[OrganizationRecord]:
+        return self._store.list_organizations()
+
+    def change_organization(
+        self,
+        organization: str,
+        *,
+        name: str | None = None,
+        sectors: Iterable[str] | None = None,
+        disabled: bool | None = None,
+    ) -> OrganizationRecord:
+        """Rename, re-sector or disable an organization, all or nothing; its id (which
+        markings name) never changes. Disabling it cuts off its users at once, and is
+        refused (Conflict) when it holds the node's last active admin."""
+        values: dict[str, Any] = {}
+        if name is not None:
+            if not name.strip():
+                raise InvalidInput("an organization needs a name")
+            values["name"] = name
+        if sectors is not None:
+            values["sectors"] = ",".join(sorted(set(sectors)))
+        if disabled is not None:
+            values["disabled"] = disabled
+        if values:
+            try:
+                self._store.update_organization(organization, **values)
+            except NoAdminLeft:
+                raise Conflict(
+                    _last_admin(f"organization {organization!r} holds", "disabled")
+                ) from None
+        for record in self._store.list_organizations():
+            if record.id == organization:
+                return record
+        raise NotFound(f"no organization {organization!r}")
+
+    def add_organization(
+        self, name: str, *, country: str, kind: str, sectors: Iterable[str] = ()
+    ) -> str:
+        """Register a member organization and return the id its markings use."""
+        if kind not in KINDS:
+            raise InvalidInput(f"organization kind {kind!r}: use one of {sorted(KINDS)}")
+        record = OrganizationRecord(
+            id=organization_id(name, country),
+            name=name,
+            country=country,
+            kind=kind,
+            sectors=tuple(sorted(set(sectors))),
+            disabled=False,
+        )
+        self._store.create_organization(record)
+        return record.id
+
+    def disable_organization(self, organization: str, *, disabled: bool = True) -> None:
+        """Disabling an organization disables every one of its users at once; refused
+        (Conflict) when that would cut off the node's last active admin."""
+        self.change_organization(organization, disabled=disabled)
+
+    def apply_agreement(self, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
+        """Check and keep an agreement version; False when it was already in force unchanged.
+
+        The organizations it names must be registered here: a party this node does not know
+        would bind nobody on it, so the name is more likely a mistake than a promise.
+        """
+        agreement = agreement_from_document(document)
+        known = {record.id for record in self._store.list_organizations()}
+        unknown = sorted(agreement.party_organizations - known)
+        if unknown:
+            raise InvalidInput(
+                f"agreement refused: parties.organizations names {unknown}, not registered on "
+                "this node; register them first (org add NAME --country ISO3 --kind KIND)"
+            )
+        changed = self._store.save_agreement(
+            AgreementRecord(agreement.name, agreement.version, dict(document), now_us())
+        )
+        return agreement, changed
+
+    def agreements(self) -> list[Agreement]:
+        return [agreement_from_document(r.document) for r in self._store.agreements_newest()]
+
+    def rotate_token(self, name: str) -> str:
+        token = new_token()
+        self._store.set_token_hash(name, hash_token(token))
+        return token
+
+    def add_collection(
+        self, title: str, description: str = "", *, agreement: str | None = None
+    ) -> Collection:
+        if not title.strip():
+            raise InvalidInput("a collection needs a title")
+        if agreement is not None and agreement not in {a.name for a in self.agreements()}:
+            raise NotFound(f"no agreement {agreement!r}; apply it first")
+        collection = Collection(str(uuid.uuid4()), title, description, now_us(), agreement)
+        self._store.create_collection(collection)
+        return collection

@@ -1,0 +1,258 @@
+"""The `Node` façade: the one object TAXII, the management API, federation, the CLI and the
+Python API hold. It wires the per-domain services to one gate and one store and hands each
+call to the service that owns it; rights are checked there, through the gate, so no transport
+reaches the store without the same checks. A collection the user may not read answers
+exactly as a missing one does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from allyshare.config import Settings
+from allyshare.datadir import create_private_database, tighten
+from allyshare.enforcement import View
+from allyshare.orcon.approvals import Approval
+from allyshare.policy import Agreement, MarkingRegistry, Organization, Subject
+from allyshare.service.explain import Explainer, Explanation
+from allyshare.service.gate import Access, CollectionAccess, Gate
+from allyshare.service.members import Members
+from allyshare.service.objects import Objects, Received
+from allyshare.service.orcon import Orcon
+from allyshare.storage import (
+    Collection,
+    OrganizationRecord,
+    Page,
+    PeerRecord,
+    StatusRecord,
+    Store,
+    StoredVersion,
+    SubscriptionRecord,
+    User,
+    VersionFilter,
+)
+
+
+class Node:
+    """One allyshare node: settings plus store, with access checked on every operation."""
+
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self._gate = Gate(settings, store)
+        self._members = Members(settings, store, self._gate)
+        self._objects = Objects(settings, store, self._gate)
+        self._orcon = Orcon(store, self._gate, self._objects)
+        self._explainer = Explainer(store, self._gate)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Node:
+        """Open the node's store, first making its data directory its owner's alone."""
+        tighten(settings.data_dir)
+        create_private_database(settings.effective_database_url)
+        store = Store(settings.effective_database_url)
+        store.migrate()
+        return cls(settings, store)
+
+    def close(self) -> None:
+        self.store.close()
+
+    @property
+    def write_listeners(self) -> list[Callable[[str], None]]:
+        """Called with the collection id after a write stored something (push wakes on it)."""
+        return self._objects.write_listeners
+
+    # members
+
+    def authenticate_token(self, token: str) -> User:
+        return self._members.authenticate_token(token)
+
+    def authenticate_basic(self, name: str, token: str) -> User:
+        return self._members.authenticate_basic(name, token)
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        is_admin: bool = False,
+        organization: str | None = None,
+        nationality: str | None = None,
+        clearance: str = "U",
+        roles: Iterable[str] | None = None,
+    ) -> str:
+        return self._members.add_user(
+            name,
+            is_admin=is_admin,
+            organization=organization,
+            nationality=nationality,
+            clearance=clearance,
+            roles=roles,
+        )
+
+    def disable_user(self, name: str, *, disabled: bool = True) -> None:
+        self._members.disable_user(name, disabled=disabled)
+
+    def change_user(
+        self,
+        name: str,
+        *,
+        organization: str | None = None,
+        nationality: str | None = None,
+        clearance: str | None = None,
+        roles: Iterable[str] | None = None,
+        disabled: bool | None = None,
+    ) -> User:
+        return self._members.change_user(
+            name,
+            organization=organization,
+            nationality=nationality,
+            clearance=clearance,
+            roles=roles,
+            disabled=disabled,
+        )
+
+    def users(self) -> list[User]:
+        return self._members.users()
+
+    def organizations(self) -> list[OrganizationRecord]:
+        return self._members.organizations()
+
+    def change_organization(
+        self,
+        organization: str,
+        *,
+        name: str | None = None,
+        sectors: Iterable[str] | None = None,
+        disabled: bool | None = None,
+    ) -> OrganizationRecord:
+        return self._members.change_organization(
+            organization, name=name, sectors=sectors, disabled=disabled
+        )
+
+    def add_organization(
+        self, name: str, *, country: str, kind: str, sectors: Iterable[str] = ()
+    ) -> str:
+        return self._members.add_organization(name, country=country, kind=kind, sectors=sectors)
+
+    def disable_organization(self, organization: str, *, disabled: bool = True) -> None:
+        self._members.disable_organization(organization, disabled=disabled)
+
+    def apply_agreement(self, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
+        return self._members.apply_agreement(document)
+
+    def agreements(self) -> list[Agreement]:
+        return self._members.agreements()
+
+    def rotate_token(self, name: str) -> str:
+        return self._members.rotate_token(name)
+
+    def add_collection(
+        self, title: str, description: str = "", *, agreement: str | None = None
+    ) -> Collection:
+        return self._members.add_collection(title, description, agreement=agreement)
+
+    # the gate
+
+    def collections_for(self, user: User) -> list[CollectionAccess]:
+        return self._gate.collections_for(user)
+
+    def collection_for(self, user: User, collection_id: str, need: Access) -> CollectionAccess:
+        return self._gate.collection_for(user, collection_id, need)
+
+    def subject_of(self, user: User) -> Subject:
+        return self._gate.subject_of(user)
+
+    @property
+    def own_organization(self) -> Organization:
+        return self._gate.own_organization
+
+    def registry(self) -> MarkingRegistry:
+        return self._gate.registry()
+
+    @property
+    def signing_key(self) -> str:
+        return self._gate.signing_key
+
+    def view(self, user: User, collection: Collection) -> View:
+        return self._gate.view(user, collection)
+
+    def public_originator(self, recorded: str, body: bytes) -> str:
+        return self._gate.public_originator(recorded, body)
+
+    # objects
+
+    def peer_user(self, peer: PeerRecord) -> User:
+        return self._objects.peer_user(peer)
+
+    def originated_here(self, items: Iterable[StoredVersion]) -> list[StoredVersion]:
+        return self._objects.originated_here(items)
+
+    def attested_originators(self, items: Iterable[StoredVersion]) -> list[str]:
+        return self._objects.attested_originators(items)
+
+    def add_objects(
+        self,
+        user: User,
+        collection_id: str,
+        submitted: Sequence[object],
+        attested: object = None,
+    ) -> StatusRecord:
+        return self._objects.add_objects(user, collection_id, submitted, attested)
+
+    def receive(
+        self,
+        subscription: SubscriptionRecord,
+        peer: PeerRecord,
+        received: Sequence[object],
+        cursor: str | None,
+        attested: object = None,
+    ) -> Received:
+        return self._objects.receive(subscription, peer, received, cursor, attested)
+
+    def read_objects(
+        self,
+        user: User,
+        collection_id: str,
+        selection: VersionFilter,
+        *,
+        limit: int,
+        after: int | None = None,
+        with_body: bool = True,
+    ) -> Page:
+        return self._objects.read_objects(
+            user, collection_id, selection, limit=limit, after=after, with_body=with_body
+        )
+
+    def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
+        return self._objects.export(user, collection_id, selection)
+
+    def delete_objects(self, user: User, collection_id: str, selection: VersionFilter) -> int:
+        return self._objects.delete_objects(user, collection_id, selection)
+
+    def status(self, user: User, status_id: str) -> StatusRecord:
+        return self._objects.status(user, status_id)
+
+    def explain(self, asker: User, object_id: str, as_user: str) -> list[Explanation]:
+        return self._explainer.explain(asker, object_id, as_user)
+
+    # ORCON approvals
+
+    def approve_orcon(
+        self,
+        user: User,
+        object_id: str,
+        *,
+        organization: str | None = None,
+        peer: str | None = None,
+    ) -> Approval:
+        return self._orcon.approve_orcon(user, object_id, organization=organization, peer=peer)
+
+    def revoke_orcon(self, user: User, approval_id: str) -> Approval:
+        return self._orcon.revoke_orcon(user, approval_id)
+
+    def orcon_approvals(self, user: User | None = None) -> list[tuple[Approval, str | None]]:
+        return self._orcon.orcon_approvals(user)
+
+    def recipient_name(self, recipient: str) -> str:
+        return self._orcon.recipient_name(recipient)

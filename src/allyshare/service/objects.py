@@ -1,0 +1,309 @@
+"""Object versions: writes (checked per object, stored with their status in one transaction),
+reads through the reader's view, exports, deletes, statuses, and pages received from peers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+from allyshare.clock import now_us
+from allyshare.community import (
+    agreement_from_document,
+    identity_of,
+)
+from allyshare.config import Settings
+from allyshare.enforcement import View
+from allyshare.errors import (
+    AuthenticationFailed,
+    NotFound,
+    PermissionDenied,
+)
+from allyshare.service.attestation import Attested, received_originators
+from allyshare.service.gate import Gate
+from allyshare.service.writes import ReuseByView, WriteRules, claimed_id, prepare
+from allyshare.storage import (
+    NODE_ORIGINATOR,
+    IngestResult,
+    Outcome,
+    Page,
+    PeerRecord,
+    StatusRecord,
+    Store,
+    StoredVersion,
+    SubscriptionRecord,
+    User,
+    VersionFilter,
+    peer_originator,
+    sender_of,
+)
+
+_OUTCOME_MESSAGES = {
+    Outcome.STORED: "stored",
+    Outcome.DUPLICATE: "already stored: this version was received before",
+    Outcome.CONFLICT: "conflict: an object with this id and no version timestamp is already "
+    "stored with different content",
+    Outcome.NOT_ORIGINATOR: "only the originator of this object may add versions of it",
+}
+
+
+def _shown(
+    items: Iterable[StoredVersion], view: View, *, with_body: bool
+) -> Iterator[StoredVersion]:
+    for item in items:
+        if item.label in view.checked:
+            body = view.body(item)
+            if body is None:
+                continue
+            item = item._replace(body=body)
+        yield item if with_body else item._replace(body=b"")
+
+
+@dataclass(frozen=True)
+class Received:
+    """What became of one page pulled from a peer."""
+
+    stored: int
+    already_held: int
+    refused: list[dict[str, str]]
+    notes: list[dict[str, str]] = field(default_factory=list)
+    """Objects stored with the peer recorded as their originator, its claim not taken."""
+
+
+class Objects:
+    """The object versions of the node's collections, as each actor may write and read them."""
+
+    def __init__(self, settings: Settings, store: Store, gate: Gate) -> None:
+        self._settings = settings
+        self._store = store
+        self._gate = gate
+        self.write_listeners: list[Callable[[str], None]] = []
+        """Called with the collection id after a write stored something (push wakes on it)."""
+
+    def peer_user(self, peer: PeerRecord) -> User:
+        """A peer node as the one asking: cleared to its agreement's highest classification,
+        reading and writing only collections of that agreement, judged as egress (``share``)."""
+        record = self._store.agreement_newest(peer.agreement_name)
+        if record is None:
+            raise AuthenticationFailed(f"peer {peer.name!r} shares under a missing agreement")
+        agreement = agreement_from_document(record.document)
+        return User(
+            name=f"peer:{peer.name}",
+            is_admin=False,
+            disabled=False,
+            nationality=peer.country,
+            clearance=agreement.max_classification.name,
+            roles=frozenset({"reader"}),
+            peer=peer.name,
+            peer_agreement=peer.agreement_name,
+            peer_key=peer.signing_key,
+        )
+
+    def originated_here(self, items: Iterable[StoredVersion]) -> list[StoredVersion]:
+        """The versions whose originator this node recorded (not a peer that sent them)."""
+        keys = self._store.access_keys()
+        return [item for item in items if sender_of(keys[item.label].originator) is None]
+
+    def attested_originators(self, items: Iterable[StoredVersion]) -> list[str]:
+        """What this node tells a peer about who wrote each version (`public_originator`)."""
+        keys = self._store.access_keys()
+        return [
+            self._gate.public_originator(keys[item.label].originator, item.body) for item in items
+        ]
+
+    def add_objects(
+        self,
+        user: User,
+        collection_id: str,
+        submitted: Sequence[object],
+        attested: object = None,
+    ) -> StatusRecord:
+        """Check every object, store the valid ones in one transaction, record the status.
+
+        The writer's organization is recorded as the originator (for the node's own console
+        work, the node); the policy trusts only that, never a claim inside the object. A peer
+        node writes what its members wrote: it ``attested`` their organizations beside the
+        objects (`received_originators`).
+        """
+        access = self._gate.collection_for(user, collection_id, "write")
+        requested = now_us()
+        originator = NODE_ORIGINATOR
+        claims: Attested | None = None
+        if user.peer is not None:
+            country = user.nationality or ""
+            originator = peer_originator(country, user.peer)
+            claims = self._received_originators(country, user.peer, attested, submitted)
+        elif not user.is_system and user.organization_id is not None:
+            originator = user.organization_id
+        rules = WriteRules(
+            self._gate.organization(originator),
+            originator,
+            self._gate.agreement(access.collection),
+            self._gate.registry(),
+            # The author rules bind an organization's own members; the node's operator and
+            # a peer node write on behalf of others.
+            operator=originator == NODE_ORIGINATOR or user.peer is not None,
+            members={
+                identity_of(record.id): record.id for record in self._store.list_organizations()
+            },
+        )
+        prepared = prepare(submitted, rules, claims.originators if claims else None)
+        notes = claims.notes if claims else {}
+
+        def status_of(result: IngestResult) -> StatusRecord:
+            successes: list[dict[str, str]] = []
+            failures = dict(prepared.failures)
+            for position, version, outcome in zip(
+                prepared.positions, prepared.versions, result.outcomes, strict=True
+            ):
+                message = _OUTCOME_MESSAGES[outcome]
+                if position in notes:
+                    message = f"{message}; {notes[position]}"
+                record = {"id": version.object_id, "version": version.version, "message": message}
+                if outcome in (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR):
+                    failures[position] = record
+                else:
+                    if position in prepared.warnings:
+                        record["message"] += "; warning: " + prepared.warnings[position]
+                    successes.append(record)
+            return StatusRecord(
+                id=str(uuid.uuid4()),
+                collection_id=collection_id,
+                user_name=user.name,
+                request_timestamp=requested,
+                total_count=len(submitted),
+                success_count=len(successes),
+                failure_count=len(failures),
+                pending_count=0,
+                successes=successes,
+                failures=[failures[p] for p in sorted(failures)],
+            )
+
+        status = self._store.ingest_recorded(
+            collection_id,
+            prepared.versions,
+            status_of,
+            received_from=user.peer,
+            reuse=ReuseByView(partial(self._gate.view, user, access.collection)),
+        )
+        if status.success_count:
+            self.written(collection_id)
+        return status
+
+    def receive(
+        self,
+        subscription: SubscriptionRecord,
+        peer: PeerRecord,
+        received: Sequence[object],
+        cursor: str | None,
+        attested: object = None,
+    ) -> Received:
+        """Store one page pulled from a peer together with the subscription's new cursor.
+
+        Received data is checked as an import is (valid STIX, markings that parse, within the
+        local agreement's ceilings); the author rules bind the peer's own members, not this
+        node. Its originator, for the policy, is the organization the peer ``attested``,
+        recorded with the peer (`received_originators`): the peer answers for its members.
+        """
+        collection = self._gate.collection(subscription.local_collection)
+        originator = peer_originator(peer.country, peer.name)
+        claims = self._received_originators(peer.country, peer.name, attested, received)
+        rules = WriteRules(
+            self._gate.organization(originator),
+            originator,
+            self._gate.agreement(collection),
+            self._gate.registry(),
+            operator=True,
+        )
+        prepared = prepare(received, rules, claims.originators)
+        result = self._store.ingest_pulled(collection.id, prepared.versions, subscription, cursor)
+        return Received(
+            stored=len(result.added),
+            already_held=len(result.outcomes) - len(result.added),
+            refused=[prepared.failures[p] for p in sorted(prepared.failures)],
+            notes=[
+                {"id": claimed_id(received[p]), "message": claims.notes[p]}
+                for p in sorted(claims.notes)
+                if p not in prepared.failures
+            ],
+        )
+
+    def _received_originators(
+        self, country: str, peer_name: str, attested: object, submitted: Sequence[object]
+    ) -> Attested:
+        own = self._gate.own_organizations()
+        return received_originators(country, peer_name, attested, submitted, own)
+
+    def read_objects(
+        self,
+        user: User,
+        collection_id: str,
+        selection: VersionFilter,
+        *,
+        limit: int,
+        after: int | None = None,
+        with_body: bool = True,
+    ) -> Page:
+        """A page of the versions the user may see, as the user may see them.
+
+        Without bodies it serves the manifest and versions endpoints; versions that may be
+        withheld after granular redaction are still read whole, so every endpoint lists the
+        same versions.
+        """
+        access = self._gate.collection_for(user, collection_id, "read")
+        view = self._gate.view(user, access.collection)
+        # A version withheld after redaction must leave no gap: read on until the page is
+        # full and one more shown version proves there is a next page.
+        items: list[StoredVersion] = []
+        cursor, scanning = after, True
+        while scanning and len(items) <= limit:
+            page = self._store.read_page(
+                collection_id,
+                selection,
+                limit=limit + 1 - len(items),
+                after=cursor,
+                with_body=with_body or bool(view.checked),
+                visible=view.visible,
+            )
+            items.extend(_shown(page.items, view, with_body=with_body))
+            scanning = page.more
+            if page.items:
+                cursor = page.items[-1].date_added
+        return Page(items[:limit], len(items) > limit)
+
+    def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
+        access = self._gate.collection_for(user, collection_id, "read")
+        view = self._gate.view(user, access.collection)
+        versions = self._store.iter_versions(collection_id, selection, view.visible)
+        return (item.body for item in _shown(versions, view, with_body=True))
+
+    def delete_objects(self, user: User, collection_id: str, selection: VersionFilter) -> int:
+        """Curators delete the versions they can see; what they cannot see stays, unnamed, and
+        so does what an ORCON approval lets them read (the originator's to remove)."""
+        access = self._gate.collection_for(user, collection_id, "read")
+        if not access.can_curate:
+            raise PermissionDenied(
+                f"deleting from collection {collection_id} needs the curator role"
+            )
+        view = self._gate.view(user, access.collection)
+        visible = view.visible
+        if visible is not None and view.approvable:
+            visible = visible - view.approvable
+        deleted = self._store.delete_versions(collection_id, selection, visible)
+        if deleted == 0:
+            raise NotFound("no object with that id and version in this collection")
+        return deleted
+
+    def status(self, user: User, status_id: str) -> StatusRecord:
+        """A status names the versions its request wrote, so only that writer reads it; an
+        admin's clearance need not cover them."""
+        record = self._store.get_status(status_id)
+        if record is None or not (user.is_system or record.user_name == user.name):
+            raise NotFound(f"no status {status_id}")
+        return record
+
+    def written(self, collection_id: str) -> None:
+        for listener in self.write_listeners:
+            listener(collection_id)
