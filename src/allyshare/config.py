@@ -38,6 +38,8 @@ class Settings:
     max_page_size: int = 10000
     log_level: str = "info"
     sync_interval: int = 30
+    checkpoint_entries: int = 1000
+    checkpoint_seconds: int = 60
 
     @property
     def effective_database_url(self) -> str:
@@ -58,6 +60,8 @@ ENVIRONMENT: dict[str, str] = {
     "max_page_size": "ALLYSHARE_MAX_PAGE_SIZE",
     "log_level": "ALLYSHARE_LOG_LEVEL",
     "sync_interval": "ALLYSHARE_SYNC_INTERVAL",
+    "checkpoint_entries": "ALLYSHARE_CHECKPOINT_ENTRIES",
+    "checkpoint_seconds": "ALLYSHARE_CHECKPOINT_SECONDS",
 }
 
 _TOML_SECTIONS: dict[str, tuple[str, str]] = {
@@ -71,6 +75,8 @@ _TOML_SECTIONS: dict[str, tuple[str, str]] = {
     "max_page_size": ("server", "max_page_size"),
     "log_level": ("server", "log_level"),
     "sync_interval": ("federation", "sync_interval"),
+    "checkpoint_entries": ("audit", "checkpoint_entries"),
+    "checkpoint_seconds": ("audit", "checkpoint_seconds"),
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
@@ -160,6 +166,11 @@ def write_settings_file(settings: Settings) -> Path:
         "",
         "[federation]",
         f"sync_interval = {settings.sync_interval}",
+        "",
+        "[audit]",
+        "# the node signs a checkpoint of its audit log after this many entries or seconds",
+        f"checkpoint_entries = {settings.checkpoint_entries}",
+        f"checkpoint_seconds = {settings.checkpoint_seconds}",
         "",
     ]
     path = settings.data_dir / CONFIG_FILE

@@ -52,6 +52,13 @@ def create_node_key(data_dir: Path) -> Path:
     return path
 
 
+def ensure_node_key(data_dir: Path) -> None:
+    """Create the node key unless the data directory holds one: every node signs its audit
+    log, whether made by ``init`` or opened by code."""
+    if not (data_dir / NODE_KEY_FILE).exists():
+        create_node_key(data_dir)
+
+
 def load_signing_key(data_dir: Path) -> Ed25519PrivateKey:
     key = serialization.load_pem_private_key((data_dir / NODE_KEY_FILE).read_bytes(), None)
     if not isinstance(key, Ed25519PrivateKey):

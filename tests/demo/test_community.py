@@ -15,7 +15,6 @@ import orjson
 import pytest
 from stix2validator import ValidationOptions, validate_instance
 
-from allyshare.cli.commands import CLI_SUBJECT
 from allyshare.config import Settings
 from allyshare.demo.community import (
     COLLECTIONS,
@@ -36,7 +35,7 @@ from allyshare.demo.marked import (
 )
 from allyshare.errors import NotFound
 from allyshare.policy import REDACTED_PROPERTY
-from allyshare.service import Node
+from allyshare.service import CONSOLE, Node
 from allyshare.storage import User, VersionFilter
 
 OPTIONS = ValidationOptions(version="2.1")
@@ -76,7 +75,7 @@ def test_every_demo_object_is_stored_as_written(built: tuple[Node, DemoCommunity
     node, community = built
     assert set(community.collections) == {c.key for c in COLLECTIONS}
     for key, collection_id in community.collections.items():
-        stored = read(node, CLI_SUBJECT, collection_id, ALL_VERSIONS)
+        stored = read(node, CONSOLE, collection_id, ALL_VERSIONS)
         assert sorted(map(canonical, stored)) == sorted(map(canonical, written_objects(key))), key
 
 
@@ -121,7 +120,7 @@ def test_collections_follow_the_agreements(built: tuple[Node, DemoCommunity]) ->
 
 def test_served_objects_pass_the_oasis_validator(built: tuple[Node, DemoCommunity]) -> None:
     node, community = built
-    readers = [CLI_SUBJECT] + [
+    readers = [CONSOLE] + [
         as_user(node, community, name)
         for name in ("morgan@cisa", "jiwoo@kisa", "seoyeon@hanbit", "riley@commerce")
     ]

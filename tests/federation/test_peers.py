@@ -14,14 +14,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from allyshare.cli.commands import CLI_SUBJECT
 from allyshare.cli.main import main
 from allyshare.config import load_settings
 from allyshare.errors import Conflict, InvalidInput, NotFound
 from allyshare.federation.peers import add_peer, node_identity, remove_peer, subscribe
 from allyshare.keys import ensure_tls_identity, fingerprint
 from allyshare.server import create_server_app
-from allyshare.service import Node
+from allyshare.service import CONSOLE, Node
 from allyshare.storage import PeerRecord
 
 from support.federation import AGREEMENT, make_node
@@ -46,7 +45,7 @@ def shared_on(kor: RunningNode) -> str:
     """The id of the KOR collection bound to the agreement."""
     node = kor_node(kor)
     try:
-        [access] = [a for a in node.collections_for(CLI_SUBJECT) if a.collection.agreement_name]
+        [access] = [a for a in node.collections_for(CONSOLE) if a.collection.agreement_name]
         return access.collection.id
     finally:
         node.close()

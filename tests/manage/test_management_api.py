@@ -20,7 +20,6 @@ from starlette.testclient import TestClient
 
 from allyshare.community import identity_of
 from allyshare.config import Settings
-from allyshare.keys import create_node_key
 from allyshare.policy import ALLYSHARE_EXTENSION_ID
 from allyshare.server import create_server_app
 from allyshare.service import Node
@@ -645,7 +644,6 @@ def test_taxii_is_served_beside_the_api(site: Site) -> None:
 def test_orcon_approvals_are_made_listed_and_revoked(site: Site, tmp_path: Path) -> None:
     """The originator's contributor releases an ORCON report to one more organization and
     withdraws it; readers of that organization see the report exactly meanwhile."""
-    create_node_key(tmp_path)
     writer = site.add_user("writer", organization=site.add_organization(), roles=["contributor"])
     nis = site.add_organization(name="NIS", kind="government", sectors=[])
     site.add_user("reader", organization=nis, roles=["reader"])

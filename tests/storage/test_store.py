@@ -14,6 +14,7 @@ from allyshare.storage import (
     AccessKey,
     AgreementRecord,
     Collection,
+    IngestResult,
     NewVersion,
     OrganizationRecord,
     Outcome,
@@ -170,8 +171,9 @@ def test_status_round_trip(store: Store) -> None:
         successes=[{"id": "indicator--a", "version": T1, "message": "stored"}],
         failures=[{"id": "x", "version": "", "message": "bad"}],
     )
-    kept = store.ingest_recorded("c1", [version("indicator--a", T1)], lambda result: record)
-    assert kept == record
+    with store.begin() as unit:
+        unit.ingest("c1", [version("indicator--a", T1)])
+        unit.record_status(record)
     assert store.get_status("s1") == record
     assert store.read_page("c1", VersionFilter(), limit=10).items[0].object_id == "indicator--a"
     assert store.get_status("s2") is None
@@ -353,18 +355,25 @@ def test_a_pulled_page_and_its_cursor_are_kept_together(
     store.peers.subscribe(subscription)
     page = [version("indicator--a", T1, KISA), version("indicator--b", T1, KISA)]
 
+    def pulled(page: list[NewVersion], cursor: str) -> IngestResult:
+        with store.begin() as unit:
+            result = unit.ingest("c1", page)
+            unit.record_receipts("c1", result.added, "kor")
+            unit.advance(subscription, cursor, len(result.added))
+        return result
+
     def crash(*args: object) -> None:
         raise RuntimeError("killed between the objects and the cursor")
 
     with monkeypatch.context() as patched:
         patched.setattr(PeerStore, "advance", staticmethod(crash))
         with pytest.raises(RuntimeError):
-            store.ingest_pulled("c1", page, subscription, "2026-01-01T00:00:00.000001Z")
+            pulled(page, "2026-01-01T00:00:00.000001Z")
     assert store.read_page("c1", VersionFilter(), limit=10).items == []
     assert store.peers.subscriptions()[0].cursor is None
 
-    first = store.ingest_pulled("c1", page, subscription, "2026-01-01T00:00:00.000001Z")
-    again = store.ingest_pulled("c1", page, subscription, "2026-01-01T00:00:00.000002Z")
+    first = pulled(page, "2026-01-01T00:00:00.000001Z")
+    again = pulled(page, "2026-01-01T00:00:00.000002Z")
     assert len(first.added) == 2 and again.added == []
     [state] = store.peers.subscriptions()
     assert state.cursor == "2026-01-01T00:00:00.000002Z"
@@ -380,10 +389,13 @@ def test_sync_cursors_never_move_back(store: Store) -> None:
     store.peers.add(PeerRecord("kor", "https://kor.test/api/", b"", "", "KOR", "a", None, 0))
     subscription = SubscriptionRecord("kor", "remote-1", "c1", True)
     store.peers.subscribe(subscription)
-    store.ingest_pulled("c1", [], subscription, "2026-01-01T00:00:02Z")
-    store.ingest_pulled("c1", [], subscription, "2026-01-01T00:00:01.999999Z")
+    with store.begin() as unit:
+        unit.advance(subscription, "2026-01-01T00:00:02Z", 0)
+    with store.begin() as unit:
+        unit.advance(subscription, "2026-01-01T00:00:01.999999Z", 0)
     assert store.peers.subscriptions()[0].cursor == "2026-01-01T00:00:02Z"
-    store.ingest_pulled("c1", [], subscription, "2026-01-01T00:00:02.5Z")
+    with store.begin() as unit:
+        unit.advance(subscription, "2026-01-01T00:00:02.5Z", 0)
     assert store.peers.subscriptions()[0].cursor == "2026-01-01T00:00:02.5Z"
     store.peers.pushed(subscription, 500, 3)
     store.peers.pushed(subscription, 400, 0)

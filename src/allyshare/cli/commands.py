@@ -41,13 +41,12 @@ from allyshare.keys import (
     public_key_text,
     write_private_file,
 )
-from allyshare.service import DEFAULT_ROLES, Node
+from allyshare.service import CONSOLE, DEFAULT_ROLES, Node
 from allyshare.storage import OrganizationRecord, User, VersionFilter
 
 ADMIN_TOKEN_FILE = "admin.token"  # noqa: S105 (a file name, not a secret)
 ADMIN_USER = "admin"
 # The explicit subject for work the operator does at the console; never reachable over HTTP.
-CLI_SUBJECT = User(name="system:cli", is_admin=True, disabled=False, is_system=True)
 # Requests still running this many seconds after the node is asked to stop are cancelled, so a
 # stalled client cannot hold it; background sync has its own grace (federation.background).
 REQUEST_GRACE = 2  # seconds
@@ -276,7 +275,7 @@ def peer_subscribe(args: argparse.Namespace) -> int:
 def _acting(node: Node, as_user: str | None) -> User:
     """The operator acts as the node, or on behalf of a member user it names."""
     if as_user is None:
-        return CLI_SUBJECT
+        return CONSOLE
     found = node.store.user_by_name(as_user)
     if found is None:
         raise NotFound(f"no user {as_user!r}")
@@ -376,7 +375,7 @@ def collection_add(args: argparse.Namespace) -> int:
 
 def collection_list(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        for access in node.collections_for(CLI_SUBJECT):
+        for access in node.collections_for(CONSOLE):
             print(f"{access.collection.id}\t{access.collection.title}")
     return 0
 
@@ -498,7 +497,7 @@ def user_list(args: argparse.Namespace) -> int:
 
 def policy_explain(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        explained = node.explain(CLI_SUBJECT, args.object_id, args.as_user)
+        explained = node.explain(CONSOLE, args.object_id, args.as_user)
     for number, item in enumerate(explained):
         if number:
             print()
@@ -514,7 +513,7 @@ def policy_explain(args: argparse.Namespace) -> int:
 
 def import_files(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        node.collection_for(CLI_SUBJECT, args.collection, "write")
+        node.collection_for(CONSOLE, args.collection, "write")
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -529,7 +528,7 @@ def import_files(args: argparse.Namespace) -> int:
             def shown(file: Path, stored: int) -> None:
                 bar.update(task, description=file.name, advance=stored)
 
-            summary = import_into(node, CLI_SUBJECT, args.collection, args.files, shown)
+            summary = import_into(node, CONSOLE, args.collection, args.files, shown)
     print(
         f"stored {summary['stored']}, duplicate {summary['duplicate']}, "
         f"rejected {summary['rejected']}, skipped {len(summary.skipped)}"
@@ -546,7 +545,7 @@ def import_files(args: argparse.Namespace) -> int:
 def export(args: argparse.Namespace) -> int:
     selection = VersionFilter(versions=frozenset({"all" if args.all_versions else "last"}))
     with _open_node(args.data_dir) as node:
-        chunks = node.export(CLI_SUBJECT, args.collection, selection)
+        chunks = node.export(CONSOLE, args.collection, selection)
         if args.output is None:
             write_bundle(chunks, sys.stdout.buffer)
         else:

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from allyshare.cli.commands import (
     ADMIN_TOKEN_FILE,
-    CLI_SUBJECT,
     REQUEST_GRACE,
     initialise,
     settle_heap,
@@ -46,7 +45,7 @@ from allyshare.demo.marked import MEMBERS, SHOWCASE_ID
 from allyshare.errors import ConfigError
 from allyshare.federation.peers import add_peer, subscribe
 from allyshare.keys import NODE_CERT_FILE, ensure_tls_identity
-from allyshare.service import Node
+from allyshare.service import CONSOLE, Node
 from allyshare.taxii.media import TAXII_21
 
 DEMO_ANALYST = "analyst"
@@ -64,7 +63,7 @@ def _reopen(
     keys = {collection.title: collection.key for collection in collections}
     found = {
         keys[access.collection.title]: access.collection.id
-        for access in node.collections_for(CLI_SUBJECT)
+        for access in node.collections_for(CONSOLE)
         if access.collection.title in keys
     }
     names = {user.name for user in users}

@@ -4,13 +4,14 @@ the CLI and the Python API (`Node`)."""
 from allyshare.service.attestation import ATTESTED_ORIGINATORS, Attested, received_originators
 from allyshare.service.explain import Explanation
 from allyshare.service.gate import CollectionAccess
-from allyshare.service.members import DEFAULT_ROLES, ROLES, hash_token, new_token
+from allyshare.service.members import CONSOLE, DEFAULT_ROLES, ROLES, hash_token, new_token
 from allyshare.service.node import Node
 from allyshare.service.objects import Received
 from allyshare.service.writes import Prepared, ReuseByView, WriteRules, prepare
 
 __all__ = [
     "ATTESTED_ORIGINATORS",
+    "CONSOLE",
     "DEFAULT_ROLES",
     "ROLES",
     "Attested",

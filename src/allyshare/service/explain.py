@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
+from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRef
 from allyshare.errors import (
     NotFound,
 )
@@ -13,11 +14,12 @@ from allyshare.policy import (
     WRITER_ONLY,
     AccessLabel,
     Deny,
-    decide,
     describe_label,
     explain,
     object_label,
 )
+from allyshare.policy.rights import Operation
+from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
 from allyshare.storage import (
     Store,
@@ -62,6 +64,17 @@ class Explainer:
         ]
         if not mine:
             raise NotFound(f"no object {object_id}")
+        self._gate.record(
+            AuditEntry(
+                Operation.POLICY_EXPLAIN,
+                actor_of(asker),
+                AuditOutcome.ALLOWED,
+                objects=[
+                    ObjectRef(object_id, item.version, recorded) for _, item, recorded in mine
+                ],
+                detail={"as_user": as_user},
+            )
+        )
         found = self._store.user_by_name(as_user)
         if found is None:
             raise NotFound(f"no user {as_user!r}")
@@ -82,7 +95,7 @@ class Explainer:
             target = releases.target(
                 subject, obj, originator, organization, agreement, item.body, writer_only=apart
             )
-            decision = decide(subject, target, registry)
+            decision = self._gate.decide(subject, target)
             lines.extend(explain(decision))
             explained.append(
                 Explanation(

@@ -1,27 +1,30 @@
-"""The gate: where this node decides who may do what. It turns a user into the decision's
-subject, applies the collection-rights rule, builds and caches each reader's view of a
-collection (`allyshare.enforcement`), and knows the inputs every decision needs: the marking
-registry, the ORCON approvals in force, the originators' organizations and the agreements.
-The other services ask it; none decides on its own.
+"""The gate: where this node decides who may do what, and records it. It turns a user into
+the decision's subject, checks named operations (`allyshare.policy.rights`), applies the
+collection-rights rule, builds and caches each reader's view of a collection
+(`allyshare.service.views`), knows the inputs every decision needs (the marking registry,
+the ORCON approvals in force, the originators' organizations, the agreements) and hands
+every decision to the audit sink. The other services ask it; none decides on its own.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache, cached_property
-from typing import Literal
+from typing import Literal, NoReturn
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from allyshare.audit.entries import AuditEntry, AuditOutcome
 from allyshare.community import (
     ORGANIZATION_ID,
     agreement_from_document,
     identity_of,
 )
 from allyshare.config import Settings
-from allyshare.enforcement import Releases, View, build_view
 from allyshare.errors import (
     NotFound,
     PermissionDenied,
@@ -37,11 +40,17 @@ from allyshare.orcon.approvals import (
 from allyshare.policy import (
     Agreement,
     Classification,
+    Decision,
     MarkingRegistry,
     Organization,
     Subject,
+    Target,
     Tlp,
+    decide,
 )
+from allyshare.policy.rights import Operation, administers, collection_rights
+from allyshare.service.audit import Audit, actor_of
+from allyshare.service.views import Releases, View, build_view
 from allyshare.storage import (
     NODE_ORIGINATOR,
     Collection,
@@ -50,11 +59,10 @@ from allyshare.storage import (
     origin_of,
     sender_of,
 )
+from allyshare.storage.store import Unit
 
 Access = Literal["see", "read", "write"]
 VIEWS_KEPT = 512
-READ_ROLES = frozenset({"reader", "contributor", "curator"})
-WRITE_ROLES = frozenset({"contributor", "curator"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +76,10 @@ class CollectionAccess:
 class Gate:
     """The decisions of one node, over its settings and store."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, audit: Audit) -> None:
         self._settings = settings
         self._store = store
+        self.audit = audit
         self._registry: tuple[int, MarkingRegistry] | None = None
         self._approvals: tuple[int, Approvals] | None = None
         self._verified: dict[bytes, Approval | None] = {}
@@ -88,10 +97,14 @@ class Gate:
         found = (self.access(user, c, organization) for c in self._store.list_collections())
         return [access for access in found if access.can_read or access.can_write]
 
-    def collection_for(self, user: User, collection_id: str, need: Access) -> CollectionAccess:
+    def collection_for(
+        self, user: User, collection_id: str, need: Access, action: Operation | None = None
+    ) -> CollectionAccess:
         """The collection if the user may ``need`` it; invisible ones are simply not found.
 
-        ``see`` asks only that the user holds some right on it (the collection resource).
+        ``see`` asks only that the user holds some right on it (the collection resource). A
+        refusal that names its reason is recorded, as ``action`` (by default the read or
+        write ``need`` stands for).
         """
         collection = self._store.get_collection(collection_id)
         if collection is None:
@@ -100,10 +113,42 @@ class Gate:
         if not (access.can_read or access.can_write):
             raise NotFound(f"no collection {collection_id}")
         if need == "read" and not access.can_read:
-            raise PermissionDenied(f"no read access to collection {collection_id}")
+            self.deny(
+                user,
+                action or Operation.OBJECTS_READ,
+                f"no read access to collection {collection_id}",
+                collection_id,
+            )
         if need == "write" and not access.can_write:
-            raise PermissionDenied(f"no write access to collection {collection_id}")
+            self.deny(
+                user,
+                action or Operation.OBJECTS_WRITE,
+                f"no write access to collection {collection_id}",
+                collection_id,
+            )
         return access
+
+    def deny(
+        self, user: User, action: Operation, reason: str, collection_id: str | None = None
+    ) -> NoReturn:
+        """Record the refusal, then refuse."""
+        self.record(
+            AuditEntry(action, actor_of(user), AuditOutcome.DENIED, collection_id, reason=reason)
+        )
+        raise PermissionDenied(reason)
+
+    @contextmanager
+    def recording_denials(self, user: User, operation: Operation) -> Iterator[None]:
+        """Record a refusal raised inside, and let it go on."""
+        try:
+            yield
+        except PermissionDenied as error:
+            entry = AuditEntry(operation, actor_of(user), AuditOutcome.DENIED, reason=str(error))
+            self.record(entry)
+            raise
+
+    def record(self, entry: AuditEntry, unit: Unit | None = None) -> None:
+        self.audit.record([entry], unit)
 
     def member_of(self, user: User) -> Organization | None:
         return self.organization(user.organization_id) if user.organization_id else None
@@ -111,25 +156,21 @@ class Gate:
     def access(
         self, user: User, collection: Collection, organization: Organization | None
     ) -> CollectionAccess:
-        """Rights follow from the collection's agreement and the user's roles.
-
-        Admins hold every right. Anyone else needs an organization that is a party of the
-        agreement; then ``reader`` reads, ``contributor`` also writes, ``curator`` also
-        deletes. A collection bound to no agreement is local to the node's own country.
-        """
-        if user.is_admin or user.is_system:
-            return CollectionAccess(collection, True, True, True)
-        if user.peer is not None:
-            shares = collection.agreement_name == user.peer_agreement
-            return CollectionAccess(collection, can_read=shares, can_write=shares, can_curate=False)
-        if organization is None or not self.agreement(collection).has_party(organization):
-            return CollectionAccess(collection, False, False, False)
-        return CollectionAccess(
-            collection,
-            can_read=bool(user.roles & READ_ROLES),
-            can_write=bool(user.roles & WRITE_ROLES),
-            can_curate="curator" in user.roles,
+        """The user's rights on the collection (`allyshare.policy.rights.collection_rights`)."""
+        rights = collection_rights(
+            self.agreement(collection),
+            organization,
+            user.roles,
+            is_admin=user.is_admin or user.is_system,
+            peer_agreement=user.peer_agreement if user.peer is not None else None,
+            local=collection.agreement_name is None,
         )
+        return CollectionAccess(collection, rights.can_read, rights.can_write, rights.can_curate)
+
+    def require(self, user: User, operation: Operation) -> None:
+        """Refuse (and record) an administrative operation by anyone but an administrator."""
+        if not administers(operation, is_admin=user.is_admin or user.is_system):
+            self.deny(user, operation, "only node administrators may do this")
 
     def subject_of(self, user: User) -> Subject:
         """The user as the decision sees it. An admin of no organization is the node's
@@ -256,6 +297,11 @@ class Gate:
         if digest not in self._verified:
             self._verified[digest] = read_approval(orjson.loads(body))
         return self._verified[digest]
+
+    def decide(self, subject: Subject, target: Target) -> Decision:
+        """The decision for one object version, for ``policy explain`` (reads decide through
+        the views, `build_view`)."""
+        return decide(subject, target, self.registry())
 
     def view(self, user: User, collection: Collection) -> View:
         """What the user may see in the collection; judged keys are remembered per subject,

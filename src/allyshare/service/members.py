@@ -7,9 +7,11 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
+from allyshare.audit.entries import AuditEntry, AuditOutcome
 from allyshare.clock import now_us
 from allyshare.community import (
     KINDS,
@@ -28,6 +30,8 @@ from allyshare.policy import (
     Agreement,
     Classification,
 )
+from allyshare.policy.rights import Operation
+from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
 from allyshare.storage import (
     AgreementRecord,
@@ -43,6 +47,8 @@ ROLES = frozenset({"reader", "contributor", "curator", "admin"})
 DEFAULT_ROLES = frozenset({"reader"})
 # Basic auth splits on the first ":", so a name must not hold one.
 USER_NAME = re.compile(r"[A-Za-z0-9._@-]{1,200}")
+CONSOLE = User(name="system:cli", is_admin=True, disabled=False, is_system=True)
+"""The node's operator at its own console: the CLI and the demo act as it."""
 
 
 def _last_admin(who: str, change: str) -> str:
@@ -88,6 +94,7 @@ class Members:
 
     def add_user(
         self,
+        actor: User,
         name: str,
         *,
         is_admin: bool = False,
@@ -130,18 +137,23 @@ class Members:
             clearance=clearance,
             roles=role_set,
         )
-        self._store.create_user(user, hash_token(token))
+        detail = {"user": name, "organization": organization, "roles": sorted(role_set)}
+        with self._change(actor, Operation.MEMBERS_WRITE, "add user", detail):
+            self._store.create_user(user, hash_token(token))
         return token
 
-    def disable_user(self, name: str, *, disabled: bool = True) -> None:
+    def disable_user(self, actor: User, name: str, *, disabled: bool = True) -> None:
         """Disabling the node's last active admin is refused (Conflict)."""
+        change = "disable user" if disabled else "enable user"
         try:
-            self._store.set_user_disabled(name, disabled)
+            with self._change(actor, Operation.MEMBERS_WRITE, change, {"user": name}):
+                self._store.set_user_disabled(name, disabled)
         except NoAdminLeft:
             raise Conflict(_last_admin(f"user {name!r} is", "disabled")) from None
 
     def change_user(
         self,
+        actor: User,
         name: str,
         *,
         organization: str | None = None,
@@ -176,22 +188,27 @@ class Members:
         if disabled is not None:
             values["disabled"] = disabled
         if values:
+            detail = {"user": name, "changed": sorted(values)}
             try:
-                self._store.update_user(name, **values)
+                with self._change(actor, Operation.MEMBERS_WRITE, "change user", detail):
+                    self._store.update_user(name, **values)
             except NoAdminLeft:
                 raise Conflict(_last_admin(f"user {name!r} is", "demoted or disabled")) from None
         changed = self._store.user_by_name(name)
         assert changed is not None
         return changed[0]
 
-    def users(self) -> list[User]:
+    def users(self, actor: User) -> list[User]:
+        self._gate.require(actor, Operation.MEMBERS_READ)
         return self._store.list_users()
 
-    def organizations(self) -> list[OrganizationRecord]:
+    def organizations(self, actor: User) -> list[OrganizationRecord]:
+        self._gate.require(actor, Operation.MEMBERS_READ)
         return self._store.list_organizations()
 
     def change_organization(
         self,
+        actor: User,
         organization: str,
         *,
         name: str | None = None,
@@ -211,8 +228,10 @@ class Members:
         if disabled is not None:
             values["disabled"] = disabled
         if values:
+            detail = {"organization": organization, "changed": sorted(values)}
             try:
-                self._store.update_organization(organization, **values)
+                with self._change(actor, Operation.MEMBERS_WRITE, "change organization", detail):
+                    self._store.update_organization(organization, **values)
             except NoAdminLeft:
                 raise Conflict(
                     _last_admin(f"organization {organization!r} holds", "disabled")
@@ -223,7 +242,7 @@ class Members:
         raise NotFound(f"no organization {organization!r}")
 
     def add_organization(
-        self, name: str, *, country: str, kind: str, sectors: Iterable[str] = ()
+        self, actor: User, name: str, *, country: str, kind: str, sectors: Iterable[str] = ()
     ) -> str:
         """Register a member organization and return the id its markings use."""
         if kind not in KINDS:
@@ -236,15 +255,20 @@ class Members:
             sectors=tuple(sorted(set(sectors))),
             disabled=False,
         )
-        self._store.create_organization(record)
+        with self._change(
+            actor, Operation.MEMBERS_WRITE, "add organization", {"organization": record.id}
+        ):
+            self._store.create_organization(record)
         return record.id
 
-    def disable_organization(self, organization: str, *, disabled: bool = True) -> None:
+    def disable_organization(
+        self, actor: User, organization: str, *, disabled: bool = True
+    ) -> None:
         """Disabling an organization disables every one of its users at once; refused
         (Conflict) when that would cut off the node's last active admin."""
-        self.change_organization(organization, disabled=disabled)
+        self.change_organization(actor, organization, disabled=disabled)
 
-    def apply_agreement(self, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
+    def apply_agreement(self, actor: User, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
         """Check and keep an agreement version; False when it was already in force unchanged.
 
         The organizations it names must be registered here: a party this node does not know
@@ -258,26 +282,56 @@ class Members:
                 f"agreement refused: parties.organizations names {unknown}, not registered on "
                 "this node; register them first (org add NAME --country ISO3 --kind KIND)"
             )
-        changed = self._store.save_agreement(
-            AgreementRecord(agreement.name, agreement.version, dict(document), now_us())
-        )
+        detail = {"agreement": agreement.name, "version": agreement.version}
+        with self._change(actor, Operation.AGREEMENTS_WRITE, "apply agreement", detail):
+            changed = self._store.save_agreement(
+                AgreementRecord(agreement.name, agreement.version, dict(document), now_us())
+            )
         return agreement, changed
 
     def agreements(self) -> list[Agreement]:
+        """The agreements in force: the terms every member shares under, not a secret."""
         return [agreement_from_document(r.document) for r in self._store.agreements_newest()]
 
-    def rotate_token(self, name: str) -> str:
+    def rotate_token(self, actor: User, name: str) -> str:
         token = new_token()
-        self._store.set_token_hash(name, hash_token(token))
+        with self._change(actor, Operation.MEMBERS_WRITE, "rotate token", {"user": name}):
+            self._store.set_token_hash(name, hash_token(token))
         return token
 
     def add_collection(
-        self, title: str, description: str = "", *, agreement: str | None = None
+        self, actor: User, title: str, description: str = "", *, agreement: str | None = None
     ) -> Collection:
         if not title.strip():
             raise InvalidInput("a collection needs a title")
         if agreement is not None and agreement not in {a.name for a in self.agreements()}:
             raise NotFound(f"no agreement {agreement!r}; apply it first")
         collection = Collection(str(uuid.uuid4()), title, description, now_us(), agreement)
-        self._store.create_collection(collection)
+        detail = {"title": title, "agreement": agreement}
+        with self._change(
+            actor, Operation.COLLECTIONS_WRITE, "add collection", detail, collection.id
+        ):
+            self._store.create_collection(collection)
         return collection
+
+    @contextmanager
+    def _change(
+        self,
+        actor: User,
+        action: Operation,
+        change: str,
+        detail: Mapping[str, Any],
+        collection_id: str | None = None,
+    ) -> Iterator[None]:
+        """Let an administrator make the change, recorded in the change's own transaction."""
+        self._gate.require(actor, action)
+        entry = AuditEntry(
+            action,
+            actor_of(actor),
+            AuditOutcome.ALLOWED,
+            collection_id,
+            detail={"change": change} | {k: v for k, v in detail.items() if v is not None},
+        )
+        with self._store.begin() as unit:
+            yield
+            self._gate.record(entry, unit)

@@ -12,14 +12,16 @@ from typing import Any
 
 from allyshare.config import Settings
 from allyshare.datadir import create_private_database, tighten
-from allyshare.enforcement import View
+from allyshare.keys import ensure_node_key
 from allyshare.orcon.approvals import Approval
 from allyshare.policy import Agreement, MarkingRegistry, Organization, Subject
+from allyshare.service.audit import Audit
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
-from allyshare.service.members import Members
+from allyshare.service.members import CONSOLE, Members
 from allyshare.service.objects import Objects, Received
 from allyshare.service.orcon import Orcon
+from allyshare.service.views import View
 from allyshare.storage import (
     Collection,
     OrganizationRecord,
@@ -35,12 +37,17 @@ from allyshare.storage import (
 
 
 class Node:
-    """One allyshare node: settings plus store, with access checked on every operation."""
+    """One allyshare node: settings plus store, with access checked on every operation.
+
+    Administrative methods act for ``actor``: the management API passes the admin who asked;
+    left out, the actor is the node's operator at its console (the CLI, the demo).
+    """
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self._gate = Gate(settings, store)
+        self._audit = Audit(settings, store)
+        self._gate = Gate(settings, store, self._audit)
         self._members = Members(settings, store, self._gate)
         self._objects = Objects(settings, store, self._gate)
         self._orcon = Orcon(store, self._gate, self._objects)
@@ -50,6 +57,7 @@ class Node:
     def open(cls, settings: Settings) -> Node:
         """Open the node's store, first making its data directory its owner's alone."""
         tighten(settings.data_dir)
+        ensure_node_key(settings.data_dir)
         create_private_database(settings.effective_database_url)
         store = Store(settings.effective_database_url)
         store.migrate()
@@ -80,8 +88,10 @@ class Node:
         nationality: str | None = None,
         clearance: str = "U",
         roles: Iterable[str] | None = None,
+        actor: User = CONSOLE,
     ) -> str:
         return self._members.add_user(
+            actor,
             name,
             is_admin=is_admin,
             organization=organization,
@@ -90,8 +100,8 @@ class Node:
             roles=roles,
         )
 
-    def disable_user(self, name: str, *, disabled: bool = True) -> None:
-        self._members.disable_user(name, disabled=disabled)
+    def disable_user(self, name: str, *, disabled: bool = True, actor: User = CONSOLE) -> None:
+        self._members.disable_user(actor, name, disabled=disabled)
 
     def change_user(
         self,
@@ -102,8 +112,10 @@ class Node:
         clearance: str | None = None,
         roles: Iterable[str] | None = None,
         disabled: bool | None = None,
+        actor: User = CONSOLE,
     ) -> User:
         return self._members.change_user(
+            actor,
             name,
             organization=organization,
             nationality=nationality,
@@ -112,11 +124,11 @@ class Node:
             disabled=disabled,
         )
 
-    def users(self) -> list[User]:
-        return self._members.users()
+    def users(self, actor: User = CONSOLE) -> list[User]:
+        return self._members.users(actor)
 
-    def organizations(self) -> list[OrganizationRecord]:
-        return self._members.organizations()
+    def organizations(self, actor: User = CONSOLE) -> list[OrganizationRecord]:
+        return self._members.organizations(actor)
 
     def change_organization(
         self,
@@ -125,32 +137,50 @@ class Node:
         name: str | None = None,
         sectors: Iterable[str] | None = None,
         disabled: bool | None = None,
+        actor: User = CONSOLE,
     ) -> OrganizationRecord:
         return self._members.change_organization(
-            organization, name=name, sectors=sectors, disabled=disabled
+            actor, organization, name=name, sectors=sectors, disabled=disabled
         )
 
     def add_organization(
-        self, name: str, *, country: str, kind: str, sectors: Iterable[str] = ()
+        self,
+        name: str,
+        *,
+        country: str,
+        kind: str,
+        sectors: Iterable[str] = (),
+        actor: User = CONSOLE,
     ) -> str:
-        return self._members.add_organization(name, country=country, kind=kind, sectors=sectors)
+        return self._members.add_organization(
+            actor, name, country=country, kind=kind, sectors=sectors
+        )
 
-    def disable_organization(self, organization: str, *, disabled: bool = True) -> None:
-        self._members.disable_organization(organization, disabled=disabled)
+    def disable_organization(
+        self, organization: str, *, disabled: bool = True, actor: User = CONSOLE
+    ) -> None:
+        self._members.disable_organization(actor, organization, disabled=disabled)
 
-    def apply_agreement(self, document: Mapping[str, Any]) -> tuple[Agreement, bool]:
-        return self._members.apply_agreement(document)
+    def apply_agreement(
+        self, document: Mapping[str, Any], *, actor: User = CONSOLE
+    ) -> tuple[Agreement, bool]:
+        return self._members.apply_agreement(actor, document)
 
     def agreements(self) -> list[Agreement]:
         return self._members.agreements()
 
-    def rotate_token(self, name: str) -> str:
-        return self._members.rotate_token(name)
+    def rotate_token(self, name: str, *, actor: User = CONSOLE) -> str:
+        return self._members.rotate_token(actor, name)
 
     def add_collection(
-        self, title: str, description: str = "", *, agreement: str | None = None
+        self,
+        title: str,
+        description: str = "",
+        *,
+        agreement: str | None = None,
+        actor: User = CONSOLE,
     ) -> Collection:
-        return self._members.add_collection(title, description, agreement=agreement)
+        return self._members.add_collection(actor, title, description, agreement=agreement)
 
     # the gate
 

@@ -9,24 +9,29 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
+import orjson
+
+from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRef
 from allyshare.clock import now_us
 from allyshare.community import (
     agreement_from_document,
     identity_of,
 )
 from allyshare.config import Settings
-from allyshare.enforcement import View
 from allyshare.errors import (
     AuthenticationFailed,
     NotFound,
-    PermissionDenied,
 )
+from allyshare.policy.rights import Operation
 from allyshare.service.attestation import Attested, received_originators
+from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
+from allyshare.service.views import View
 from allyshare.service.writes import ReuseByView, WriteRules, claimed_id, prepare
 from allyshare.storage import (
     NODE_ORIGINATOR,
     IngestResult,
+    NewVersion,
     Outcome,
     Page,
     PeerRecord,
@@ -40,6 +45,8 @@ from allyshare.storage import (
     sender_of,
 )
 
+EXPORT_BATCH = 10_000
+
 _OUTCOME_MESSAGES = {
     Outcome.STORED: "stored",
     Outcome.DUPLICATE: "already stored: this version was received before",
@@ -51,14 +58,24 @@ _OUTCOME_MESSAGES = {
 
 def _shown(
     items: Iterable[StoredVersion], view: View, *, with_body: bool
-) -> Iterator[StoredVersion]:
+) -> Iterator[tuple[StoredVersion, tuple[str, ...]]]:
+    """Each version the view lets through, as the reader may see it, with the properties
+    redaction took out of it (for the audit entry)."""
     for item in items:
+        withheld: tuple[str, ...] = ()
         if item.label in view.checked:
             body = view.body(item)
             if body is None:
                 continue
+            if body is not item.body:
+                withheld = _withheld(item.body, body)
             item = item._replace(body=body)
-        yield item if with_body else item._replace(body=b"")
+        yield (item if with_body else item._replace(body=b"")), withheld
+
+
+def _withheld(stored: bytes, shown: bytes) -> tuple[str, ...]:
+    whole, cut = orjson.loads(stored), orjson.loads(shown)
+    return tuple(sorted(name for name, value in whole.items() if cut.get(name) != value))
 
 
 @dataclass(frozen=True)
@@ -181,13 +198,16 @@ class Objects:
                 failures=[failures[p] for p in sorted(failures)],
             )
 
-        status = self._store.ingest_recorded(
-            collection_id,
-            prepared.versions,
-            status_of,
-            received_from=user.peer,
-            reuse=ReuseByView(partial(self._gate.view, user, access.collection)),
-        )
+        reuse = ReuseByView(partial(self._gate.view, user, access.collection))
+        with self._store.begin() as unit:
+            result = unit.ingest(collection_id, prepared.versions, reuse)
+            status = status_of(result)
+            unit.record_status(status)
+            if user.peer is not None:
+                unit.record_receipts(collection_id, result.added, user.peer)
+            self._gate.record(
+                _write_entry(user, collection_id, prepared.versions, result, status), unit
+            )
         if status.success_count:
             self.written(collection_id)
         return status
@@ -218,7 +238,22 @@ class Objects:
             operator=True,
         )
         prepared = prepare(received, rules, claims.originators)
-        result = self._store.ingest_pulled(collection.id, prepared.versions, subscription, cursor)
+        with self._store.begin() as unit:
+            result = unit.ingest(collection.id, prepared.versions)
+            unit.record_receipts(collection.id, result.added, subscription.peer_name)
+            unit.advance(subscription, cursor, len(result.added))
+            stored = _stored_refs(prepared.versions, result)
+            if stored or prepared.failures:
+                entry = AuditEntry(
+                    Operation.OBJECTS_RECEIVE,
+                    Actor(peer.name, "peer"),
+                    AuditOutcome.PARTIAL if prepared.failures else AuditOutcome.ALLOWED,
+                    collection.id,
+                    stored,
+                    peer=peer.name,
+                    detail={"refused": len(prepared.failures)},
+                )
+                self._gate.record(entry, unit)
         return Received(
             stored=len(result.added),
             already_held=len(result.outcomes) - len(result.added),
@@ -256,7 +291,7 @@ class Objects:
         view = self._gate.view(user, access.collection)
         # A version withheld after redaction must leave no gap: read on until the page is
         # full and one more shown version proves there is a next page.
-        items: list[StoredVersion] = []
+        items: list[tuple[StoredVersion, tuple[str, ...]]] = []
         cursor, scanning = after, True
         while scanning and len(items) <= limit:
             page = self._store.read_page(
@@ -271,29 +306,97 @@ class Objects:
             scanning = page.more
             if page.items:
                 cursor = page.items[-1].date_added
-        return Page(items[:limit], len(items) > limit)
+        self._record_read(user, collection_id, items[:limit], with_body=with_body)
+        return Page([item for item, _ in items[:limit]], len(items) > limit)
 
     def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
         access = self._gate.collection_for(user, collection_id, "read")
         view = self._gate.view(user, access.collection)
         versions = self._store.iter_versions(collection_id, selection, view.visible)
-        return (item.body for item in _shown(versions, view, with_body=True))
+        return self._exported(user, collection_id, _shown(versions, view, with_body=True))
+
+    def _exported(
+        self,
+        user: User,
+        collection_id: str,
+        shown: Iterator[tuple[StoredVersion, tuple[str, ...]]],
+    ) -> Iterator[bytes]:
+        """The bodies, recorded a batch at a time (one entry per batch, not per export, so a
+        large export is not one enormous entry, nor one missing if the export stops early)."""
+        batch: list[tuple[StoredVersion, tuple[str, ...]]] = []
+        for item in shown:
+            batch.append(item)
+            if len(batch) == EXPORT_BATCH:
+                self._record_read(user, collection_id, batch, with_body=True, export=True)
+                batch = []
+            yield item[0].body
+        self._record_read(user, collection_id, batch, with_body=True, export=True)
+
+    def _record_read(
+        self,
+        user: User,
+        collection_id: str,
+        shown: Sequence[tuple[StoredVersion, tuple[str, ...]]],
+        *,
+        with_body: bool,
+        export: bool = False,
+    ) -> None:
+        """One entry per request: which versions the reader got, and what redaction withheld
+        from them. For a peer node the read is egress: the versions went to that node."""
+        if not shown:
+            return
+        keys = self._store.access_keys()
+        refs = [
+            ObjectRef(item.object_id, item.version, keys[item.label].originator, withheld)
+            for item, withheld in shown
+        ]
+        detail: dict[str, object] = {}
+        if not with_body:
+            detail["bodies"] = False
+        if export:
+            detail["export"] = True
+        self._gate.record(
+            AuditEntry(
+                Operation.OBJECTS_SEND if user.peer is not None else Operation.OBJECTS_READ,
+                actor_of(user),
+                AuditOutcome.PARTIAL if any(w for _, w in shown) else AuditOutcome.ALLOWED,
+                collection_id,
+                refs,
+                peer=user.peer,
+                detail=detail,
+            )
+        )
 
     def delete_objects(self, user: User, collection_id: str, selection: VersionFilter) -> int:
         """Curators delete the versions they can see; what they cannot see stays, unnamed, and
         so does what an ORCON approval lets them read (the originator's to remove)."""
-        access = self._gate.collection_for(user, collection_id, "read")
+        access = self._gate.collection_for(user, collection_id, "read", Operation.OBJECTS_DELETE)
         if not access.can_curate:
-            raise PermissionDenied(
-                f"deleting from collection {collection_id} needs the curator role"
+            self._gate.deny(
+                user,
+                Operation.OBJECTS_DELETE,
+                f"deleting from collection {collection_id} needs the curator role",
+                collection_id,
             )
         view = self._gate.view(user, access.collection)
         visible = view.visible
         if visible is not None and view.approvable:
             visible = visible - view.approvable
-        deleted = self._store.delete_versions(collection_id, selection, visible)
-        if deleted == 0:
-            raise NotFound("no object with that id and version in this collection")
+        with self._store.begin() as unit:
+            deleted = self._store.delete_versions(collection_id, selection, visible)
+            if deleted == 0:
+                raise NotFound("no object with that id and version in this collection")
+            detail: dict[str, object] = {"deleted": deleted, "versions": sorted(selection.versions)}
+            if selection.object_ids:
+                detail["ids"] = list(selection.object_ids)
+            entry = AuditEntry(
+                Operation.OBJECTS_DELETE,
+                actor_of(user),
+                AuditOutcome.ALLOWED,
+                collection_id,
+                detail=detail,
+            )
+            self._gate.record(entry, unit)
         return deleted
 
     def status(self, user: User, status_id: str) -> StatusRecord:
@@ -307,3 +410,40 @@ class Objects:
     def written(self, collection_id: str) -> None:
         for listener in self.write_listeners:
             listener(collection_id)
+
+
+def _stored_refs(versions: Sequence[NewVersion], result: IngestResult) -> list[ObjectRef]:
+    return [
+        ObjectRef(version.object_id, version.version, version.access.originator)
+        for version, outcome in zip(versions, result.outcomes, strict=True)
+        if outcome is Outcome.STORED
+    ]
+
+
+def _write_entry(
+    user: User,
+    collection_id: str,
+    versions: Sequence[NewVersion],
+    result: IngestResult,
+    status: StatusRecord,
+) -> AuditEntry:
+    """The versions a write stored, and how many of the request's objects it refused."""
+    if status.failure_count == 0:
+        outcome = AuditOutcome.ALLOWED
+    elif status.success_count == 0:
+        outcome = AuditOutcome.FAILED
+    else:
+        outcome = AuditOutcome.PARTIAL
+    return AuditEntry(
+        Operation.OBJECTS_WRITE,
+        actor_of(user),
+        outcome,
+        collection_id,
+        _stored_refs(versions, result),
+        peer=user.peer,
+        detail={
+            "status": status.id,
+            "total": status.total_count,
+            "failures": status.failure_count,
+        },
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 
+from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRef
 from allyshare.clock import now_us
 from allyshare.community import (
     ORGANIZATION_ID,
@@ -27,7 +29,9 @@ from allyshare.policy import (
     WRITER_ONLY,
     object_label,
 )
-from allyshare.service.gate import WRITE_ROLES, Gate
+from allyshare.policy.rights import WRITE_ROLES, Operation
+from allyshare.service.audit import actor_of
+from allyshare.service.gate import Gate
 from allyshare.service.objects import Objects
 from allyshare.service.writes import WriteRules, prepare
 from allyshare.stix.versions import version_key
@@ -40,6 +44,7 @@ from allyshare.storage import (
     VersionFilter,
     sender_of,
 )
+from allyshare.storage.store import Unit
 
 
 class Orcon:
@@ -57,6 +62,12 @@ class Orcon:
         *,
         organization: str | None = None,
         peer: str | None = None,
+    ) -> Approval:
+        with self._gate.recording_denials(user, Operation.ORCON_APPROVE):
+            return self._approve(user, object_id, organization, peer)
+
+    def _approve(
+        self, user: User, object_id: str, organization: str | None, peer: str | None
     ) -> Approval:
         """Sign an approval releasing an ORCON object to an organization or a peer node, and
         store it in each collection where the user's organization originated the object.
@@ -99,9 +110,12 @@ class Orcon:
             originator=self._gate.public_originator(originator, newest.body),
             seal=self._gate.seal(originator),
         )
-        self._store.ingest_everywhere(
-            {cid: self._approval_versions(cid, approval, originator) for cid in collections}
-        )
+        with self._store.begin() as unit:
+            for collection_id in sorted(collections):
+                unit.ingest(
+                    collection_id, self._approval_versions(collection_id, approval, originator)
+                )
+            self._record(user, approval, newest, originator, unit)
         for collection_id in collections:
             self._objects.written(collection_id)
         return Approval.of(approval)
@@ -109,6 +123,10 @@ class Orcon:
     def revoke_orcon(self, user: User, approval_id: str) -> Approval:
         """Withdraw an approval with a newer, signed version marked ``revoked``. Peers that
         already hold the object keep it; their readers lose what the approval gave them."""
+        with self._gate.recording_denials(user, Operation.ORCON_APPROVE):
+            return self._revoke(user, approval_id)
+
+    def _revoke(self, user: User, approval_id: str) -> Approval:
         signed = [
             (collection_id, obj, approval)
             for collection_id, item in self._store.versions_everywhere(approval_id)
@@ -134,11 +152,41 @@ class Orcon:
             originator=newest.originator,
             seal=newest.originator_seal,
         )
-        for collection_id in dict.fromkeys(cid for cid, _, _ in signed):
-            versions = self._approval_versions(collection_id, revocation, originator)
-            self._store.ingest(collection_id, versions)
+        held = dict.fromkeys(cid for cid, _, _ in signed)
+        with self._store.begin() as unit:
+            for collection_id in held:
+                versions = self._approval_versions(collection_id, revocation, originator)
+                unit.ingest(collection_id, versions)
+            self._record(user, revocation, None, originator, unit)
+        for collection_id in held:
             self._objects.written(collection_id)
         return Approval.of(revocation)
+
+    def _record(
+        self,
+        user: User,
+        approval: Mapping[str, Any],
+        approved: StoredVersion | None,
+        originator: str,
+        unit: Unit,
+    ) -> None:
+        given = Approval.of(approval)
+        refs = [ObjectRef(given.id, str(approval["modified"]), originator)]
+        if approved is not None:
+            refs.append(ObjectRef(given.object_ref, approved.version, originator))
+        entry = AuditEntry(
+            Operation.ORCON_APPROVE,
+            actor_of(user),
+            AuditOutcome.ALLOWED,
+            objects=refs,
+            detail={
+                "approval": given.id,
+                "object": given.object_ref,
+                "recipient": given.recipient,
+                "revoked": given.revoked,
+            },
+        )
+        self._gate.record(entry, unit)
 
     def orcon_approvals(self, user: User | None = None) -> list[tuple[Approval, str | None]]:
         """The approvals in force, each with the node that signed it as this node knows it

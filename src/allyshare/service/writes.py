@@ -11,7 +11,6 @@ from typing import Any, cast
 
 import orjson
 
-from allyshare.enforcement import View
 from allyshare.errors import InvalidObject
 from allyshare.orcon.approvals import APPROVAL_TYPE, approval_problems
 from allyshare.policy import (
@@ -21,6 +20,7 @@ from allyshare.policy import (
     Organization,
     WriteChecker,
 )
+from allyshare.service.views import View
 from allyshare.stix.validation import StixObjectInfo, check_object
 from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import AccessKey, NewVersion, StoredVersion, markings_in

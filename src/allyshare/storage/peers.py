@@ -1,5 +1,5 @@
 """Peers and subscriptions as kept; the sync state of a subscription changes only with the
-objects it describes (see :meth:`allyshare.storage.Store.ingest_pulled`)."""
+objects it describes (see :meth:`allyshare.storage.store.Unit.advance`)."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from allyshare.clock import now_us, parse_us
 from allyshare.errors import Conflict, InvalidInput, NotFound
 from allyshare.storage.records import PeerRecord, SubscriptionRecord
 from allyshare.storage.schema import peers, subscriptions
+from allyshare.storage.transactions import Transactions
 
 
 class PeerStore:
-    def __init__(self, read: Engine, write: Engine) -> None:
+    def __init__(self, read: Engine, write: Transactions) -> None:
         self._read = read
         self._write = write
 

@@ -222,3 +222,82 @@ signatures_seen = Table(
     Column("expires_at", BigInteger, nullable=False),
 )
 Index("signatures_seen_by_expiry", signatures_seen.c.expires_at)
+
+# The audit log: append-only (triggers refuse updates and deletes, see migration 0008).
+# ``seq`` is the entry's leaf index in the log's Merkle tree; ``body`` is the leaf itself
+# (`allyshare.audit.entries`); ``mac`` is keyed by the node key, so a row written by anything
+# but the node is told apart by ``audit verify``.
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded_at", BigInteger, nullable=False),
+    Column("action", String(40), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("actor_organization", String(200), nullable=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("mac", LargeBinary, nullable=False),
+)
+Index("audit_entries_by_time", audit_entries.c.recorded_at)
+Index("audit_entries_by_actor", audit_entries.c.actor, audit_entries.c.seq)
+
+# What each entry is about: one row per object (by id hash) and originator, for trails and
+# for the view an organization has of the entries about its own objects.
+audit_about = Table(
+    "audit_about",
+    metadata,
+    Column("seq", BigInteger, nullable=False, autoincrement=False),
+    Column("id_hash", BigInteger, nullable=False),
+    Column("originator", String(200), nullable=False),
+)
+Index("audit_about_by_object", audit_about.c.id_hash, audit_about.c.seq)
+Index("audit_about_by_originator", audit_about.c.originator, audit_about.c.seq)
+
+# Every complete subtree of the log's Merkle tree as it completes (level 0 = leaf hashes):
+# proofs are a few lookups, not a recomputation.
+audit_nodes = Table(
+    "audit_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+# Checkpoints this node signed of its own log (C2SP signed notes), and the cosignatures its
+# peers gave them.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("signed_at", BigInteger, nullable=False),
+    Column("note", Text, nullable=False),
+)
+audit_cosignatures = Table(
+    "audit_cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(100), primary_key=True),
+    Column("signature", Text, nullable=False),
+    Column("received_at", BigInteger, nullable=False),
+)
+
+# The checkpoints of peers' logs this node witnessed (with the cosignature it gave), and
+# what it found when a peer showed one inconsistent with an earlier one.
+peer_checkpoints = Table(
+    "peer_checkpoints",
+    metadata,
+    Column("peer_name", String(100), primary_key=True),
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+    Column("cosignature", Text, nullable=False),
+    Column("witnessed_at", BigInteger, nullable=False),
+)
+peer_log_alarms = Table(
+    "peer_log_alarms",
+    metadata,
+    Column("peer_name", String(100), primary_key=True),
+    Column("raised_at", BigInteger, primary_key=True, autoincrement=False),
+    Column("reason", Text, nullable=False),
+    Column("held", Text, nullable=False),
+    Column("shown", Text, nullable=False),
+)

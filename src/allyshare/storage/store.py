@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,11 +44,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from allyshare.audit.entries import AuditEntry
+from allyshare.audit.merkle import Frontier
 from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
 from allyshare.stix.types import APPROVAL_TYPE
 from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.access import AccessKey, sender_of
+from allyshare.storage.audit import AuditLog
+from allyshare.storage.ids import id_hash
 from allyshare.storage.peers import PeerStore
 from allyshare.storage.records import (
     AgreementRecord,
@@ -78,6 +83,7 @@ from allyshare.storage.schema import (
     users,
 )
 from allyshare.storage.signatures import SignaturesSeen
+from allyshare.storage.transactions import Transactions
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLite allows 32,766 parameters per statement (3.32 and later).
@@ -117,8 +123,10 @@ class Store:
         self._keys: dict[int, AccessKey] = {}
         self._seqs: dict[AccessKey, int] = {}
         self._keys_lock = threading.Lock()
-        self.peers = PeerStore(self._read, self._write)
+        self._transactions = Transactions(self._write)
+        self.peers = PeerStore(self._read, self._transactions)
         self.signatures_seen = SignaturesSeen(self._write)
+        self.audit = AuditLog(self._read, self._transactions, is_sqlite=self.is_sqlite)
 
     @staticmethod
     def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -152,7 +160,7 @@ class Store:
     # collections
 
     def create_collection(self, collection: Collection) -> None:
-        with self._write.begin() as connection:
+        with self._transactions.begin() as connection:
             connection.execute(
                 insert(collections).values(
                     id=collection.id,
@@ -196,7 +204,7 @@ class Store:
 
     def _insert_new(self, key: Any, value: str, what: str, statement: Any) -> None:
         """Run an insert unless a row with this key exists (a clear Conflict, not a DB error)."""
-        with self._write.begin() as connection:
+        with self._transactions.begin() as connection:
             if connection.execute(select(key).where(key == value)).first() is not None:
                 raise Conflict(f"{what} already exists")
             connection.execute(statement)
@@ -206,7 +214,7 @@ class Store:
     ) -> None:
         """Update one row; with ``keep_an_admin``, refuse (`NoAdminLeft`) a change that leaves
         the node without an active admin, judged inside the same write transaction."""
-        with self._write.begin() as connection:
+        with self._transactions.begin() as connection:
             admins_before = self._lock_admins(connection) if keep_an_admin else 0
             result = connection.execute(update(key.table).where(key == value).values(**values))
             if result.rowcount == 0:
@@ -312,7 +320,7 @@ class Store:
 
     def save_agreement(self, record: AgreementRecord) -> bool:
         """Keep a new version; re-applying the newest unchanged is a no-op (returns False)."""
-        with self._write.begin() as connection:
+        with self._transactions.begin() as connection:
             newest = connection.execute(
                 select(agreements.c.version, agreements.c.document)
                 .where(agreements.c.name == record.name)
@@ -431,14 +439,6 @@ class Store:
         with self._read.connect() as connection:
             return list(connection.execute(query).scalars())
 
-    def ingest_everywhere(self, versions: Mapping[str, Sequence[NewVersion]]) -> list[IngestResult]:
-        """Store versions in several collections in one transaction."""
-        with self._write.begin() as connection:
-            return [
-                self._store_versions(connection, collection_id, versions[collection_id])
-                for collection_id in sorted(versions)
-            ]
-
     def _move_to_end(self, connection: Connection, collection_id: str, object_id: str) -> None:
         """Add the object's versions again at the end of the collection, receipts with them.
 
@@ -473,48 +473,17 @@ class Store:
 
     # object versions
 
+    @contextmanager
+    def begin(self) -> Iterator[Unit]:
+        """A unit of work: every store write made inside it (through the unit or the store)
+        commits in one transaction, or none does."""
+        with self._transactions.begin() as connection:
+            yield Unit(self, connection)
+
     def ingest(self, collection_id: str, versions: Sequence[NewVersion]) -> IngestResult:
         """Store new versions in one transaction; existing (id, version) pairs are left alone."""
-        with self._write.begin() as connection:
-            return self._store_versions(connection, collection_id, versions)
-
-    def ingest_recorded(
-        self,
-        collection_id: str,
-        versions: Sequence[NewVersion],
-        status_of: Callable[[IngestResult], StatusRecord],
-        received_from: str | None = None,
-        reuse: IdReuse | None = None,
-    ) -> StatusRecord:
-        """Like :meth:`ingest`, and keep the status ``status_of`` derives from the outcomes.
-
-        Both commit in one transaction: a request's objects and its status exist together or
-        not at all. Versions a peer pushed (``received_from``) get their receipts in it too.
-        ``reuse`` decides what becomes of ids other originators use (`_store_versions`).
-        """
-        with self._write.begin() as connection:
-            result = self._store_versions(connection, collection_id, versions, reuse)
-            status = status_of(result)
-            _insert_status(connection, status)
-            if received_from is not None:
-                _insert_receipts(connection, collection_id, result.added, received_from)
-        return status
-
-    def ingest_pulled(
-        self,
-        collection_id: str,
-        versions: Sequence[NewVersion],
-        subscription: SubscriptionRecord,
-        cursor: str | None,
-    ) -> IngestResult:
-        """Store versions received from a peer, their receipts, and the subscription's new
-        cursor, in one transaction: after a crash either all of a page is in with the cursor
-        past it, or none is and the page is fetched again (repeats are duplicates, not new)."""
-        with self._write.begin() as connection:
-            result = self._store_versions(connection, collection_id, versions)
-            _insert_receipts(connection, collection_id, result.added, subscription.peer_name)
-            PeerStore.advance(connection, subscription, cursor, len(result.added))
-        return result
+        with self.begin() as unit:
+            return unit.ingest(collection_id, versions)
 
     def _store_versions(
         self,
@@ -882,7 +851,7 @@ class Store:
         visible: frozenset[int] | None = None,
     ) -> int:
         """Delete the selected versions and re-derive latest/first flags of what remains."""
-        with self._write.begin() as connection:
+        with self._transactions.begin() as connection:
             seq, _ = self._lock_collection(connection, collection_id)
             doomed = connection.execute(
                 select(objects.c.date_added, objects.c.object_id).where(
@@ -943,6 +912,40 @@ class Store:
             failures=details["failures"],
             pendings=details["pendings"],
         )
+
+
+class Unit:
+    """The writes that commit together (see :meth:`Store.begin`)."""
+
+    def __init__(self, store: Store, connection: Connection) -> None:
+        self._store = store
+        self.connection = connection
+
+    def ingest(
+        self, collection_id: str, versions: Sequence[NewVersion], reuse: IdReuse | None = None
+    ) -> IngestResult:
+        """Insert what is new; ``reuse`` decides what becomes of ids other originators use
+        (`Store._store_versions`)."""
+        return self._store._store_versions(self.connection, collection_id, versions, reuse)
+
+    def record_status(self, status: StatusRecord) -> None:
+        _insert_status(self.connection, status)
+
+    def record_receipts(self, collection_id: str, added: Sequence[int], peer_name: str) -> None:
+        """Which peer sent the versions just added: provenance beside them, not in them."""
+        _insert_receipts(self.connection, collection_id, added, peer_name)
+
+    def advance(self, subscription: SubscriptionRecord, cursor: str | None, count: int) -> None:
+        """Move a pull subscription's cursor with the page it stored: after a crash either all
+        of a page is in with the cursor past it, or none is and the page is fetched again."""
+        PeerStore.advance(self.connection, subscription, cursor, count)
+
+    def append_audit(self, entries: Sequence[AuditEntry], key: bytes) -> Frontier:
+        return self._store.audit.append(self.connection, entries, key)
+
+    def audit_frontier(self) -> Frontier:
+        """The audit tree as committed, appends locked out until the unit ends."""
+        return self._store.audit.frontier(self.connection)
 
 
 @dataclass
@@ -1105,12 +1108,6 @@ def _insert_status(connection: Connection, status: StatusRecord) -> None:
             details=orjson.dumps(details),
         )
     )
-
-
-def id_hash(object_id: str) -> int:
-    """A signed 64-bit hash of an object id: the narrow key objects are indexed by."""
-    digest = hashlib.blake2b(object_id.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 def _seq_of(collection_id: str) -> Any:

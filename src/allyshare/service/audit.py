@@ -1,0 +1,366 @@
+"""The audit log as the node keeps and shows it: the sink every decision is handed to, the
+signed checkpoints of its Merkle tree, proofs for auditors, the cosignatures partners gave,
+and ``verify``, which recomputes everything from the stored entries.
+
+Entries are appended in the transaction of what they record (a unit of work), and a
+checkpoint is signed in that same transaction once enough entries have gathered, so a
+checkpoint never names a tree the database does not hold. Admins see every entry; an
+organization sees the entries about its own objects, cut down to those objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
+
+import orjson
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome
+from allyshare.audit.merkle import (
+    Frontier,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+)
+from allyshare.audit.notes import (
+    COSIGNATURE_V1,
+    ED25519,
+    Checkpoint,
+    NoteError,
+    Verifier,
+    open_note,
+    sign_note,
+    verify_cosignature,
+)
+from allyshare.config import Settings
+from allyshare.errors import InvalidInput, NotFound, PermissionDenied
+from allyshare.keys import load_signing_key, public_key_from_text
+from allyshare.policy.rights import Operation
+from allyshare.storage import Store, User
+from allyshare.storage.audit import EntryFilter, StoredEntry, entry_mac
+from allyshare.storage.store import Unit
+
+MAC_INFO = b"allyshare audit entry mac"
+PAGE_LIMIT = 10_000
+
+
+@dataclass
+class Verification:
+    """What ``audit verify`` found: counts, and the problems in log order."""
+
+    entries: int = 0
+    checkpoints: int = 0
+    cosignatures: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_bad_entry: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def entry_problem(self, seq: int, problem: str) -> None:
+        if self.first_bad_entry is None or seq < self.first_bad_entry:
+            self.first_bad_entry = seq
+        self.problems.append(f"entry {seq}: {problem}")
+
+
+class Audit:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self._settings = settings
+        self._store = store
+        self._checkpointed: int | None = None
+
+    @cached_property
+    def _node_key(self) -> Ed25519PrivateKey:
+        return load_signing_key(self._settings.data_dir)
+
+    @cached_property
+    def _key(self) -> bytes:
+        """The entries' MAC key, derived from the node key: never stored in the database."""
+        raw = self._node_key.private_bytes_raw()
+        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=MAC_INFO).derive(raw)
+
+    @property
+    def origin(self) -> str:
+        """The log's name in its checkpoints, and the key name its signatures carry."""
+        return "allyshare/" + re.sub(r"[^A-Za-z0-9._-]", "-", self._settings.node_name)
+
+    @property
+    def verifier(self) -> Verifier:
+        """The key that checks this node's checkpoints (its node key, under the log's name)."""
+        return Verifier(self.origin, ED25519, self._node_key.public_key().public_bytes_raw())
+
+    # recording
+
+    def record(self, entries: Sequence[AuditEntry], unit: Unit | None = None) -> None:
+        """Append in the caller's unit of work, or in a transaction of their own."""
+        if not entries:
+            return
+        if unit is not None:
+            self._append(unit, entries)
+            return
+        with self._store.begin() as own:
+            self._append(own, entries)
+
+    def _append(self, unit: Unit, entries: Sequence[AuditEntry]) -> None:
+        frontier = unit.append_audit(entries, self._key)
+        if frontier.size - self._last_checkpoint() >= self._settings.checkpoint_entries:
+            self._sign(frontier)
+
+    def _last_checkpoint(self) -> int:
+        if self._checkpointed is None:
+            latest = self._store.audit.latest_checkpoint()
+            self._checkpointed = 0 if latest is None else latest.size
+        return self._checkpointed
+
+    def _sign(self, frontier: Frontier) -> str:
+        """Sign the tree head; inside a unit of work it commits with the entries it covers."""
+        checkpoint = Checkpoint(
+            self.origin, frontier.size, frontier.root(), (f"time {int(time.time())}",)
+        )
+        note = sign_note(checkpoint.body(), self.origin, self._node_key)
+        self._store.audit.add_checkpoint(frontier.size, note)
+        self._checkpointed = max(self._checkpointed or 0, frontier.size)
+        return note
+
+    def checkpoint(self) -> str:
+        """The newest signed checkpoint, signing one first if entries came since."""
+        with self._store.begin() as unit:
+            latest = self._store.audit.latest_checkpoint()
+            frontier = unit.audit_frontier()
+            if latest is not None and latest.size == frontier.size:
+                return str(latest.note)
+            return self._sign(frontier)
+
+    # reading
+
+    def entries(
+        self, user: User, selection: EntryFilter, *, after: int = -1, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        """Entries as the user may see them: all for an admin, else the entries about its
+        organization's objects, each cut down to those objects. Looking is recorded."""
+        selection = self._scoped(user, selection)
+        limit = max(1, min(limit, PAGE_LIMIT))
+        rows = self._store.audit.list(selection, after=after, limit=limit)
+        found = [self._shown(user, row) for row in rows]
+        self.record(
+            [
+                AuditEntry(
+                    Operation.AUDIT_READ,
+                    actor_of(user),
+                    AuditOutcome.ALLOWED,
+                    detail=_filter_detail(selection) | {"entries": len(found)},
+                )
+            ]
+        )
+        return found
+
+    def _scoped(self, user: User, selection: EntryFilter) -> EntryFilter:
+        if user.is_admin or user.is_system:
+            return selection
+        if user.organization_id is None or user.peer is not None:
+            raise PermissionDenied("the audit log is for admins and originating organizations")
+        if selection.about not in (None, user.organization_id):
+            raise PermissionDenied("an organization sees the entries about its own objects only")
+        return EntryFilter(
+            actor=selection.actor,
+            about=user.organization_id,
+            object_id=selection.object_id,
+            action=selection.action,
+            since=selection.since,
+            until=selection.until,
+        )
+
+    def _shown(self, user: User, row: StoredEntry) -> dict[str, Any]:
+        entry: dict[str, Any] = orjson.loads(row.body)
+        if not (user.is_admin or user.is_system):
+            own = user.organization_id
+            entry["objects"] = [o for o in entry.get("objects", []) if o["originator"] == own]
+        return entry
+
+    # proofs, for auditors and witnesses
+
+    def inclusion(self, user: User, entry: int, size: int) -> dict[str, Any]:
+        self._may_see_entry(user, entry)
+        if not 0 <= entry < size <= self._store.audit.size():
+            raise InvalidInput(f"no entry {entry} in a log of size {size}")
+        subtrees = self._subtrees()
+        return {
+            "entry": entry,
+            "size": size,
+            "leaf_hash": _b64(subtrees(0, entry)),
+            "proof": [_b64(h) for h in inclusion_proof(entry, size, subtrees)],
+        }
+
+    def consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
+        if not 0 < old_size <= new_size <= self._store.audit.size():
+            raise InvalidInput(
+                f"a consistency proof needs 0 < from <= to <= {self._store.audit.size()}"
+            )
+        proof = consistency_proof(old_size, new_size, self._subtrees())
+        return {"from": old_size, "to": new_size, "proof": [_b64(h) for h in proof]}
+
+    def _may_see_entry(self, user: User, entry: int) -> None:
+        if user.is_admin or user.is_system:
+            return
+        scoped = self._scoped(user, EntryFilter())
+        found = self._store.audit.list(scoped, after=entry - 1, limit=1)
+        if not found or found[0].seq != entry:
+            raise NotFound(f"no audit entry {entry}")
+
+    def _subtrees(self) -> Callable[[int, int], bytes]:
+        return self._store.audit.subtree
+
+    def cosignatures(self) -> list[dict[str, Any]]:
+        return [
+            {"size": size, "witness": witness, "signature": signature, "received_at": at}
+            for size, witness, signature, at in self._store.audit.cosignatures()
+        ]
+
+    # verification
+
+    def verify(self) -> Verification:
+        """Recompute the tree from the stored entries: every entry must be the node's own
+        (its MAC), in its place (its number), and every checkpoint must name the tree the
+        entries make, signed by this node; cosignatures must be the witnesses'."""
+        report = Verification()
+        checkpoints = {c.size: c for c in self._store.audit.checkpoints()}
+        verifier = self.verifier
+        frontier = Frontier()
+        leaves = _Leaves(self._store.audit.scan_nodes(0))
+        for row in self._store.audit.scan():
+            expected = frontier.size
+            if row.seq != expected:
+                report.entry_problem(expected, f"missing (the next stored entry is {row.seq})")
+                frontier = _skip_to(frontier, row.seq)
+            body_seq = _seq_in(row.body)
+            if body_seq != row.seq:
+                report.entry_problem(row.seq, f"holds entry {body_seq}: moved from its place")
+            if entry_mac(self._key, row.body) != row.mac:
+                report.entry_problem(row.seq, "changed, or not written by this node (MAC)")
+            leaf = leaf_hash(row.body)
+            stored = leaves.at(row.seq)
+            if stored is not None and stored != leaf:
+                report.entry_problem(row.seq, "its leaf hash in the tree differs")
+            frontier.append(leaf)
+            report.entries += 1
+            checkpoint = checkpoints.get(frontier.size)
+            if checkpoint is not None:
+                self._check_checkpoint(report, checkpoint.note, frontier, verifier)
+        for size in sorted(s for s in checkpoints if s > frontier.size):
+            report.problems.append(
+                f"checkpoint {size}: the log holds only {frontier.size} entries (deleted?)"
+            )
+            report.first_bad_entry = min(report.first_bad_entry or frontier.size, frontier.size)
+        self._check_cosignatures(report, checkpoints)
+        return report
+
+    def _check_checkpoint(
+        self, report: Verification, note: str, frontier: Frontier, verifier: Verifier
+    ) -> None:
+        report.checkpoints += 1
+        try:
+            checkpoint = Checkpoint.parse(open_note(note, [verifier]).text)
+        except NoteError as error:
+            report.problems.append(f"checkpoint {frontier.size}: not signed by this node: {error}")
+            return
+        if checkpoint.size != frontier.size or checkpoint.root_hash != frontier.root():
+            first = self._first_unsigned(report, frontier.size)
+            report.problems.append(
+                f"checkpoint {frontier.size}: the entries no longer make the tree it signed "
+                f"(an entry up to {first} was changed, inserted, removed or reordered)"
+            )
+
+    def _first_unsigned(self, report: Verification, size: int) -> int:
+        if report.first_bad_entry is None:
+            report.first_bad_entry = size - 1
+        return report.first_bad_entry
+
+    def _check_cosignatures(self, report: Verification, checkpoints: dict[int, Any]) -> None:
+        witnesses = {peer.name: peer for peer in self._store.peers.all()}
+        for size, witness, signature, _at in self._store.audit.cosignatures():
+            report.cosignatures += 1
+            peer = witnesses.get(witness)
+            checkpoint = checkpoints.get(size)
+            if peer is None or peer.signing_key is None or checkpoint is None:
+                report.problems.append(
+                    f"cosignature of checkpoint {size} by {witness}: no such peer or checkpoint"
+                )
+                continue
+            if not self._cosigned(checkpoint.note, peer.signing_key, signature):
+                report.problems.append(f"cosignature of checkpoint {size} by {witness}: invalid")
+
+    def _cosigned(self, note: str, signing_key: str, signature: str) -> bool:
+        try:
+            checkpoint = Checkpoint.parse(open_note(note, [self.verifier]).text)
+            witness = Verifier(
+                _signer_of(signature),
+                COSIGNATURE_V1,
+                public_key_from_text(signing_key).public_bytes_raw(),
+            )
+            verify_cosignature(checkpoint, signature, witness)
+        except (NoteError, ValueError):
+            return False
+        return True
+
+
+def actor_of(user: User) -> Actor:
+    """Who the entry says acted: a peer node by its name, the node's operator (the console,
+    or an admin of no organization), else a member's user with its organization."""
+    if user.peer is not None:
+        return Actor(user.peer, "peer")
+    if user.is_system or (user.is_admin and user.organization_id is None):
+        return Actor(user.name, "operator")
+    return Actor(user.name, "admin" if user.is_admin else "user", user.organization_id)
+
+
+def _signer_of(line: str) -> str:
+    """The key name a signature line claims ("— NAME SIGNATURE"); the key id checks it."""
+    parts = line.split(" ")
+    return parts[1] if len(parts) == 3 else ""
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _seq_in(body: bytes) -> int | None:
+    try:
+        found = orjson.loads(body).get("seq")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return found if isinstance(found, int) else None
+
+
+def _skip_to(frontier: Frontier, seq: int) -> Frontier:
+    """Carry on after a gap with placeholder leaves, so later problems are still named."""
+    while frontier.size < seq:
+        frontier.append(bytes(32))
+    return frontier
+
+
+class _Leaves:
+    """The stored leaf hashes, read alongside the entries in one pass."""
+
+    def __init__(self, stored: Iterator[tuple[int, bytes]]) -> None:
+        self._stored = stored
+        self._next: tuple[int, bytes] | None = next(stored, None)
+
+    def at(self, seq: int) -> bytes | None:
+        while self._next is not None and self._next[0] < seq:
+            self._next = next(self._stored, None)
+        if self._next is None or self._next[0] != seq:
+            return None
+        return self._next[1]
+
+
+def _filter_detail(selection: EntryFilter) -> dict[str, Any]:
+    return {name: value for name, value in asdict(selection).items() if value is not None}
