@@ -397,7 +397,7 @@ def query_plans(node: BenchNode) -> dict[str, Plan]:
         if "FROM objects" in statement:
             captured.append((statement, tuple(parameters)))
 
-    engine = local.store._read
+    engine = local._store._read
     event.listen(engine, "before_cursor_execute", capture)
     plans: dict[str, Plan] = {}
     try:

@@ -67,15 +67,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     record = PeerRecord(
         "kor", "https://kor.invalid/taxii2/api/", b"", "", "KOR", "us-rok-tech", PEER_KEY, now_us()
     )
-    node.store.peers.add(record)
+    node.add_peer(record)
     yield Site(node, _user(node, "writer"), readers, node.peer_user(record))
     node.close()
 
 
 def _user(node: Node, name: str) -> User:
-    found = node.store.user_by_name(name)
-    assert found is not None
-    return found[0]
+    return node.user(name)
 
 
 def orcon_marking(recipients: frozenset[str]) -> dict[str, Any]:

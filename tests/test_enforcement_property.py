@@ -432,9 +432,7 @@ class World:
     accounts: dict[str, str] = field(default_factory=dict)  # member name -> user name
 
     def user(self, name: str) -> User:
-        found = self.node.store.user_by_name(self.accounts[name])
-        assert found is not None
-        return found[0]
+        return self.node.user(self.accounts[name])
 
 
 class CurrentNode:
@@ -1197,7 +1195,7 @@ class Example:
             for obj in batch.objects
         }
         selection = VersionFilter(versions=frozenset({"all"}))
-        page = self.world.node.store.read_page(self.collection, selection, limit=100_000)
+        page = self.world.node._store.read_page(self.collection, selection, limit=100_000)
         stored = []
         for item in page.items:
             obj, organization = sent[(item.object_id, item.version)]

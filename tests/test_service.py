@@ -103,9 +103,7 @@ class Community:
     tokens: dict[str, str]
 
     def user(self, name: str) -> User:
-        found = self.node.store.user_by_name(name)
-        assert found is not None
-        return found[0]
+        return self.node.user(name)
 
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}", "Accept": TAXII}

@@ -131,7 +131,7 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
         try:
             originals = {
                 (item.object_id, item.version): orjson.loads(item.body)
-                for item in usa.store.iter_versions(
+                for item in usa._store.iter_versions(
                     _collection_titled(usa, "Cyber threats"), VersionFilter()
                 )
             }
@@ -174,7 +174,7 @@ def received(data_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
     try:
         return {
             (item.object_id, item.version): orjson.loads(item.body)
-            for item in node.store.iter_versions(
+            for item in node._store.iter_versions(
                 _collection_titled(node, "Cyber threats"), VersionFilter()
             )
         }
@@ -183,7 +183,7 @@ def received(data_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:
 
 
 def _collection_titled(node: Node, title: str) -> str:
-    [found] = [c.id for c in node.store.list_collections() if c.title == title]
+    [found] = [c.id for c in node._store.list_collections() if c.title == title]
     return found
 
 

@@ -63,7 +63,7 @@ def subscribe_to(data_dir: Path, port: int, into: str) -> None:
     """Pin the silent peer directly in the store: ``peer add`` would itself wait on it."""
     node = Node.open(load_settings(data_dir))
     try:
-        node.store.peers.add(
+        node.add_peer(
             PeerRecord(
                 name="zz-silent",  # pulled after ``usa``
                 api_root=f"http://127.0.0.1:{port}/taxii2/api/",
@@ -75,7 +75,7 @@ def subscribe_to(data_dir: Path, port: int, into: str) -> None:
                 created_at=now_us(),
             )
         )
-        node.store.peers.subscribe(SubscriptionRecord("zz-silent", "remote", into, push=False))
+        node.subscribe(SubscriptionRecord("zz-silent", "remote", into, push=False))
     finally:
         node.close()
 

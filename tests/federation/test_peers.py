@@ -118,7 +118,7 @@ def test_a_peer_is_pinned_by_fingerprint_and_its_signing_key_fetched(
     assert peer.fingerprint == kor_fingerprint(kor)
     assert peer.certificate == (kor.data_dir / "node.crt").read_bytes()
     assert peer.signing_key == node_identity(load_settings(kor.data_dir)).signing_key
-    assert usa.store.peers.all() == [peer]
+    assert usa.peers() == [peer]
     with pytest.raises(Conflict, match="already exists"):
         add_kor(usa, kor)
     # A second pin of the same node would let its requests read as the other peer.
@@ -137,7 +137,7 @@ def test_another_certificate_is_refused_and_logged(
     assert any(r.getMessage() == "peer certificate refused" for r in caplog.records)
     with pytest.raises(InvalidInput, match="could not reach"):
         add_kor(usa, kor, cert_fingerprint=None, certificate=impostor.read_bytes())
-    assert usa.store.peers.all() == []
+    assert usa.peers() == []
 
 
 @pytest.mark.parametrize(
@@ -157,7 +157,7 @@ def test_a_peer_that_cannot_be_trusted_as_given_is_refused(
 ) -> None:
     with pytest.raises(error, match=message):
         add_kor(usa, kor, **change)
-    assert usa.store.peers.all() == []
+    assert usa.peers() == []
 
 
 def test_a_discovery_url_or_bare_address_leads_to_the_api_root(usa: Node, kor: RunningNode) -> None:
@@ -179,7 +179,7 @@ def test_a_peer_that_has_not_pinned_this_node_is_told_how(usa: Node, kor: Runnin
         f"SHA256:{usa_fingerprint} --country USA --agreement us-rok-tech (with the address "
         "where kor reaches this node)"
     )
-    assert usa.store.peers.subscriptions() == []
+    assert usa.subscriptions() == []
 
 
 def test_a_remote_collection_must_exist_and_be_shared_with_this_node(
@@ -198,7 +198,7 @@ def test_a_remote_collection_must_exist_and_be_shared_with_this_node(
             subscribe(usa, "kor", remote_collection=missing, into=shared.id, push=True)
     with pytest.raises(InvalidInput, match="not a TAXII collection id"):
         subscribe(usa, "kor", remote_collection="a?b", into=shared.id)
-    assert usa.store.peers.subscriptions() == []
+    assert usa.subscriptions() == []
 
 
 def test_sync_says_when_the_peer_no_longer_knows_this_node(
@@ -231,15 +231,15 @@ def test_subscriptions_follow_the_peers_agreement(known: Node, kor: RunningNode)
     with pytest.raises(InvalidInput, match="data keeps its agreement"):
         subscribe(usa, "kor", remote_collection=remote, into=local.id)
     subscription = subscribe(usa, "kor", remote_collection=remote, into=shared.id, push=True)
-    assert usa.store.peers.subscriptions("kor") == [subscription]
+    assert usa.subscriptions("kor") == [subscription]
     with pytest.raises(Conflict, match="already subscribed"):
         subscribe(usa, "kor", remote_collection=remote, into=shared.id)
     with pytest.raises(NotFound, match="no peer"):
         subscribe(usa, "jpn", remote_collection=remote, into=shared.id)
-    usa.store.peers.remove("kor")
-    assert usa.store.peers.subscriptions() == []
+    usa.remove_peer("kor")
+    assert usa.subscriptions() == []
     with pytest.raises(NotFound, match="no peer"):
-        usa.store.peers.remove("kor")
+        usa.remove_peer("kor")
 
 
 def test_peer_commands(known: Node, kor: RunningNode, capsys: pytest.CaptureFixture[str]) -> None:

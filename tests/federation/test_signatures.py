@@ -254,7 +254,7 @@ def nodes(tmp_path: Path, database_url: str) -> Iterator[tuple[TestClient, TestC
     first = open_node(tmp_path / "one", database_url)
     first.apply_agreement(AGREEMENT)
     collection = first.add_collection("Shared", agreement=AGREEMENT["name"]).id
-    first.store.peers.add(KOR)
+    first.add_peer(KOR)
     second = open_node(tmp_path / "two", database_url)
     with TestClient(create_app(first)) as one, TestClient(create_app(second)) as two:
         yield one, two, f"http://testserver/taxii2/api/collections/{collection}/objects/"

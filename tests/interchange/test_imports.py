@@ -20,14 +20,13 @@ def test_a_member_imports_a_mixed_directory(tmp_path: Path, shared_data: Path) -
     try:
         cert = node.add_organization("CERT", country="USA", kind="cert")
         node.add_user("analyst", organization=cert, roles=["contributor"])
-        found = node.store.user_by_name("analyst")
-        assert found is not None
+        found = node.user("analyst")
         collection = node.add_collection("Imported").id
         told: list[tuple[str, int]] = []
 
         summary = import_into(
             node,
-            found[0],
+            found,
             collection,
             [folder],
             lambda file, stored: told.append((file.name, stored)),

@@ -110,7 +110,7 @@ class Pair:
         node = Node.open(load_settings(self.kor.data_dir))
         try:
             every = VersionFilter(versions=frozenset({"all"}))
-            versions = node.store.iter_versions(self.kor_collection, every)
+            versions = node._store.iter_versions(self.kor_collection, every)
             return {item.object_id: orjson.loads(item.body) for item in versions}
         finally:
             node.close()

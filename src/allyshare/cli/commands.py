@@ -27,7 +27,7 @@ from allyshare.clock import format_us
 from allyshare.community import identity_of, read_agreement_document
 from allyshare.config import CONFIG_FILE, Settings, load_settings, validate, write_settings_file
 from allyshare.datadir import make_private_directory
-from allyshare.errors import ConfigError, InvalidInput, NotFound
+from allyshare.errors import ConfigError, InvalidInput
 from allyshare.federation.connections import is_loopback
 from allyshare.federation.peers import Credentials, add_peer, remove_peer, subscribe
 from allyshare.federation.pull import PullReport, pull
@@ -232,11 +232,11 @@ def peer_add(args: argparse.Namespace) -> int:
 
 def peer_list(args: argparse.Namespace) -> int:
     with _open_node(args.data_dir) as node:
-        peers = node.store.peers.all()
+        peers = node.peers()
         for peer in peers:
             print(f"{peer.name}  {peer.country}  {peer.agreement_name}  {peer.api_root}")
             print(f"  certificate SHA256:{peer.fingerprint or '- (plain HTTP)'}")
-            for s in node.store.peers.subscriptions(peer.name):
+            for s in node.subscriptions(peer.name):
                 direction = "pull+push" if s.push else "pull"
                 done = format_us(s.last_success) if s.last_success else "never"
                 print(
@@ -276,10 +276,7 @@ def _acting(node: Node, as_user: str | None) -> User:
     """The operator acts as the node, or on behalf of a member user it names."""
     if as_user is None:
         return CONSOLE
-    found = node.store.user_by_name(as_user)
-    if found is None:
-        raise NotFound(f"no user {as_user!r}")
-    return found[0]
+    return node.user(as_user)
 
 
 def orcon_approve(args: argparse.Namespace) -> int:
@@ -320,8 +317,8 @@ def sync(args: argparse.Namespace) -> int:
     failed = 0
     with _open_node(args.data_dir) as node:
         if args.peer is not None:
-            node.store.peers.get(args.peer)
-        subscriptions = node.store.peers.subscriptions(args.peer)
+            node.peer(args.peer)
+        subscriptions = node.subscriptions(args.peer)
         if not subscriptions:
             print("nothing to sync: subscribe to a peer collection first (peer subscribe)")
             return 0

@@ -296,7 +296,7 @@ def _peer_all(nodes: list[DemoNode], opened: list[Node], host: str, plain_http: 
     scheme = "http" if plain_http else "https"
     added: list[tuple[DemoNode, Node, DemoNode]] = []
     for node, live in zip(nodes, opened, strict=True):
-        known = {peer.name for peer in live.store.peers.all()}
+        known = {peer.name for peer in live.peers()}
         for other in nodes:
             if other is node or other.label.lower() in known:
                 continue
@@ -330,6 +330,4 @@ def _release_showcase(usa: Node) -> None:
     recipients (KISA, Hanbit) read it as they would on the USA node, and nobody else."""
     if any(approval.object_ref == SHOWCASE_ID for approval, _ in usa.orcon_approvals()):
         return
-    found = usa.store.user_by_name(SHOWCASE_APPROVER)
-    if found is not None:
-        usa.approve_orcon(found[0], SHOWCASE_ID, peer="kor")
+    usa.approve_orcon(usa.user(SHOWCASE_APPROVER), SHOWCASE_ID, peer="kor")

@@ -34,7 +34,7 @@ STOP_GRACE = 1.0  # seconds; storing a page takes a fraction of it
 def sync_once(node: Node, *, pull_too: bool = True, stop: threading.Event | None = None) -> None:
     """Push every push subscription and, with ``pull_too``, pull every subscription; until
     ``stop`` is set."""
-    for subscription in node.store.peers.subscriptions():
+    for subscription in node.subscriptions():
         fields = {
             "peer": subscription.peer_name,
             "remote_collection": subscription.remote_collection,

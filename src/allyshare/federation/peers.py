@@ -26,7 +26,7 @@ from allyshare.clock import now_us
 from allyshare.community import check_country
 from allyshare.config import Settings
 from allyshare.datadir import make_private_directory
-from allyshare.errors import Conflict, InvalidInput, NotFound
+from allyshare.errors import InvalidInput, NotFound
 from allyshare.federation.connections import check_url, origin, pin, pinned_client
 from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import (
@@ -38,8 +38,8 @@ from allyshare.keys import (
     public_key_text,
     write_private_file,
 )
-from allyshare.service import Node
-from allyshare.storage import PeerRecord, SubscriptionRecord
+from allyshare.service import CONSOLE, Node
+from allyshare.storage import PeerRecord, SubscriptionRecord, User
 from allyshare.taxii.media import TAXII_21
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -102,6 +102,7 @@ def add_peer(
     cert_fingerprint: str | None = None,
     certificate: bytes | None = None,
     credentials: Credentials | None = None,
+    actor: User = CONSOLE,
 ) -> PeerRecord:
     """Pin the peer's certificate (given, or fetched and matched against the fingerprint) and
     keep the peer; an allyshare peer's signing key is fetched over the pinned connection."""
@@ -132,14 +133,6 @@ def add_peer(
             f"{api_root} is the allyshare node of {told}, not {country}: a peer is enforced as "
             "its country, so pin it with the country it has (--country)"
         )
-    # One pin per node: requests are told apart by the key that signs them.
-    for other in node.store.peers.all():
-        if other.name == name:
-            continue
-        if signing_key is not None and other.signing_key == signing_key:
-            raise Conflict(f"that node is already pinned as peer {other.name!r}")
-        if pinned and other.certificate == pinned:
-            raise Conflict(f"that certificate is already pinned as peer {other.name!r}")
     record = PeerRecord(
         name=name,
         api_root=_api_root_of(api_root, pinned, signing_key is not None, credentials),
@@ -150,7 +143,7 @@ def add_peer(
         signing_key=signing_key,
         created_at=now_us(),
     )
-    node.store.peers.add(record)
+    node.add_peer(record, actor=actor)
     if credentials is not None:
         path = credentials_path(node.settings, name)
         make_private_directory(path.parent)
@@ -162,9 +155,9 @@ def add_peer(
     return record
 
 
-def remove_peer(node: Node, name: str) -> None:
+def remove_peer(node: Node, name: str, *, actor: User = CONSOLE) -> None:
     """Forget the peer, its subscriptions and any credentials kept for it."""
-    node.store.peers.remove(name)
+    node.remove_peer(name, actor=actor)
     credentials_path(node.settings, name).unlink(missing_ok=True)
 
 
@@ -313,22 +306,22 @@ def _check_remote_collection(node: Node, peer: PeerRecord, remote: str, push: bo
 
 
 def subscribe(
-    node: Node, peer_name: str, *, remote_collection: str, into: str, push: bool = False
+    node: Node,
+    peer_name: str,
+    *,
+    remote_collection: str,
+    into: str,
+    push: bool = False,
+    actor: User = CONSOLE,
 ) -> SubscriptionRecord:
     """Pull the peer's collection into a local one bound to the same agreement as the peer,
     once the peer has shown the collection to this node (`_check_remote_collection`)."""
-    peer = node.store.peers.get(peer_name)
-    local = node.store.get_collection(into)
-    if local is None:
-        raise NotFound(f"no collection {into}")
-    if local.agreement_name != peer.agreement_name:
-        raise InvalidInput(
-            f"collection {into} is bound to {local.agreement_name or 'no agreement'}, peer "
-            f"{peer_name!r} shares under {peer.agreement_name}: data keeps its agreement"
-        )
     if not remote_collection or "/" in remote_collection or "?" in remote_collection:
         raise InvalidInput(f"{remote_collection!r} is not a TAXII collection id")
-    _check_remote_collection(node, peer, remote_collection, push)
     subscription = SubscriptionRecord(peer_name, remote_collection, into, push)
-    node.store.peers.subscribe(subscription)
+    node.subscribe(
+        subscription,
+        actor=actor,
+        confirm=lambda peer: _check_remote_collection(node, peer, remote_collection, push),
+    )
     return subscription

@@ -57,7 +57,7 @@ def pull(
 ) -> PullReport:
     """Read everything the peer added to the collection since the cursor, page by page."""
     stop = stop or threading.Event()
-    peer = node.store.peers.get(subscription.peer_name)
+    peer = node.peer(subscription.peer_name)
     report = PullReport(peer.name, subscription.remote_collection)
     url = f"{peer.api_root}collections/{subscription.remote_collection}/objects/"
     auth = auth_for(node, peer)
@@ -100,7 +100,7 @@ def pull(
             return report
     except (httpx.HTTPError, SyncFailed, InvalidInput) as exc:
         report.error = _describe(exc)
-        node.store.peers.record_failure(subscription, report.error)
+        node.sync_failed(subscription, report.error)
         return report
 
 

@@ -27,7 +27,7 @@ from allyshare.federation.peers import not_recognised
 from allyshare.federation.signatures import SignedRequests
 from allyshare.keys import load_signing_key
 from allyshare.service import ATTESTED_ORIGINATORS, Node
-from allyshare.storage import SubscriptionRecord, VersionFilter
+from allyshare.storage import SubscriptionRecord
 from allyshare.taxii.media import TAXII_21
 
 BATCH = 1000
@@ -60,38 +60,32 @@ def push(
 ) -> PushReport:
     """Send the peer every local version after the push cursor that it may have."""
     stop = stop or threading.Event()
-    peer = node.store.peers.get(subscription.peer_name)
+    peer = node.peer(subscription.peer_name)
     report = PushReport(peer.name, subscription.remote_collection)
     if not peer.signing_key:
         report.error = f"{peer.name} is not an allyshare node: push needs a signing peer"
-        node.store.peers.record_failure(subscription, report.error)
+        node.sync_failed(subscription, report.error)
         return report
-    as_peer = node.peer_user(peer)
     url = f"{peer.api_root}collections/{subscription.remote_collection}/objects/"
     signer = SignedRequests(load_signing_key(node.settings.data_dir))
     refusal = partial(not_recognised, node, peer)
-    every = VersionFilter(versions=frozenset({"all"}))
     after = subscription.push_cursor
     try:
         with pinned_client(peer.certificate) as client:
             while not stop.is_set():
-                page = node.read_objects(
-                    as_peer, subscription.local_collection, every, limit=BATCH, after=after
-                )
-                if not page.items:
+                page = node.outgoing(subscription, peer, after, BATCH)
+                if page.up_to == after:
                     return report
-                ours = node.originated_here(page.items)
-                bodies = [item.body for item in ours]
+                bodies = [item.body for item in page.items]
                 if bodies:
-                    attested = node.attested_originators(ours)
                     status = _send(
-                        client, signer, url, peer.api_root, bodies, attested, refusal, stop
+                        client, signer, url, peer.api_root, bodies, page.attested, refusal, stop
                     )
                     report.sent += len(bodies)
                     report.accepted += int(status.get("success_count", 0))
                     report.refused.extend(status.get("failures", []))
-                after = page.items[-1].date_added
-                node.store.peers.pushed(subscription, after, len(bodies))
+                after = page.up_to
+                node.pushed(subscription, peer, page)
                 if not page.more:
                     return report
             return report
@@ -99,7 +93,7 @@ def push(
         return report
     except (httpx.HTTPError, PushFailed, ValueError) as exc:
         report.error = f"push: {exc}"
-        node.store.peers.record_failure(subscription, report.error)
+        node.sync_failed(subscription, report.error)
         return report
 
 

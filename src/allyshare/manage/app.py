@@ -7,7 +7,7 @@ clients do, with the same brake on guessing.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at
-# runtime, and the ``Anyone``/``Admin`` dependencies are local to create_management_app.
+# runtime, and the ``Anyone``/``allowed_to`` dependencies are local to create_management_app.
 
 import logging
 from functools import cache
@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 
 from allyshare import __version__
-from allyshare.errors import AllyshareError, NotFound, PermissionDenied
+from allyshare.errors import AllyshareError, NotFound
 from allyshare.federation.peers import (
     Credentials,
     add_peer,
@@ -61,6 +61,7 @@ from allyshare.manage.models import (
     UsersOut,
 )
 from allyshare.orcon.approvals import Approval
+from allyshare.policy.rights import Operation
 from allyshare.service import Node
 from allyshare.storage import OrganizationRecord, User
 from allyshare.taxii.auth import LoginLimiter, LoginsLimited, authenticate, basic_name
@@ -138,13 +139,22 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
             client, basic_name(authorization), lambda: authenticate(node, authorization)
         )
 
-    def administrator(user: Annotated[User, Depends(caller)]) -> User:
-        if not user.is_admin:
-            raise PermissionDenied("only node administrators may do this")
-        return user
+    def allowed_to(operation: Operation) -> Any:
+        """A caller the gate lets take ``operation`` (checked before the body is read)."""
+
+        def check(user: Annotated[User, Depends(caller)]) -> User:
+            node.require(user, operation)
+            return user
+
+        return Depends(check)
 
     Anyone = Annotated[User, Depends(caller)]
-    Admin = Annotated[User, Depends(administrator)]
+    MembersReader = Annotated[User, allowed_to(Operation.MEMBERS_READ)]
+    MembersWriter = Annotated[User, allowed_to(Operation.MEMBERS_WRITE)]
+    AgreementsWriter = Annotated[User, allowed_to(Operation.AGREEMENTS_WRITE)]
+    CollectionsWriter = Annotated[User, allowed_to(Operation.COLLECTIONS_WRITE)]
+    PeersReader = Annotated[User, allowed_to(Operation.PEERS_READ)]
+    PeersWriter = Annotated[User, allowed_to(Operation.PEERS_WRITE)]
 
     @app.get("/me", tags=["caller"])
     def me(user: Anyone) -> Caller:
@@ -154,8 +164,10 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     # organizations
 
     @app.get("/organizations", tags=["organizations"], responses=_problems(403))
-    def list_organizations(user: Admin) -> OrganizationsOut:
-        return OrganizationsOut(organizations=[OrganizationOut.of(r) for r in node.organizations()])
+    def list_organizations(user: MembersReader) -> OrganizationsOut:
+        return OrganizationsOut(
+            organizations=[OrganizationOut.of(r) for r in node.organizations(user)]
+        )
 
     @app.post(
         "/organizations",
@@ -163,13 +175,13 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         tags=["organizations"],
         responses=_problems(400, 403, 409),
     )
-    def add_organization(body: NewOrganization, user: Admin) -> OrganizationOut:
+    def add_organization(body: NewOrganization, user: MembersWriter) -> OrganizationOut:
         """Register a member; its id is derived from country and name and never changes."""
         organization = node.add_organization(
-            body.name, country=body.country, kind=body.kind, sectors=body.sectors
+            body.name, country=body.country, kind=body.kind, sectors=body.sectors, actor=user
         )
         log.info("organization added", extra={"organization": organization, "by": user.name})
-        return OrganizationOut.of(_organization(node, organization))
+        return OrganizationOut.of(_organization(node, organization, user))
 
     @app.patch(
         "/organizations/{organization_id}",
@@ -177,12 +189,16 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         responses=_problems(400, 403, 404, 409),
     )
     def change_organization(
-        organization_id: str, body: OrganizationChange, user: Admin
+        organization_id: str, body: OrganizationChange, user: MembersWriter
     ) -> OrganizationOut:
         """Rename, re-sector, or disable (which cuts off all its users at once), all or
         nothing; disabling the organization of the last active admin is refused (409)."""
         record = node.change_organization(
-            organization_id, name=body.name, sectors=body.sectors, disabled=body.disabled
+            organization_id,
+            name=body.name,
+            sectors=body.sectors,
+            disabled=body.disabled,
+            actor=user,
         )
         log.info(
             "organization changed",
@@ -193,11 +209,11 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     # users and tokens
 
     @app.get("/users", tags=["users"], responses=_problems(403))
-    def list_users(user: Admin) -> UsersOut:
-        return UsersOut(users=[UserOut.of(u) for u in node.users()])
+    def list_users(user: MembersReader) -> UsersOut:
+        return UsersOut(users=[UserOut.of(u) for u in node.users(user)])
 
     @app.post("/users", status_code=201, tags=["users"], responses=_problems(400, 403, 404, 409))
-    def add_user(body: NewUser, user: Admin) -> UserCreated:
+    def add_user(body: NewUser, user: MembersWriter) -> UserCreated:
         """Create a user; its token is in this answer only, so keep it now."""
         token = node.add_user(
             body.name,
@@ -205,12 +221,13 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
             nationality=body.nationality,
             clearance=body.clearance,
             roles=body.roles,
+            actor=user,
         )
         log.info("user added", extra={"user": body.name, "by": user.name})
-        return UserCreated(**UserOut.of(_user(node, body.name)).model_dump(), token=token)
+        return UserCreated(**UserOut.of(node.user(body.name)).model_dump(), token=token)
 
     @app.patch("/users/{name}", tags=["users"], responses=_problems(400, 403, 404, 409))
-    def change_user(name: str, body: UserChange, user: Admin) -> UserOut:
+    def change_user(name: str, body: UserChange, user: MembersWriter) -> UserOut:
         """Change what is given, all or nothing; a disabled user is refused from its next
         request on. Demoting or disabling the last active admin is refused (409)."""
         changed = node.change_user(
@@ -220,14 +237,15 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
             clearance=body.clearance,
             roles=body.roles,
             disabled=body.disabled,
+            actor=user,
         )
         log.info("user changed", extra={"user": name, "by": user.name, "disabled": body.disabled})
         return UserOut.of(changed)
 
     @app.post("/users/{name}/token", tags=["users"], responses=_problems(403, 404))
-    def rotate_token(name: str, user: Admin) -> Token:
+    def rotate_token(name: str, user: MembersWriter) -> Token:
         """Replace the user's token; the old one stops working at once."""
-        token = node.rotate_token(name)
+        token = node.rotate_token(name, actor=user)
         log.info("token rotated", extra={"user": name, "by": user.name})
         return Token(name=name, token=token)
 
@@ -247,13 +265,15 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
             **_problems(400, 403, 409),
         },
     )
-    def apply_agreement(body: AgreementDocument, response: Response, user: Admin) -> AgreementOut:
+    def apply_agreement(
+        body: AgreementDocument, response: Response, user: AgreementsWriter
+    ) -> AgreementOut:
         """Apply an agreement version: 201 when kept as new, 200 when already in force.
 
         A changed document needs a higher version (409 otherwise), so parties can tell versions
         apart.
         """
-        agreement, changed = node.apply_agreement(body.model_dump(exclude_unset=True))
+        agreement, changed = node.apply_agreement(body.model_dump(exclude_unset=True), actor=user)
         if changed:
             log.info(
                 "agreement applied",
@@ -271,9 +291,11 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     @app.post(
         "/collections", status_code=201, tags=["collections"], responses=_problems(400, 403, 404)
     )
-    def add_collection(body: NewCollection, user: Admin) -> CollectionOut:
+    def add_collection(body: NewCollection, user: CollectionsWriter) -> CollectionOut:
         """Create a collection, bound to an agreement that decides who may read and write it."""
-        collection = node.add_collection(body.title, body.description, agreement=body.agreement)
+        collection = node.add_collection(
+            body.title, body.description, agreement=body.agreement, actor=user
+        )
         log.info("collection added", extra={"collection": collection.id, "by": user.name})
         return CollectionOut.of(node.collection_for(user, collection.id, "see"))
 
@@ -289,19 +311,19 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         return identity()
 
     @app.get("/peers", tags=["federation"], responses=_problems(403))
-    def list_peers(user: Admin) -> PeersOut:
+    def list_peers(user: PeersReader) -> PeersOut:
         """Every peer with its subscriptions and how their sync has gone."""
         return PeersOut(
             peers=[
-                PeerOut.of(peer, node.store.peers.subscriptions(peer.name))
-                for peer in node.store.peers.all()
+                PeerOut.of(peer, node.subscriptions(peer.name, actor=user))
+                for peer in node.peers(user)
             ]
         )
 
     @app.post(
         "/peers", status_code=201, tags=["federation"], responses=_problems(400, 403, 404, 409)
     )
-    def new_peer(body: NewPeer, user: Admin) -> PeerOut:
+    def new_peer(body: NewPeer, user: PeersWriter) -> PeerOut:
         """Pin a peer: its certificate is given, or fetched and accepted only with the given
         fingerprint."""
         peer = add_peer(
@@ -315,6 +337,7 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
             credentials=(
                 Credentials(body.username, body.password or "") if body.username else None
             ),
+            actor=user,
         )
         log.info("peer added", extra={"peer": peer.name, "by": user.name})
         return PeerOut.of(peer, [])
@@ -322,9 +345,9 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     @app.delete(
         "/peers/{name}", status_code=204, tags=["federation"], responses=_problems(403, 404)
     )
-    def delete_peer(name: str, user: Admin) -> Response:
+    def delete_peer(name: str, user: PeersWriter) -> Response:
         """Forget a peer and its subscriptions; what it sent stays, with its provenance."""
-        remove_peer(node, name)
+        remove_peer(node, name, actor=user)
         log.info("peer removed", extra={"peer": name, "by": user.name})
         return Response(status_code=204)
 
@@ -334,10 +357,15 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         tags=["federation"],
         responses=_problems(400, 403, 404, 409),
     )
-    def new_subscription(name: str, body: NewSubscription, user: Admin) -> SubscriptionOut:
+    def new_subscription(name: str, body: NewSubscription, user: PeersWriter) -> SubscriptionOut:
         """Pull a collection of the peer into a local one bound to the same agreement."""
         subscription = subscribe(
-            node, name, remote_collection=body.remote_collection, into=body.into, push=body.push
+            node,
+            name,
+            remote_collection=body.remote_collection,
+            into=body.into,
+            push=body.push,
+            actor=user,
         )
         log.info(
             "peer subscribed",
@@ -417,15 +445,8 @@ def _storable_parameters(request: Request) -> None:
         raise HTTPException(400, "path and query values must not contain NUL characters")
 
 
-def _user(node: Node, name: str) -> User:
-    for user in node.users():
-        if user.name == name:
-            return user
-    raise NotFound(f"no user {name!r}")
-
-
-def _organization(node: Node, organization_id: str) -> OrganizationRecord:
-    for record in node.organizations():
+def _organization(node: Node, organization_id: str, actor: User) -> OrganizationRecord:
+    for record in node.organizations(actor):
         if record.id == organization_id:
             return record
     raise NotFound(f"no organization {organization_id!r}")

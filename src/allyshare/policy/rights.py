@@ -26,6 +26,7 @@ class Operation(StrEnum):
     COLLECTIONS_WRITE = "collections:write"
     MEMBERS_WRITE = "members:write"
     AGREEMENTS_WRITE = "agreements:write"
+    PEERS_READ = "peers:read"
     PEERS_WRITE = "peers:write"
     ORCON_APPROVE = "orcon:approve"
     POLICY_EXPLAIN = "policy:explain"
@@ -39,6 +40,7 @@ ADMINISTRATIVE = frozenset(
         Operation.MEMBERS_WRITE,
         Operation.AGREEMENTS_WRITE,
         Operation.COLLECTIONS_WRITE,
+        Operation.PEERS_READ,
         Operation.PEERS_WRITE,
     }
 )

@@ -12,15 +12,18 @@ from typing import Any
 
 from allyshare.config import Settings
 from allyshare.datadir import create_private_database, tighten
+from allyshare.errors import NotFound
 from allyshare.keys import ensure_node_key
 from allyshare.orcon.approvals import Approval
 from allyshare.policy import Agreement, MarkingRegistry, Organization, Subject
+from allyshare.policy.rights import Operation
 from allyshare.service.audit import Audit
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
 from allyshare.service.members import CONSOLE, Members
-from allyshare.service.objects import Objects, Received
+from allyshare.service.objects import Objects, Outgoing, Received
 from allyshare.service.orcon import Orcon
+from allyshare.service.peers import Peers
 from allyshare.service.views import View
 from allyshare.storage import (
     Collection,
@@ -45,13 +48,14 @@ class Node:
 
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
-        self.store = store
+        self._store = store
         self._audit = Audit(settings, store)
         self._gate = Gate(settings, store, self._audit)
         self._members = Members(settings, store, self._gate)
         self._objects = Objects(settings, store, self._gate)
         self._orcon = Orcon(store, self._gate, self._objects)
         self._explainer = Explainer(store, self._gate)
+        self._peers = Peers(store, self._gate)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -64,7 +68,7 @@ class Node:
         return cls(settings, store)
 
     def close(self) -> None:
-        self.store.close()
+        self._store.close()
 
     @property
     def write_listeners(self) -> list[Callable[[str], None]]:
@@ -182,7 +186,18 @@ class Node:
     ) -> Collection:
         return self._members.add_collection(actor, title, description, agreement=agreement)
 
+    def user(self, name: str) -> User:
+        """A member user by name, for the console to act on its behalf."""
+        found = self._store.user_by_name(name)
+        if found is None:
+            raise NotFound(f"no user {name!r}")
+        return found[0]
+
     # the gate
+
+    def require(self, user: User, operation: Operation) -> None:
+        """Refuse (and record) an operation the user may not take at all."""
+        self._gate.require(user, operation)
 
     def collections_for(self, user: User) -> list[CollectionAccess]:
         return self._gate.collections_for(user)
@@ -265,6 +280,49 @@ class Node:
 
     def explain(self, asker: User, object_id: str, as_user: str) -> list[Explanation]:
         return self._explainer.explain(asker, object_id, as_user)
+
+    def outgoing(
+        self, subscription: SubscriptionRecord, peer: PeerRecord, after: int | None, limit: int
+    ) -> Outgoing:
+        return self._objects.outgoing(subscription, peer, after, limit)
+
+    def pushed(self, subscription: SubscriptionRecord, peer: PeerRecord, sent: Outgoing) -> None:
+        self._objects.pushed(subscription, peer, sent)
+
+    # peers
+
+    def peers(self, actor: User = CONSOLE) -> list[PeerRecord]:
+        return self._peers.peers(actor)
+
+    def peer(self, name: str) -> PeerRecord:
+        return self._peers.peer(name)
+
+    def subscriptions(
+        self, peer_name: str | None = None, *, actor: User = CONSOLE
+    ) -> list[SubscriptionRecord]:
+        return self._peers.subscriptions(actor, peer_name)
+
+    def add_peer(self, record: PeerRecord, *, actor: User = CONSOLE) -> None:
+        self._peers.add_peer(actor, record)
+
+    def remove_peer(self, name: str, *, actor: User = CONSOLE) -> None:
+        self._peers.remove_peer(actor, name)
+
+    def subscribe(
+        self,
+        subscription: SubscriptionRecord,
+        *,
+        actor: User = CONSOLE,
+        confirm: Callable[[PeerRecord], None] | None = None,
+    ) -> None:
+        self._peers.subscribe(actor, subscription, confirm)
+
+    def sync_failed(self, subscription: SubscriptionRecord, error: str) -> None:
+        self._peers.sync_failed(subscription, error)
+
+    def remember_signature(self, signature_id: str, until: int) -> bool:
+        """Remember an accepted request signature until it expires; False if seen before."""
+        return self._store.signatures_seen.remember(signature_id, until)
 
     # ORCON approvals
 

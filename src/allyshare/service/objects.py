@@ -79,6 +79,18 @@ def _withheld(stored: bytes, shown: bytes) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """One page a push sends: the versions, what redaction withheld from each, what the peer
+    is told of their originators, and the push cursor after the page."""
+
+    items: list[StoredVersion]
+    withheld: list[tuple[str, ...]]
+    attested: list[str]
+    up_to: int | None
+    more: bool
+
+
+@dataclass(frozen=True)
 class Received:
     """What became of one page pulled from a peer."""
 
@@ -287,6 +299,19 @@ class Objects:
         withheld after granular redaction are still read whole, so every endpoint lists the
         same versions.
         """
+        items, more = self._page(user, collection_id, selection, limit, after, with_body)
+        self._record_read(user, collection_id, items, with_body=with_body)
+        return Page([item for item, _ in items], more)
+
+    def _page(
+        self,
+        user: User,
+        collection_id: str,
+        selection: VersionFilter,
+        limit: int,
+        after: int | None,
+        with_body: bool,
+    ) -> tuple[list[tuple[StoredVersion, tuple[str, ...]]], bool]:
         access = self._gate.collection_for(user, collection_id, "read")
         view = self._gate.view(user, access.collection)
         # A version withheld after redaction must leave no gap: read on until the page is
@@ -306,8 +331,53 @@ class Objects:
             scanning = page.more
             if page.items:
                 cursor = page.items[-1].date_added
-        self._record_read(user, collection_id, items[:limit], with_body=with_body)
-        return Page([item for item, _ in items[:limit]], len(items) > limit)
+        return items[:limit], len(items) > limit
+
+    def outgoing(
+        self, subscription: SubscriptionRecord, peer: PeerRecord, after: int | None, limit: int
+    ) -> Outgoing:
+        """A page of what a push would send the peer: read as the peer (its view), cut to
+        what this node originated, with what it tells of each version's originator. It is
+        recorded once the peer has it (`pushed`), not when read."""
+        every = VersionFilter(versions=frozenset({"all"}))
+        page, more = self._page(
+            self.peer_user(peer), subscription.local_collection, every, limit, after, True
+        )
+        keys = self._store.access_keys()
+        ours = [
+            (item, withheld)
+            for item, withheld in page
+            if sender_of(keys[item.label].originator) is None
+        ]
+        return Outgoing(
+            [item for item, _ in ours],
+            [withheld for _, withheld in ours],
+            self.attested_originators(item for item, _ in ours),
+            page[-1][0].date_added if page else after,
+            more,
+        )
+
+    def pushed(self, subscription: SubscriptionRecord, peer: PeerRecord, sent: Outgoing) -> None:
+        """The peer took the page: move the push cursor past it and record what went there,
+        in one transaction."""
+        with self._store.begin() as unit:
+            self._store.peers.pushed(subscription, sent.up_to or 0, len(sent.items))
+            if sent.items:
+                keys = self._store.access_keys()
+                refs = [
+                    ObjectRef(item.object_id, item.version, keys[item.label].originator, cut)
+                    for item, cut in zip(sent.items, sent.withheld, strict=True)
+                ]
+                entry = AuditEntry(
+                    Operation.OBJECTS_SEND,
+                    Actor(self._settings.node_name, "node"),
+                    AuditOutcome.PARTIAL if any(sent.withheld) else AuditOutcome.ALLOWED,
+                    subscription.local_collection,
+                    refs,
+                    peer=peer.name,
+                    detail={"push": True, "remote_collection": subscription.remote_collection},
+                )
+                self._gate.record(entry, unit)
 
     def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
         access = self._gate.collection_for(user, collection_id, "read")

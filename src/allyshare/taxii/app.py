@@ -56,8 +56,8 @@ def create_app(node: Node, limiter: LoginLimiter | None = None) -> Starlette:
                     str(request.url),
                     request.headers.items(),
                     body,
-                    node.store.peers.all(),
-                    node.store.signatures_seen.remember,
+                    node.peers(),
+                    node.remember_signature,
                 )
                 return node.peer_user(peer)
 
