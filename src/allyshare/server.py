@@ -15,6 +15,8 @@ be ``data:`` URIs, which the Swagger UI stylesheet uses for its icons and which 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from html import escape
@@ -36,6 +38,7 @@ from allyshare.taxii import create_app
 from allyshare.taxii.auth import LoginLimiter
 from allyshare.taxii.errors import error_response
 
+log = logging.getLogger("allyshare.audit")
 MANAGEMENT_PATH = "/api/v1"
 SWAGGER_UI_FILES = Path(fastapi_offline.__file__).parent / "static"
 DOCS_POLICY = "; ".join(
@@ -77,20 +80,35 @@ window.ui = SwaggerUIBundle({
 """
 
 
+async def _sign_checkpoints(node: Node) -> None:
+    """Sign a checkpoint of the audit log every ``checkpoint_seconds`` when entries came
+    since the last (the node also signs one every ``checkpoint_entries`` entries)."""
+    while True:
+        await asyncio.sleep(node.settings.checkpoint_seconds)
+        try:
+            await asyncio.to_thread(node.audit_checkpoint)
+        except Exception:
+            log.exception("signing an audit checkpoint failed")
+
+
 def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
     """Build the node's whole HTTP surface; the node is passed in, never a module global.
     With ``sync``, peers are pulled every ``sync_interval`` seconds while it runs."""
     # One count of failed logins for the node, whichever entry point a guess arrives at.
-    limiter = LoginLimiter()
+    limiter = LoginLimiter(on_burst=node.record_failed_logins)
     management = create_management_app(node, limiter)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if not sync:
-            yield
-            return
-        async with background_sync(node, node.settings.sync_interval):
-            yield
+        signing = asyncio.create_task(_sign_checkpoints(node))
+        try:
+            if not sync:
+                yield
+                return
+            async with background_sync(node, node.settings.sync_interval):
+                yield
+        finally:
+            signing.cancel()
 
     async def openapi(request: Request) -> Response:
         # The management app's paths are relative to its mount; the server says where that is,

@@ -32,6 +32,7 @@ from allyshare.federation.connections import is_loopback
 from allyshare.federation.peers import Credentials, add_peer, remove_peer, subscribe
 from allyshare.federation.pull import PullReport, pull
 from allyshare.federation.push import push
+from allyshare.federation.witness import witness
 from allyshare.interchange import import_into, write_bundle
 from allyshare.keys import (
     create_node_key,
@@ -66,7 +67,7 @@ def _settings(data_dir: Path) -> Settings:
 
 
 @contextmanager
-def _open_node(data_dir: Path) -> Iterator[Node]:
+def open_node(data_dir: Path) -> Iterator[Node]:
     node = Node.open(_settings(data_dir))
     try:
         yield node
@@ -211,7 +212,7 @@ def peer_add(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise InvalidInput(f"cannot read {args.password_file}: {exc.strerror}") from None
         credentials = Credentials(args.username, password)
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         peer = add_peer(
             node,
             args.name,
@@ -231,11 +232,17 @@ def peer_add(args: argparse.Namespace) -> int:
 
 
 def peer_list(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         peers = node.peers()
+        alarms = node.peer_alarms()
         for peer in peers:
             print(f"{peer.name}  {peer.country}  {peer.agreement_name}  {peer.api_root}")
             print(f"  certificate SHA256:{peer.fingerprint or '- (plain HTTP)'}")
+            if peer.name in alarms:
+                alarm = alarms[peer.name]
+                print(
+                    f"  AUDIT LOG INCONSISTENT since {format_us(alarm.raised_at)}: {alarm.reason}"
+                )
             for s in node.subscriptions(peer.name):
                 direction = "pull+push" if s.push else "pull"
                 done = format_us(s.last_success) if s.last_success else "never"
@@ -250,14 +257,14 @@ def peer_list(args: argparse.Namespace) -> int:
 
 
 def peer_remove(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         remove_peer(node, args.name)
     print(f"peer {args.name!r} removed")
     return 0
 
 
 def peer_subscribe(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         subscribe(
             node,
             args.name,
@@ -280,7 +287,7 @@ def _acting(node: Node, as_user: str | None) -> User:
 
 
 def orcon_approve(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         approval = node.approve_orcon(
             _acting(node, args.as_user),
             args.object_id,
@@ -293,14 +300,14 @@ def orcon_approve(args: argparse.Namespace) -> int:
 
 
 def orcon_revoke(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         node.revoke_orcon(_acting(node, args.as_user), args.approval_id)
     print(f"{args.approval_id}: revoked")
     return 0
 
 
 def orcon_list(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         for approval, signer in node.orcon_approvals():
             print(
                 f"{approval.id}  {approval.object_ref} -> "
@@ -315,7 +322,7 @@ def sync(args: argparse.Namespace) -> int:
     if not 1 <= args.page_size <= 10_000:
         raise InvalidInput(f"--page-size must be between 1 and 10000, got {args.page_size}")
     failed = 0
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         if args.peer is not None:
             node.peer(args.peer)
         subscriptions = node.subscriptions(args.peer)
@@ -360,25 +367,36 @@ def sync(args: argparse.Namespace) -> int:
                 if report.error:
                     failed += 1
                     print(f"  failed: {report.error}", file=sys.stderr)
+        for peer_name in sorted({s.peer_name for s in subscriptions}):
+            witnessed = witness(node, node.peer(peer_name))
+            if witnessed.problem:
+                failed += 1
+                print(f"{peer_name}: its audit log is inconsistent: {witnessed.problem}")
+            elif witnessed.error:
+                print(f"{peer_name}: {witnessed.error}", file=sys.stderr)
+            elif witnessed.cosigned:
+                print(
+                    f"{peer_name}: audit log checkpoint {witnessed.size:,} witnessed and cosigned"
+                )
     return 1 if failed else 0
 
 
 def collection_add(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         collection = node.add_collection(args.title, args.description, agreement=args.agreement)
     print(collection.id)
     return 0
 
 
 def collection_list(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         for access in node.collections_for(CONSOLE):
             print(f"{access.collection.id}\t{access.collection.title}")
     return 0
 
 
 def user_add(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         token = node.add_user(
             args.name,
             is_admin=args.admin,
@@ -395,7 +413,7 @@ def user_add(args: argparse.Namespace) -> int:
 
 
 def user_change(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         user = node.change_user(
             args.name,
             organization=args.org,
@@ -424,14 +442,14 @@ def _user_line(user: User) -> str:
 
 
 def user_disable(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         node.disable_user(args.name)
     print(f"user {args.name} disabled")
     return 0
 
 
 def org_add(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         org_id = node.add_organization(
             args.name, country=args.country, kind=args.kind, sectors=args.sector
         )
@@ -440,14 +458,14 @@ def org_add(args: argparse.Namespace) -> int:
 
 
 def org_list(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         for org in node.organizations():
             print(_org_line(org))
     return 0
 
 
 def org_change(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         org = node.change_organization(args.org_id, name=args.name, sectors=args.sector)
     print(_org_line(org))
     return 0
@@ -462,7 +480,7 @@ def _org_line(org: OrganizationRecord) -> str:
 
 
 def org_disable(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         node.disable_organization(args.org_id)
     print(f"organization {args.org_id} and its users disabled")
     return 0
@@ -470,7 +488,7 @@ def org_disable(args: argparse.Namespace) -> int:
 
 def agreement_apply(args: argparse.Namespace) -> int:
     document = read_agreement_document(args.file)
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         agreement, changed = node.apply_agreement(document)
     state = "applied" if changed else "already in force, unchanged"
     print(f"agreement {agreement.name} version {agreement.version} {state}")
@@ -478,7 +496,7 @@ def agreement_apply(args: argparse.Namespace) -> int:
 
 
 def agreement_list(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         for agreement in node.agreements():
             parties = sorted(agreement.party_countries | agreement.party_organizations)
             print(f"{agreement.name}\tv{agreement.version}\t{','.join(parties)}")
@@ -486,14 +504,14 @@ def agreement_list(args: argparse.Namespace) -> int:
 
 
 def user_list(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         for user in node.users():
             print(_user_line(user))
     return 0
 
 
 def policy_explain(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         explained = node.explain(CONSOLE, args.object_id, args.as_user)
     for number, item in enumerate(explained):
         if number:
@@ -509,7 +527,7 @@ def policy_explain(args: argparse.Namespace) -> int:
 
 
 def import_files(args: argparse.Namespace) -> int:
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         node.collection_for(CONSOLE, args.collection, "write")
         with Progress(
             TextColumn("[bold]{task.description}"),
@@ -541,7 +559,7 @@ def import_files(args: argparse.Namespace) -> int:
 
 def export(args: argparse.Namespace) -> int:
     selection = VersionFilter(versions=frozenset({"all" if args.all_versions else "last"}))
-    with _open_node(args.data_dir) as node:
+    with open_node(args.data_dir) as node:
         chunks = node.export(CONSOLE, args.collection, selection)
         if args.output is None:
             write_bundle(chunks, sys.stdout.buffer)

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from allyshare.cli import commands
+from allyshare.cli import audit, commands
 from allyshare.config import default_data_dir
 from allyshare.errors import AllyshareError
 from allyshare.service import ROLES
@@ -237,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--plain-http", action="store_true", help="serve HTTP without TLS (loopback only)"
     )
     demo.set_defaults(run=commands.demo)
+
+    audit.register(sub, common)
     return parser
 
 

@@ -25,6 +25,7 @@ from contextlib import asynccontextmanager
 
 from allyshare.federation.pull import pull
 from allyshare.federation.push import push
+from allyshare.federation.witness import witness
 from allyshare.service import Node
 
 log = logging.getLogger("allyshare.federation")
@@ -34,7 +35,8 @@ STOP_GRACE = 1.0  # seconds; storing a page takes a fraction of it
 def sync_once(node: Node, *, pull_too: bool = True, stop: threading.Event | None = None) -> None:
     """Push every push subscription and, with ``pull_too``, pull every subscription; until
     ``stop`` is set."""
-    for subscription in node.subscriptions():
+    subscriptions = node.subscriptions()
+    for subscription in subscriptions:
         fields = {
             "peer": subscription.peer_name,
             "remote_collection": subscription.remote_collection,
@@ -56,6 +58,18 @@ def sync_once(node: Node, *, pull_too: bool = True, stop: threading.Event | None
                     "synced",
                     extra={**fields, "stored": report.stored, "refused": len(report.refused)},
                 )
+    if pull_too:
+        witness_peers(node, {s.peer_name for s in subscriptions}, stop)
+
+
+def witness_peers(node: Node, names: set[str], stop: threading.Event | None = None) -> None:
+    """Witness the audit log of each peer synced with (once a round, not per collection)."""
+    for name in sorted(names):
+        if _stopping(stop):
+            return
+        report = witness(node, node.peer(name))
+        if report.error:
+            log.warning("witnessing failed", extra={"peer": name, "error": report.error})
 
 
 def _stopping(stop: threading.Event | None) -> bool:

@@ -12,15 +12,18 @@ clients do, with the same brake on guessing.
 import logging
 from functools import cache
 from http import HTTPStatus
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Request, Response, Security
+import orjson
+from fastapi import Depends, FastAPI, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, PlainTextResponse
 
 from allyshare import __version__
+from allyshare.clock import parse_us
 from allyshare.errors import AllyshareError, NotFound
 from allyshare.federation.peers import (
     Credentials,
@@ -29,15 +32,22 @@ from allyshare.federation.peers import (
     remove_peer,
     subscribe,
 )
+from allyshare.federation.signatures import is_signed, signing_peer
 from allyshare.manage.models import (
     AgreementDocument,
     AgreementOut,
     AgreementsOut,
+    AuditEntriesOut,
     Caller,
     CollectionOut,
     CollectionsOut,
+    ConsistencyProofOut,
+    CosignatureIn,
+    CosignatureOut,
+    CosignaturesOut,
     ExplainedVersion,
     ExplanationOut,
+    InclusionProofOut,
     NewCollection,
     NewOrconApproval,
     NewOrganization,
@@ -63,7 +73,7 @@ from allyshare.manage.models import (
 from allyshare.orcon.approvals import Approval
 from allyshare.policy.rights import Operation
 from allyshare.service import Node
-from allyshare.storage import OrganizationRecord, User
+from allyshare.storage import EntryFilter, OrganizationRecord, User
 from allyshare.taxii.auth import LoginLimiter, LoginsLimited, authenticate, basic_name
 from allyshare.taxii.errors import status_for
 
@@ -131,12 +141,31 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         },
     )
 
-    def caller(
+    async def caller(
         request: Request, authorization: Annotated[str | None, Security(_AUTHORIZATION)] = None
     ) -> User:
+        """A member by its token, or a peer node by its request signature (witnessing)."""
         client = request.client.host if request.client else "unknown"
-        return limiter.check(
-            client, basic_name(authorization), lambda: authenticate(node, authorization)
+        if is_signed(request.headers):
+            body = await request.body() if request.method == "POST" else b""
+
+            def signer() -> User:
+                peer = signing_peer(
+                    request.method,
+                    str(request.url),
+                    request.headers.items(),
+                    body,
+                    node.peers(),
+                    node.remember_signature,
+                )
+                return node.peer_user(peer)
+
+            return await run_in_threadpool(limiter.check, client, None, signer)
+        return await run_in_threadpool(
+            limiter.check,
+            client,
+            basic_name(authorization),
+            lambda: authenticate(node, authorization),
         )
 
     def allowed_to(operation: Operation) -> Any:
@@ -313,9 +342,10 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     @app.get("/peers", tags=["federation"], responses=_problems(403))
     def list_peers(user: PeersReader) -> PeersOut:
         """Every peer with its subscriptions and how their sync has gone."""
+        alarms = node.peer_alarms()
         return PeersOut(
             peers=[
-                PeerOut.of(peer, node.subscriptions(peer.name, actor=user))
+                PeerOut.of(peer, node.subscriptions(peer.name, actor=user), alarms.get(peer.name))
                 for peer in node.peers(user)
             ]
         )
@@ -433,6 +463,77 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
             user=as_user,
             versions=[ExplainedVersion.of(item) for item in explained],
         )
+
+    # the audit log
+
+    @app.get("/audit", tags=["audit"], responses=_problems(400, 403))
+    def audit_entries(
+        user: Anyone,
+        actor: str | None = None,
+        organization: str | None = None,
+        object: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        after: int = -1,
+        limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+        format: Literal["json", "jsonl"] = "json",
+    ) -> Any:
+        """Audit entries, oldest first: all of them for an admin; for a member, the entries
+        about its organization's objects (who read them, with what decision, and to which
+        peers they went), cut down to those objects. Page on with ``after`` = the last
+        ``seq``; ``format=jsonl`` answers JSON Lines."""
+        selection = EntryFilter(
+            actor=actor,
+            about=organization,
+            object_id=object,
+            action=action,
+            since=parse_us(since) if since else None,
+            until=parse_us(until) if until else None,
+        )
+        entries = node.audit_entries(user, selection, after=after, limit=limit)
+        if format == "jsonl":
+            lines = b"".join(orjson.dumps(entry) + b"\n" for entry in entries)
+            return Response(lines, media_type="application/jsonl")
+        following = entries[-1]["seq"] if len(entries) == limit else None
+        return AuditEntriesOut(entries=entries, next_after=following)
+
+    @app.get("/audit/proof", tags=["audit"], responses=_problems(400, 404))
+    def audit_proof(
+        user: Anyone, entry: Annotated[int, Query(ge=0)], size: Annotated[int, Query(ge=1)]
+    ) -> InclusionProofOut:
+        """An RFC 9162 inclusion proof of entry ``entry`` in the tree of ``size`` entries."""
+        return InclusionProofOut(**node.audit_inclusion(user, entry, size))
+
+    @app.get("/audit/consistency", tags=["audit"], responses=_problems(400))
+    def audit_consistency(
+        user: Anyone,
+        old_size: Annotated[int, Query(alias="from", ge=1)],
+        new_size: Annotated[int, Query(alias="to", ge=1)],
+    ) -> ConsistencyProofOut:
+        """An RFC 9162 consistency proof between two sizes of the log (for witnesses)."""
+        proved = node.audit_consistency(old_size, new_size)
+        return ConsistencyProofOut(from_size=old_size, to_size=new_size, proof=proved["proof"])
+
+    @app.get("/audit/checkpoint", tags=["audit"], response_class=PlainTextResponse)
+    def audit_checkpoint(user: Anyone) -> PlainTextResponse:
+        """The newest checkpoint of the log, a C2SP signed note with the cosignatures
+        partners gave it."""
+        return PlainTextResponse(node.audit_checkpoint())
+
+    @app.get("/audit/cosignatures", tags=["audit"])
+    def audit_cosignatures(user: Anyone) -> CosignaturesOut:
+        """The checkpoints this node's partners witnessed, with their cosignatures."""
+        return CosignaturesOut(
+            cosignatures=[CosignatureOut(**item) for item in node.audit_cosignatures()]
+        )
+
+    @app.post("/audit/cosignatures", status_code=201, tags=["audit"], responses=_problems(400, 403))
+    def give_cosignature(body: CosignatureIn, user: Anyone) -> CosignatureOut:
+        """A peer node, having witnessed a checkpoint of this log, hands back its
+        cosignature (C2SP tlog-cosignature); it is checked against the peer's key."""
+        given = node.accept_cosignature(user, body.size, body.signature)
+        return CosignatureOut(**given)
 
     return app
 

@@ -8,7 +8,7 @@ that carry meaning (country codes, roles, classification levels) stay in
 
 from __future__ import annotations
 
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -18,6 +18,7 @@ from allyshare.federation.peers import NodeIdentity
 from allyshare.policy import Agreement
 from allyshare.service import CollectionAccess, Explanation
 from allyshare.storage import OrganizationRecord, PeerRecord, SubscriptionRecord, User
+from allyshare.storage.audit import LogAlarm
 
 
 class _Request(BaseModel):
@@ -387,10 +388,21 @@ class PeerOut(BaseModel):
     certificate_fingerprint: str
     signs_requests: bool = Field(description="whether its signing key is known (allyshare peers)")
     subscriptions: list[SubscriptionOut]
+    audit_log_alarm: str | None = Field(
+        default=None,
+        description="set when the peer showed a checkpoint of its audit log inconsistent with "
+        "one it signed before (rewritten, rolled back or forked history)",
+    )
 
     @classmethod
-    def of(cls, peer: PeerRecord, subscriptions: list[SubscriptionRecord]) -> PeerOut:
+    def of(
+        cls,
+        peer: PeerRecord,
+        subscriptions: list[SubscriptionRecord],
+        alarm: LogAlarm | None = None,
+    ) -> PeerOut:
         return cls(
+            audit_log_alarm=alarm.reason if alarm else None,
             name=peer.name,
             url=peer.api_root,
             country=peer.country,
@@ -403,3 +415,43 @@ class PeerOut(BaseModel):
 
 class PeersOut(BaseModel):
     peers: list[PeerOut]
+
+
+class AuditEntriesOut(BaseModel):
+    entries: list[dict[str, Any]] = Field(
+        description="entries as recorded (the leaves of the log's Merkle tree)"
+    )
+    next_after: int | None = Field(description="pass as `after` for the next page; null at the end")
+
+
+class InclusionProofOut(BaseModel):
+    entry: int
+    size: int
+    leaf_hash: str = Field(description="base64 SHA-256 of 0x00 || the entry's bytes")
+    proof: list[str] = Field(description="RFC 9162 inclusion proof, base64 hashes")
+
+
+class ConsistencyProofOut(BaseModel):
+    from_size: int
+    to_size: int
+    proof: list[str] = Field(description="RFC 9162 consistency proof, base64 hashes")
+
+
+class CosignatureIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=1, description="the size of the checkpoint cosigned")
+    signature: str = Field(
+        max_length=1000, description="the C2SP tlog-cosignature line, as the witness wrote it"
+    )
+
+
+class CosignatureOut(BaseModel):
+    size: int
+    witness: str
+    signature: str
+    received_at: int = Field(description="microseconds since the epoch")
+
+
+class CosignaturesOut(BaseModel):
+    cosignatures: list[CosignatureOut]

@@ -31,6 +31,8 @@ class Operation(StrEnum):
     ORCON_APPROVE = "orcon:approve"
     POLICY_EXPLAIN = "policy:explain"
     AUDIT_READ = "audit:read"
+    AUDIT_VERIFY = "audit:verify"
+    AUDIT_COSIGN = "audit:cosign"
     LOGIN_FAILED = "login:failed"
 
 
@@ -42,6 +44,7 @@ ADMINISTRATIVE = frozenset(
         Operation.COLLECTIONS_WRITE,
         Operation.PEERS_READ,
         Operation.PEERS_WRITE,
+        Operation.AUDIT_VERIFY,
     }
 )
 

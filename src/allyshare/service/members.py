@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from allyshare.audit.entries import AuditEntry, AuditOutcome
+from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome
 from allyshare.clock import now_us
 from allyshare.community import (
     KINDS,
@@ -83,6 +83,17 @@ class Members:
     def authenticate_basic(self, name: str, token: str) -> User:
         found = self._store.user_by_name(name)
         return self._accept(found, hash_token(token))
+
+    def record_failed_logins(self, client: str, name: str | None) -> None:
+        detail = {"client": client} | ({"user": name} if name is not None else {})
+        entry = AuditEntry(
+            Operation.LOGIN_FAILED,
+            Actor(name or client, "unknown"),
+            AuditOutcome.DENIED,
+            reason="too many failed logins",
+            detail=detail,
+        )
+        self._gate.record(entry)
 
     @staticmethod
     def _accept(found: tuple[User, str] | None, digest: str) -> User:

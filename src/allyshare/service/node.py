@@ -17,7 +17,7 @@ from allyshare.keys import ensure_node_key
 from allyshare.orcon.approvals import Approval
 from allyshare.policy import Agreement, MarkingRegistry, Organization, Subject
 from allyshare.policy.rights import Operation
-from allyshare.service.audit import Audit
+from allyshare.service.audit import Audit, Verification, Witnessed
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
 from allyshare.service.members import CONSOLE, Members
@@ -27,6 +27,7 @@ from allyshare.service.peers import Peers
 from allyshare.service.views import View
 from allyshare.storage import (
     Collection,
+    EntryFilter,
     OrganizationRecord,
     Page,
     PeerRecord,
@@ -37,6 +38,7 @@ from allyshare.storage import (
     User,
     VersionFilter,
 )
+from allyshare.storage.audit import LogAlarm
 
 
 class Node:
@@ -193,6 +195,10 @@ class Node:
             raise NotFound(f"no user {name!r}")
         return found[0]
 
+    def record_failed_logins(self, client: str, name: str | None) -> None:
+        """A burst of failed logins from ``client`` (for ``name``, with Basic credentials)."""
+        self._members.record_failed_logins(client, name)
+
     # the gate
 
     def require(self, user: User, operation: Operation) -> None:
@@ -323,6 +329,44 @@ class Node:
     def remember_signature(self, signature_id: str, until: int) -> bool:
         """Remember an accepted request signature until it expires; False if seen before."""
         return self._store.signatures_seen.remember(signature_id, until)
+
+    # the audit log
+
+    def audit_entries(
+        self, user: User, selection: EntryFilter, *, after: int = -1, limit: int = 1000
+    ) -> list[dict[str, Any]]:
+        return self._audit.entries(user, selection, after=after, limit=limit)
+
+    def audit_inclusion(self, user: User, entry: int, size: int) -> dict[str, Any]:
+        return self._audit.inclusion(user, entry, size)
+
+    def audit_consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
+        return self._audit.consistency(old_size, new_size)
+
+    def audit_checkpoint(self) -> str:
+        return self._audit.checkpoint()
+
+    def audit_cosignatures(self) -> list[dict[str, Any]]:
+        return self._audit.cosignatures()
+
+    def audit_verify(self, user: User = CONSOLE) -> Verification:
+        self._gate.require(user, Operation.AUDIT_VERIFY)
+        return self._audit.verify()
+
+    def accept_cosignature(self, user: User, size: int, signature: str) -> dict[str, Any]:
+        """A peer hands back its cosignature of one of this node's checkpoints."""
+        if user.peer is None:
+            self._gate.deny(user, Operation.AUDIT_COSIGN, "only a peer node cosigns checkpoints")
+        return self._audit.accept_cosignature(self._peers.peer(user.peer), size, signature)
+
+    def witness(
+        self, peer: PeerRecord, note: str, consistency: Callable[[int, int], Sequence[bytes]]
+    ) -> Witnessed:
+        return self._audit.witness(peer, note, consistency)
+
+    def peer_alarms(self) -> dict[str, LogAlarm]:
+        """Per peer, the newest sign that its audit log was rewritten or forked."""
+        return self._audit.alarms()
 
     # ORCON approvals
 

@@ -8,6 +8,7 @@ from allyshare.storage.access import (
     peer_originator,
     sender_of,
 )
+from allyshare.storage.audit import EntryFilter
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
@@ -31,6 +32,7 @@ __all__ = [
     "AccessKey",
     "AgreementRecord",
     "Collection",
+    "EntryFilter",
     "IdReuse",
     "IngestResult",
     "NewVersion",

@@ -178,6 +178,13 @@ class AuditLog:
                 insert(audit_checkpoints).values(size=size, signed_at=now_us(), note=note)
             )
 
+    def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
+        with self._read.connect() as connection:
+            row = connection.execute(
+                select(audit_checkpoints).where(audit_checkpoints.c.size == size)
+            ).first()
+        return None if row is None else StoredCheckpoint(row.size, row.signed_at, row.note)
+
     def checkpoints(self) -> list[StoredCheckpoint]:
         with self._read.connect() as connection:
             return [

@@ -121,10 +121,19 @@ class LoginLimiter:
     """``limit`` failed logins per client address, and per user name, within ``window``
     seconds; shared by every entry point of one node (see the module docstring)."""
 
-    def __init__(self, limit: int = 20, window: float = 60.0, max_keys: int = 100_000) -> None:
+    def __init__(
+        self,
+        limit: int = 20,
+        window: float = 60.0,
+        max_keys: int = 100_000,
+        on_burst: Callable[[str, str | None], None] | None = None,
+    ) -> None:
         self._addresses = _Failures(limit, window, max_keys)
         self._names = _Failures(limit, window, max_keys)
         self._lock = threading.Lock()
+        self._on_burst = on_burst
+        """Told when a client or name goes over the limit (the node records it in its audit
+        log): once per burst, not once per refused guess."""
 
     def blocked_for(self, client: str, name: str | None = None) -> float:
         """Seconds until failures from ``client`` (or for ``name``) are answered 401 again."""
@@ -152,6 +161,8 @@ class LoginLimiter:
             self.record_failure(client, name)
             if was_blocked:
                 raise LoginsLimited(self.blocked_for(client, name)) from None
+            if self._on_burst is not None and self.blocked_for(client, name) > 0:
+                self._on_burst(client, name)
             raise
 
 
