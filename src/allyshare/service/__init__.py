@@ -2,10 +2,10 @@
 the CLI and the Python API (`Node`)."""
 
 from allyshare.service.attestation import ATTESTED_ORIGINATORS, Attested, received_originators
+from allyshare.service.audit import Verification
 from allyshare.service.explain import Explanation
 from allyshare.service.gate import CollectionAccess
 from allyshare.service.members import CONSOLE, DEFAULT_ROLES, ROLES, hash_token, new_token
-from allyshare.service.audit import Verification
 from allyshare.service.node import Node
 from allyshare.service.objects import Received
 from allyshare.service.writes import Prepared, ReuseByView, WriteRules, prepare
@@ -19,10 +19,10 @@ __all__ = [
     "CollectionAccess",
     "Explanation",
     "Node",
-    "Verification",
     "Prepared",
     "Received",
     "ReuseByView",
+    "Verification",
     "WriteRules",
     "hash_token",
     "new_token",
