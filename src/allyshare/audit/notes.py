@@ -106,6 +106,10 @@ class Verifier:
             raise NoteError(f"unsupported signature type {self.signature_type:#04x}")
         if len(self.public_key) != _KEY_SIZE:
             raise NoteError(f"an Ed25519 public key is {_KEY_SIZE} bytes")
+        try:
+            Ed25519PublicKey.from_public_bytes(self.public_key)
+        except ValueError as error:
+            raise NoteError("not an Ed25519 public key") from error
         object.__setattr__(self, "key_id", key_id(self.name, self.signature_type, self.public_key))
 
     def vkey(self) -> str:
@@ -131,18 +135,14 @@ class Verifier:
         return True
 
 
-def _raw(public_key: Ed25519PublicKey) -> bytes:
-    return public_key.public_bytes_raw()
-
-
 def verifier_key(name: str, public_key: Ed25519PublicKey) -> str:
     """The vkey a note signer publishes."""
-    return Verifier(name, ED25519, _raw(public_key)).vkey()
+    return Verifier(name, ED25519, public_key.public_bytes_raw()).vkey()
 
 
 def cosigner_key(name: str, public_key: Ed25519PublicKey) -> str:
     """The vkey a witness publishes for its cosignatures (type 0x04)."""
-    return Verifier(name, COSIGNATURE_V1, _raw(public_key)).vkey()
+    return Verifier(name, COSIGNATURE_V1, public_key.public_bytes_raw()).vkey()
 
 
 def parse_verifier_key(vkey: str) -> Verifier:
@@ -209,17 +209,17 @@ def _check_text(text: str) -> None:
         raise NoteError("note text must not hold a line that looks like a signature")
 
 
-def _ed25519_key_id(name: str, private_key: Ed25519PrivateKey, signature_type: int) -> bytes:
+def _signer_key_id(name: str, private_key: Ed25519PrivateKey, signature_type: int) -> bytes:
     if not _valid_name(name):
         raise NoteError(f"invalid key name {name!r}")
-    return key_id(name, signature_type, _raw(private_key.public_key()))
+    return key_id(name, signature_type, private_key.public_key().public_bytes_raw())
 
 
 def sign_note(text: str, name: str, private_key: Ed25519PrivateKey) -> str:
     """The signed note: ``text``, a blank line and one signature line. Cosignature lines from
     witnesses can be appended to it as they arrive."""
     _check_text(text)
-    identifier = _ed25519_key_id(name, private_key, ED25519)
+    identifier = _signer_key_id(name, private_key, ED25519)
     signature = private_key.sign(text.encode("utf-8"))
     return text + "\n" + _signature_line(name, identifier + signature)
 
@@ -310,7 +310,7 @@ def cosign(
     (POSIX seconds), to append to the signed checkpoint note."""
     if not 0 <= timestamp <= MAX_TIMESTAMP:
         raise NoteError(f"timestamp {timestamp} is out of range")
-    identifier = _ed25519_key_id(name, private_key, COSIGNATURE_V1)
+    identifier = _signer_key_id(name, private_key, COSIGNATURE_V1)
     message = _cosigned_message(timestamp, checkpoint.body().encode("utf-8"))
     stamp = timestamp.to_bytes(_TIMESTAMP_SIZE, "big")
     return _signature_line(name, identifier + stamp + private_key.sign(message))
