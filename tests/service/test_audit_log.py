@@ -18,11 +18,12 @@ from sqlalchemy.exc import DatabaseError
 from allyshare.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from allyshare.audit.notes import ED25519, Checkpoint, Verifier, open_note
 from allyshare.config import Settings
-from allyshare.errors import PermissionDenied
-from allyshare.keys import load_signing_key
+from allyshare.errors import InvalidInput, PermissionDenied
+from allyshare.keys import load_signing_key, public_key_text
 from allyshare.policy import ACS_EXTENSION_ID
 from allyshare.service import CONSOLE, Node, Verification
-from allyshare.storage import EntryFilter, User, VersionFilter
+from allyshare.service.audit import Witnessed
+from allyshare.storage import EntryFilter, PeerRecord, User, VersionFilter
 
 AGREEMENT = {
     "name": "us-rok-tech",
@@ -316,3 +317,45 @@ def test_verify_notices_history_cut_off_after_a_checkpoint(site: Site) -> None:
     report = _tampered(site, "DELETE FROM audit_entries WHERE seq >= 10")
     assert not report.ok and report.first_bad_entry == 10
     assert any("the log holds only 10 entries" in problem for problem in report.problems)
+
+
+def test_a_witness_cosigns_growth_and_flags_a_rewrite(site: Site, tmp_path: Path) -> None:
+    origin = site.node
+    witness = Node.open(Settings(data_dir=tmp_path / "witness", country="KOR"))
+    try:
+        usa_key = public_key_text(load_signing_key(site.data_dir))
+        kor_key = public_key_text(load_signing_key(tmp_path / "witness"))
+        usa = PeerRecord("usa", "https://usa.invalid/taxii2/api/", b"", "", "USA", "x", usa_key, 0)
+        origin.add_peer(
+            PeerRecord("kor", "https://kor.invalid/taxii2/api/", b"", "", "KOR", "x", kor_key, 0)
+        )
+        kor = User(name="peer:kor", is_admin=False, disabled=False, peer="kor")
+
+        def consistency(old: int, new: int) -> list[bytes]:
+            return [base64.b64decode(h) for h in origin.audit_consistency(old, new)["proof"]]
+
+        def witnessed() -> Witnessed:
+            found = witness.witness(usa, origin.audit_checkpoint(), consistency)
+            if found.cosignature is not None:
+                origin.accept_cosignature(kor, found.size, found.cosignature)
+            return found
+
+        first = witnessed()
+        origin.add_objects(site.cisa, site.collection, [indicator(1)])
+        grown = witnessed()
+        assert grown.problem is None and grown.size > first.size
+        assert [c["size"] for c in origin.audit_cosignatures()] == [first.size, grown.size]
+        report = origin.audit_verify()
+        assert report.ok and report.cosignatures == 2
+        with pytest.raises(InvalidInput):
+            origin.accept_cosignature(kor, grown.size, str(first.cosignature))
+
+        site.without_guards(*(f"DELETE FROM {table}" for table in GUARDED))
+        for number in range(2, 2 + grown.size):
+            origin.add_objects(site.cisa, site.collection, [indicator(number)])
+        rewritten = witnessed()
+        assert rewritten.cosignature is None
+        assert rewritten.problem is not None and "rewritten" in rewritten.problem
+        assert witness.peer_alarms()["usa"].reason == rewritten.problem
+    finally:
+        witness.close()

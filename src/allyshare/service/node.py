@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from allyshare.config import Settings
-from allyshare.datadir import create_private_database, tighten
+from allyshare.datadir import create_private_database, make_private_directory, tighten
 from allyshare.errors import NotFound
 from allyshare.keys import ensure_node_key
 from allyshare.orcon.approvals import Approval
@@ -62,6 +62,7 @@ class Node:
     @classmethod
     def open(cls, settings: Settings) -> Node:
         """Open the node's store, first making its data directory its owner's alone."""
+        make_private_directory(settings.data_dir)
         tighten(settings.data_dir)
         ensure_node_key(settings.data_dir)
         create_private_database(settings.effective_database_url)

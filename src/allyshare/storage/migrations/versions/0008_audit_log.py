@@ -1,9 +1,9 @@
 """The audit log: entries, what they are about, the Merkle tree's nodes, signed checkpoints,
 cosignatures, and the peers' checkpoints this node witnessed.
 
-The log's tables refuse UPDATE and DELETE (and TRUNCATE on PostgreSQL) by trigger, so not
-even a bug in the node can rewrite its history; only someone who drops the triggers can, and
-``audit verify`` finds what they changed.
+The log's tables (and the cosignatures given and received) refuse UPDATE and DELETE (and
+TRUNCATE on PostgreSQL) by trigger, so not even a bug in the node can rewrite its history;
+only someone who drops the triggers can, and ``audit verify`` finds what they changed.
 
 Revision ID: 0008
 Revises: 0007
@@ -19,7 +19,14 @@ down_revision = "0007"
 branch_labels = None
 depends_on = None
 
-APPEND_ONLY = ("audit_entries", "audit_about", "audit_nodes", "audit_checkpoints")
+APPEND_ONLY = (
+    "audit_entries",
+    "audit_about",
+    "audit_nodes",
+    "audit_checkpoints",
+    "audit_cosignatures",
+    "peer_checkpoints",
+)
 
 
 def upgrade() -> None:
@@ -102,7 +109,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("peer_log_alarms", "peer_checkpoints", "audit_cosignatures", *APPEND_ONLY):
+    for table in ("peer_log_alarms", *APPEND_ONLY):
         op.drop_table(table)
     if op.get_bind().dialect.name != "sqlite":
         op.execute("DROP FUNCTION allyshare_append_only()")
