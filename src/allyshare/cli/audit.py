@@ -70,6 +70,12 @@ def audit_verify(args: argparse.Namespace) -> int:
     )
     if report.ok:
         print("the log is intact: every entry is in place and every checkpoint fits")
+        unsigned = report.entries - report.signed_up_to
+        if unsigned:
+            print(
+                f"{unsigned:,} newest entries are not yet in a signed checkpoint "
+                "(allyshare audit checkpoint signs one now)"
+            )
         return 0
     if report.first_bad_entry is not None:
         print(f"the first entry that does not fit: {report.first_bad_entry}", file=sys.stderr)

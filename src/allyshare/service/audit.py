@@ -75,6 +75,8 @@ class Verification:
     cosignatures: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_entry: int | None = None
+    signed_up_to: int = 0
+    """The size of the newest checkpoint: entries after it are not yet signed for."""
 
     @property
     def ok(self) -> bool:
@@ -318,6 +320,7 @@ class Audit:
             checkpoint = checkpoints.get(frontier.size)
             if checkpoint is not None:
                 self._check_checkpoint(report, checkpoint.note, frontier, verifier)
+                report.signed_up_to = frontier.size
         for size in sorted(s for s in checkpoints if s > frontier.size):
             report.problems.append(
                 f"checkpoint {size}: the log holds only {frontier.size} entries (deleted?)"

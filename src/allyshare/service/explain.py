@@ -24,7 +24,6 @@ from allyshare.service.gate import Gate
 from allyshare.storage import (
     Store,
     User,
-    origin_of,
 )
 
 
@@ -58,9 +57,7 @@ class Explainer:
         mine = [
             (collection_id, item, keys[item.label].originator)
             for collection_id, item in self._store.versions_everywhere(object_id)
-            if asker.is_admin
-            or asker.is_system
-            or asker.organization_id == origin_of(keys[item.label].originator)
+            if self._gate.may_explain(asker, keys[item.label].originator)
         ]
         if not mine:
             raise NotFound(f"no object {object_id}")

@@ -137,6 +137,22 @@ class Gate:
         )
         raise PermissionDenied(reason)
 
+    @staticmethod
+    def may_explain(user: User, recorded_originator: str) -> bool:
+        """``policy explain`` names markings, recipients and members: for admins and the
+        object's originator only."""
+        return (
+            user.is_admin
+            or user.is_system
+            or user.organization_id == origin_of(recorded_originator)
+        )
+
+    @staticmethod
+    def may_read_status(user: User, writer: str) -> bool:
+        """A status names the versions its request wrote: only that writer reads it (an
+        admin's clearance need not cover them)."""
+        return user.is_system or writer == user.name
+
     @contextmanager
     def recording_denials(self, user: User, operation: Operation) -> Iterator[None]:
         """Record a refusal raised inside, and let it go on."""

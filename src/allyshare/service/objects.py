@@ -473,7 +473,7 @@ class Objects:
         """A status names the versions its request wrote, so only that writer reads it; an
         admin's clearance need not cover them."""
         record = self._store.get_status(status_id)
-        if record is None or not (user.is_system or record.user_name == user.name):
+        if record is None or not self._gate.may_read_status(user, record.user_name):
             raise NotFound(f"no status {status_id}")
         return record
 
