@@ -18,7 +18,6 @@ import orjson
 from fastapi import Depends, FastAPI, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse
 
@@ -32,7 +31,6 @@ from allyshare.federation.peers import (
     remove_peer,
     subscribe,
 )
-from allyshare.federation.signatures import is_signed, signing_peer
 from allyshare.manage.models import (
     AgreementDocument,
     AgreementOut,
@@ -74,7 +72,7 @@ from allyshare.orcon.approvals import Approval
 from allyshare.policy.rights import Operation
 from allyshare.service import Node
 from allyshare.storage import EntryFilter, OrganizationRecord, User
-from allyshare.taxii.auth import LoginLimiter, LoginsLimited, authenticate, basic_name
+from allyshare.taxii.auth import LoginLimiter, LoginsLimited, request_user
 from allyshare.taxii.errors import status_for
 
 log = logging.getLogger("allyshare.manage")
@@ -145,28 +143,7 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         request: Request, authorization: Annotated[str | None, Security(_AUTHORIZATION)] = None
     ) -> User:
         """A member by its token, or a peer node by its request signature (witnessing)."""
-        client = request.client.host if request.client else "unknown"
-        if is_signed(request.headers):
-            body = await request.body() if request.method == "POST" else b""
-
-            def signer() -> User:
-                peer = signing_peer(
-                    request.method,
-                    str(request.url),
-                    request.headers.items(),
-                    body,
-                    node.peers(),
-                    node.remember_signature,
-                )
-                return node.peer_user(peer)
-
-            return await run_in_threadpool(limiter.check, client, None, signer)
-        return await run_in_threadpool(
-            limiter.check,
-            client,
-            basic_name(authorization),
-            lambda: authenticate(node, authorization),
-        )
+        return await request_user(node, limiter, request, authorization)
 
     def allowed_to(operation: Operation) -> Any:
         """A caller the gate lets take ``operation`` (checked before the body is read)."""

@@ -21,11 +21,9 @@ from starlette.routing import Route
 
 from allyshare.clock import format_us
 from allyshare.errors import AllyshareError, AuthenticationFailed, InvalidInput
-from allyshare.federation.signatures import is_signed, signing_peer
 from allyshare.service import ATTESTED_ORIGINATORS, CollectionAccess, Node
 from allyshare.storage import Page, StatusRecord, User
-from allyshare.taxii.auth import LoginLimiter, LoginsLimited, basic_name
-from allyshare.taxii.auth import authenticate as authenticate_header
+from allyshare.taxii.auth import LoginLimiter, LoginsLimited, request_user
 from allyshare.taxii.errors import HTTPProblem, error_response, status_for
 from allyshare.taxii.media import STIX_21, TAXII_21, accepts_taxii, is_taxii_content
 from allyshare.taxii.paging import encode_cursor, read_filter, read_limit, read_next
@@ -46,26 +44,7 @@ def create_app(node: Node, limiter: LoginLimiter | None = None) -> Starlette:
     settings = node.settings
 
     async def authenticate(request: Request) -> User:
-        client = request.client.host if request.client else "unknown"
-        if is_signed(request.headers):
-            body = await request.body() if request.method == "POST" else b""
-
-            def signer() -> User:
-                peer = signing_peer(
-                    request.method,
-                    str(request.url),
-                    request.headers.items(),
-                    body,
-                    node.peers(),
-                    node.remember_signature,
-                )
-                return node.peer_user(peer)
-
-            return await run_in_threadpool(limiter.check, client, None, signer)
-        header = request.headers.get("authorization")
-        return await run_in_threadpool(
-            limiter.check, client, basic_name(header), lambda: authenticate_header(node, header)
-        )
+        return await request_user(node, limiter, request, request.headers.get("authorization"))
 
     def endpoint(handler: Callable[[Request, User], Awaitable[Response]]) -> Handler:
         async def wrapped(request: Request) -> Response:

@@ -29,7 +29,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
 from allyshare.errors import AuthenticationFailed
+from allyshare.federation.signatures import is_signed, signing_peer
 
 if TYPE_CHECKING:
     from allyshare.service import Node
@@ -164,6 +168,35 @@ class LoginLimiter:
             if self._on_burst is not None and self.blocked_for(client, name) > 0:
                 self._on_burst(client, name)
             raise
+
+
+async def request_user(
+    node: Node, limiter: LoginLimiter, request: Request, authorization: str | None
+) -> User:
+    """Who sent the request: a peer node by its RFC 9421 signature, else a member by the
+    ``Authorization`` header; both through the node's one count of failed logins."""
+    client = request.client.host if request.client else "unknown"
+    if is_signed(request.headers):
+        body = await request.body() if request.method == "POST" else b""
+
+        def signer() -> User:
+            peer = signing_peer(
+                request.method,
+                str(request.url),
+                request.headers.items(),
+                body,
+                node.peers(),
+                node.remember_signature,
+            )
+            return node.peer_user(peer)
+
+        return await run_in_threadpool(limiter.check, client, None, signer)
+    return await run_in_threadpool(
+        limiter.check,
+        client,
+        basic_name(authorization),
+        lambda: authenticate(node, authorization),
+    )
 
 
 def authenticate(node: Node, header: str | None) -> User:
