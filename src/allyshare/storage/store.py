@@ -35,6 +35,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     true,
     union_all,
     update,
@@ -402,15 +403,29 @@ class Store:
             found[digest] = seq
         missing = [key.row() for digest, key in wanted.items() if digest not in found]
         if missing:
-            connection.execute(
-                self._upsert(access_keys).on_conflict_do_nothing(index_elements=["digest"]),
-                missing,
-            )
-            digests = [row["digest"] for row in missing]
-            for digest, seq in connection.execute(lookup.where(access_keys.c.digest.in_(digests))):
-                found[digest] = seq
+            if self.is_sqlite:
+                self._insert_keys(connection, missing, found)
+            else:
+                # In a transaction of their own, committed at once under a table lock, so
+                # keys commit in seq order and `access_keys` (which loads only seqs past the
+                # newest it knows) never skips one. Holding nothing else while it waits, it
+                # cannot deadlock. (SQLite writers are serialised already.)
+                with self._write.begin() as own:
+                    own.execute(text("LOCK TABLE access_keys IN SHARE ROW EXCLUSIVE MODE"))
+                    self._insert_keys(own, missing, found)
         seqs.update((key, found[digest]) for digest, key in wanted.items())
         return seqs
+
+    def _insert_keys(
+        self, connection: Connection, rows: list[dict[str, str]], found: dict[str, int]
+    ) -> None:
+        connection.execute(
+            self._upsert(access_keys).on_conflict_do_nothing(index_elements=["digest"]), rows
+        )
+        lookup = select(access_keys.c.digest, access_keys.c.seq)
+        digests = [row["digest"] for row in rows]
+        for digest, seq in connection.execute(lookup.where(access_keys.c.digest.in_(digests))):
+            found[digest] = seq
 
     def marking_definition_count(self) -> int:
         with self._read.connect() as connection:
