@@ -543,6 +543,12 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("GET", "/orcon-approvals"),
         ("POST", "/orcon-approvals"),
         ("DELETE", "/orcon-approvals/{approval_id}"),
+        ("GET", "/audit"),
+        ("GET", "/audit/proof"),
+        ("GET", "/audit/consistency"),
+        ("GET", "/audit/checkpoint"),
+        ("GET", "/audit/cosignatures"),
+        ("POST", "/audit/cosignatures"),
     }
     add_user = schema["paths"]["/users"]["post"]
     assert {"201", "400", "401", "403", "409"} <= set(add_user["responses"])

@@ -22,7 +22,7 @@ from allyshare.errors import InvalidInput, PermissionDenied
 from allyshare.keys import load_signing_key, public_key_text
 from allyshare.policy import ACS_EXTENSION_ID
 from allyshare.service import CONSOLE, Node, Verification
-from allyshare.service.audit import Witnessed
+from allyshare.service.witnessing import Witnessed
 from allyshare.storage import EntryFilter, PeerRecord, User, VersionFilter
 
 AGREEMENT = {

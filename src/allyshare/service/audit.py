@@ -23,7 +23,6 @@ import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
-    Ed25519PublicKey,
 )
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -33,7 +32,6 @@ from allyshare.audit.merkle import (
     consistency_proof,
     inclusion_proof,
     leaf_hash,
-    verify_consistency,
 )
 from allyshare.audit.notes import (
     COSIGNATURE_V1,
@@ -41,22 +39,18 @@ from allyshare.audit.notes import (
     Checkpoint,
     NoteError,
     Verifier,
-    cosign,
     open_note,
     sign_note,
     verify_cosignature,
 )
-from allyshare.clock import now_us
 from allyshare.config import Settings
 from allyshare.errors import InvalidInput, NotFound, PermissionDenied
 from allyshare.keys import load_signing_key, public_key_from_text
 from allyshare.policy.rights import Operation
-from allyshare.storage import PeerRecord, Store, User
+from allyshare.storage import Store, User
 from allyshare.storage.audit import (
     EntryFilter,
-    LogAlarm,
     StoredEntry,
-    WitnessedCheckpoint,
     entry_mac,
 )
 from allyshare.storage.store import Unit
@@ -95,13 +89,13 @@ class Audit:
         self._checkpointed: int | None = None
 
     @cached_property
-    def _node_key(self) -> Ed25519PrivateKey:
+    def node_key(self) -> Ed25519PrivateKey:
         return load_signing_key(self._settings.data_dir)
 
     @cached_property
     def _key(self) -> bytes:
         """The entries' MAC key, derived from the node key: never stored in the database."""
-        raw = self._node_key.private_bytes_raw()
+        raw = self.node_key.private_bytes_raw()
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=MAC_INFO).derive(raw)
 
     @property
@@ -112,7 +106,7 @@ class Audit:
     @property
     def verifier(self) -> Verifier:
         """The key that checks this node's checkpoints (its node key, under the log's name)."""
-        return Verifier(self.origin, ED25519, self._node_key.public_key().public_bytes_raw())
+        return Verifier(self.origin, ED25519, self.node_key.public_key().public_bytes_raw())
 
     # recording
 
@@ -142,7 +136,7 @@ class Audit:
         checkpoint = Checkpoint(
             self.origin, frontier.size, frontier.root(), (f"time {int(time.time())}",)
         )
-        note = sign_note(checkpoint.body(), self.origin, self._node_key)
+        note = sign_note(checkpoint.body(), self.origin, self.node_key)
         self._store.audit.add_checkpoint(frontier.size, note)
         self._checkpointed = max(self._checkpointed or 0, frontier.size)
         return note
@@ -241,55 +235,6 @@ class Audit:
             for size, witness, signature, at in self._store.audit.cosignatures()
         ]
 
-    # witnessing: this node's partners cosign its checkpoints, and it cosigns theirs
-
-    def accept_cosignature(self, peer: PeerRecord, size: int, line: str) -> dict[str, Any]:
-        """Keep a peer's cosignature of one of this node's checkpoints, once it checks out."""
-        held = self._store.audit.checkpoint_at(size)
-        if held is None:
-            raise NotFound(f"no checkpoint of size {size}")
-        if not peer.signing_key or not self._cosigned(held.note, peer.signing_key, line):
-            raise InvalidInput(f"not a valid cosignature of checkpoint {size} by {peer.name}")
-        self._store.audit.add_cosignature(size, peer.name, line)
-        return {"size": size, "witness": peer.name, "signature": line, "received_at": now_us()}
-
-    def witness(
-        self,
-        peer: PeerRecord,
-        note: str,
-        consistency: Callable[[int, int], Sequence[bytes]],
-    ) -> Witnessed:
-        """Check a peer's newest checkpoint against the last one this node holds of it: the
-        same log grown (a consistency proof), or a fork or rollback, which is kept as an
-        alarm and logged loudly. A good checkpoint is cosigned and kept with the
-        cosignature, to be handed back to the peer."""
-        if not peer.signing_key:
-            raise InvalidInput(f"{peer.name} has no signing key: its log cannot be witnessed")
-        checkpoint = _open_checkpoint(note, public_key_from_text(peer.signing_key))
-        held = self._store.audit.witnessed(peer.name)
-        if held is not None:
-            before = Checkpoint.parse(held.note.split("\n\n", 1)[0] + "\n")
-            problem = _inconsistency(before, checkpoint, consistency)
-            if problem is not None:
-                alarm = LogAlarm(peer.name, now_us(), problem, held.note, note)
-                self._store.audit.raise_alarm(alarm)
-                log.error(
-                    "a peer's audit log is inconsistent with a checkpoint it signed before",
-                    extra={"peer": peer.name, "problem": problem},
-                )
-                return Witnessed(checkpoint.size, None, problem)
-            if checkpoint.size == before.size:
-                return Witnessed(checkpoint.size, held.cosignature, None)
-        line = cosign(checkpoint, self.origin, self._node_key, int(time.time()))
-        self._store.audit.witness(
-            WitnessedCheckpoint(peer.name, checkpoint.size, note, line, now_us())
-        )
-        return Witnessed(checkpoint.size, line, None)
-
-    def alarms(self) -> dict[str, LogAlarm]:
-        """The newest alarm raised about each peer's log."""
-        return {alarm.peer_name: alarm for alarm in self._store.audit.alarms()}
-
     # verification
 
     def verify(self) -> Verification:
@@ -361,69 +306,22 @@ class Audit:
                     f"cosignature of checkpoint {size} by {witness}: no such peer or checkpoint"
                 )
                 continue
-            if not self._cosigned(checkpoint.note, peer.signing_key, signature):
+            if not cosigned(checkpoint.note, self.verifier, peer.signing_key, signature):
                 report.problems.append(f"cosignature of checkpoint {size} by {witness}: invalid")
 
-    def _cosigned(self, note: str, signing_key: str, signature: str) -> bool:
-        try:
-            checkpoint = Checkpoint.parse(open_note(note, [self.verifier]).text)
-            witness = Verifier(
-                _signer_of(signature),
-                COSIGNATURE_V1,
-                public_key_from_text(signing_key).public_bytes_raw(),
-            )
-            verify_cosignature(checkpoint, signature, witness)
-        except (NoteError, ValueError):
-            return False
-        return True
 
-
-@dataclass(frozen=True)
-class Witnessed:
-    """What witnessing a peer's checkpoint came to: the cosignature to hand back, or the
-    inconsistency found instead."""
-
-    size: int
-    cosignature: str | None
-    problem: str | None
-
-
-def _open_checkpoint(note: str, key: Ed25519PublicKey) -> Checkpoint:
-    """The checkpoint in a note signed by ``key``, under whatever log name it signs as (the
-    key id binds the name to the key)."""
-    raw = key.public_bytes_raw()
-    for line in note.rsplit("\n\n", 1)[-1].splitlines():
-        name = _signer_of(line)
-        try:
-            opened = open_note(note, [Verifier(name, ED25519, raw)])
-        except NoteError:
-            continue
-        checkpoint = Checkpoint.parse(opened.text)
-        if checkpoint.origin == name:
-            return checkpoint
-    raise InvalidInput("the checkpoint is not signed by the peer's key under its log's name")
-
-
-def _inconsistency(
-    before: Checkpoint, now: Checkpoint, consistency: Callable[[int, int], Sequence[bytes]]
-) -> str | None:
-    if now.origin != before.origin:
-        return f"the log is now named {now.origin!r}, not {before.origin!r}"
-    if now.size < before.size:
-        return f"it shows {now.size} entries after showing {before.size}: history was removed"
-    if now.size == before.size:
-        if now.root_hash != before.root_hash:
-            return f"two different trees of {now.size} entries: the log was forked or rewritten"
-        return None
-    if before.size == 0:
-        return None
-    proof = consistency(before.size, now.size)
-    if not verify_consistency(before.size, now.size, list(proof), before.root_hash, now.root_hash):
-        return (
-            f"its tree of {now.size} entries does not extend the one of {before.size} it "
-            "signed before: the log was rewritten"
+def cosigned(note: str, log: Verifier, signing_key: str, line: str) -> bool:
+    """Whether ``line`` cosigns the checkpoint in ``note`` (signed by ``log``) with the key
+    a peer signs with, under whatever witness name the line claims (the key id binds it)."""
+    try:
+        checkpoint = Checkpoint.parse(open_note(note, [log]).text)
+        witness = Verifier(
+            signer_of(line), COSIGNATURE_V1, public_key_from_text(signing_key).public_bytes_raw()
         )
-    return None
+        verify_cosignature(checkpoint, line, witness)
+    except (NoteError, ValueError):
+        return False
+    return True
 
 
 def actor_of(user: User) -> Actor:
@@ -436,7 +334,7 @@ def actor_of(user: User) -> Actor:
     return Actor(user.name, "admin" if user.is_admin else "user", user.organization_id)
 
 
-def _signer_of(line: str) -> str:
+def signer_of(line: str) -> str:
     """The key name a signature line claims ("— NAME SIGNATURE"); the key id checks it."""
     parts = line.split(" ")
     return parts[1] if len(parts) == 3 else ""

@@ -17,14 +17,16 @@ from allyshare.keys import ensure_node_key
 from allyshare.orcon.approvals import Approval
 from allyshare.policy import Agreement, MarkingRegistry, Organization, Subject
 from allyshare.policy.rights import Operation
-from allyshare.service.audit import Audit, Verification, Witnessed
+from allyshare.service.audit import Audit, Verification
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
 from allyshare.service.members import CONSOLE, Members
-from allyshare.service.objects import Objects, Outgoing, Received
+from allyshare.service.objects import Objects, Received
 from allyshare.service.orcon import Orcon
 from allyshare.service.peers import Peers
+from allyshare.service.reads import Outgoing, Reads
 from allyshare.service.views import View
+from allyshare.service.witnessing import Witnessed, Witnessing
 from allyshare.storage import (
     Collection,
     EntryFilter,
@@ -55,9 +57,11 @@ class Node:
         self._gate = Gate(settings, store, self._audit)
         self._members = Members(settings, store, self._gate)
         self._objects = Objects(settings, store, self._gate)
-        self._orcon = Orcon(store, self._gate, self._objects)
+        self._reads = Reads(settings, store, self._gate)
+        self._orcon = Orcon(store, self._gate, self._objects, self._reads)
         self._explainer = Explainer(store, self._gate)
         self._peers = Peers(store, self._gate)
+        self._witnessing = Witnessing(store, self._audit)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -235,13 +239,13 @@ class Node:
     # objects
 
     def peer_user(self, peer: PeerRecord) -> User:
-        return self._objects.peer_user(peer)
+        return self._reads.peer_user(peer)
 
     def originated_here(self, items: Iterable[StoredVersion]) -> list[StoredVersion]:
-        return self._objects.originated_here(items)
+        return self._reads.originated_here(items)
 
     def attested_originators(self, items: Iterable[StoredVersion]) -> list[str]:
-        return self._objects.attested_originators(items)
+        return self._reads.attested_originators(items)
 
     def add_objects(
         self,
@@ -272,12 +276,12 @@ class Node:
         after: int | None = None,
         with_body: bool = True,
     ) -> Page:
-        return self._objects.read_objects(
+        return self._reads.read_objects(
             user, collection_id, selection, limit=limit, after=after, with_body=with_body
         )
 
     def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
-        return self._objects.export(user, collection_id, selection)
+        return self._reads.export(user, collection_id, selection)
 
     def delete_objects(self, user: User, collection_id: str, selection: VersionFilter) -> int:
         return self._objects.delete_objects(user, collection_id, selection)
@@ -291,10 +295,10 @@ class Node:
     def outgoing(
         self, subscription: SubscriptionRecord, peer: PeerRecord, after: int | None, limit: int
     ) -> Outgoing:
-        return self._objects.outgoing(subscription, peer, after, limit)
+        return self._reads.outgoing(subscription, peer, after, limit)
 
     def pushed(self, subscription: SubscriptionRecord, peer: PeerRecord, sent: Outgoing) -> None:
-        self._objects.pushed(subscription, peer, sent)
+        self._reads.pushed(subscription, peer, sent)
 
     # peers
 
@@ -358,16 +362,16 @@ class Node:
         """A peer hands back its cosignature of one of this node's checkpoints."""
         if user.peer is None:
             self._gate.deny(user, Operation.AUDIT_COSIGN, "only a peer node cosigns checkpoints")
-        return self._audit.accept_cosignature(self._peers.peer(user.peer), size, signature)
+        return self._witnessing.accept_cosignature(self._peers.peer(user.peer), size, signature)
 
     def witness(
         self, peer: PeerRecord, note: str, consistency: Callable[[int, int], Sequence[bytes]]
     ) -> Witnessed:
-        return self._audit.witness(peer, note, consistency)
+        return self._witnessing.witness(peer, note, consistency)
 
     def peer_alarms(self) -> dict[str, LogAlarm]:
         """Per peer, the newest sign that its audit log was rewritten or forked."""
-        return self._audit.alarms()
+        return self._witnessing.alarms()
 
     # ORCON approvals
 

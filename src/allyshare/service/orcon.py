@@ -33,6 +33,7 @@ from allyshare.policy.rights import WRITE_ROLES, Operation
 from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
 from allyshare.service.objects import Objects
+from allyshare.service.reads import Reads
 from allyshare.service.writes import WriteRules, prepare
 from allyshare.stix.versions import version_key
 from allyshare.storage import (
@@ -41,7 +42,6 @@ from allyshare.storage import (
     Store,
     StoredVersion,
     User,
-    VersionFilter,
     sender_of,
 )
 from allyshare.storage.store import Unit
@@ -50,10 +50,11 @@ from allyshare.storage.store import Unit
 class Orcon:
     """The originators' consent to release ORCON objects further, signed by this node."""
 
-    def __init__(self, store: Store, gate: Gate, objects: Objects) -> None:
+    def __init__(self, store: Store, gate: Gate, objects: Objects, reading: Reads) -> None:
         self._store = store
         self._gate = gate
         self._objects = objects
+        self._reading = reading
 
     def approve_orcon(
         self,
@@ -217,13 +218,10 @@ class Orcon:
         """Whether some collection shows the user this object, as the read path decides."""
         for collection_id, _ in self._store.versions_everywhere(object_id):
             try:
-                found = self._objects.read_objects(
-                    user, collection_id, VersionFilter(object_ids=(object_id,)), limit=1
-                )
+                if self._reading.sees(user, collection_id, object_id):
+                    return True
             except NotFound:
                 continue
-            if found.items:
-                return True
         return False
 
     def _approves(self, user: User, approval: Approval) -> bool:

@@ -1,0 +1,266 @@
+"""Reading object versions: a page, an export, and what a push sends a peer, each as the
+reader may see it through its view, each recorded: which versions went to whom, and what
+redaction withheld from them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+import orjson
+
+from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRef
+from allyshare.community import agreement_from_document
+from allyshare.config import Settings
+from allyshare.errors import AuthenticationFailed
+from allyshare.policy.rights import Operation
+from allyshare.service.audit import actor_of
+from allyshare.service.gate import Gate
+from allyshare.service.views import View
+from allyshare.storage import (
+    Page,
+    PeerRecord,
+    Store,
+    StoredVersion,
+    SubscriptionRecord,
+    User,
+    VersionFilter,
+    sender_of,
+)
+
+EXPORT_BATCH = 10_000
+
+
+def _shown(
+    items: Iterable[StoredVersion], view: View, *, with_body: bool
+) -> Iterator[tuple[StoredVersion, tuple[str, ...]]]:
+    """Each version the view lets through, as the reader may see it, with the properties
+    redaction took out of it (for the audit entry)."""
+    for item in items:
+        withheld: tuple[str, ...] = ()
+        if item.label in view.checked:
+            body = view.body(item)
+            if body is None:
+                continue
+            if body is not item.body:
+                withheld = _withheld(item.body, body)
+            item = item._replace(body=body)
+        yield (item if with_body else item._replace(body=b"")), withheld
+
+
+def _withheld(stored: bytes, shown: bytes) -> tuple[str, ...]:
+    whole, cut = orjson.loads(stored), orjson.loads(shown)
+    return tuple(sorted(name for name, value in whole.items() if cut.get(name) != value))
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One page a push sends: the versions, what redaction withheld from each, what the peer
+    is told of their originators, and the push cursor after the page."""
+
+    items: list[StoredVersion]
+    withheld: list[tuple[str, ...]]
+    attested: list[str]
+    up_to: int | None
+    more: bool
+
+
+class Reads:
+    """Object versions as each reader may see them."""
+
+    def __init__(self, settings: Settings, store: Store, gate: Gate) -> None:
+        self._settings = settings
+        self._store = store
+        self._gate = gate
+
+    def peer_user(self, peer: PeerRecord) -> User:
+        """A peer node as the one asking: cleared to its agreement's highest classification,
+        reading and writing only collections of that agreement, judged as egress (``share``)."""
+        record = self._store.agreement_newest(peer.agreement_name)
+        if record is None:
+            raise AuthenticationFailed(f"peer {peer.name!r} shares under a missing agreement")
+        agreement = agreement_from_document(record.document)
+        return User(
+            name=f"peer:{peer.name}",
+            is_admin=False,
+            disabled=False,
+            nationality=peer.country,
+            clearance=agreement.max_classification.name,
+            roles=frozenset({"reader"}),
+            peer=peer.name,
+            peer_agreement=peer.agreement_name,
+            peer_key=peer.signing_key,
+        )
+
+    def originated_here(self, items: Iterable[StoredVersion]) -> list[StoredVersion]:
+        """The versions whose originator this node recorded (not a peer that sent them)."""
+        keys = self._store.access_keys()
+        return [item for item in items if sender_of(keys[item.label].originator) is None]
+
+    def attested_originators(self, items: Iterable[StoredVersion]) -> list[str]:
+        """What this node tells a peer about who wrote each version (`public_originator`)."""
+        keys = self._store.access_keys()
+        return [
+            self._gate.public_originator(keys[item.label].originator, item.body) for item in items
+        ]
+
+    def read_objects(
+        self,
+        user: User,
+        collection_id: str,
+        selection: VersionFilter,
+        *,
+        limit: int,
+        after: int | None = None,
+        with_body: bool = True,
+    ) -> Page:
+        """A page of the versions the user may see, as the user may see them.
+
+        Without bodies it serves the manifest and versions endpoints; versions that may be
+        withheld after granular redaction are still read whole, so every endpoint lists the
+        same versions.
+        """
+        items, more = self._page(user, collection_id, selection, limit, after, with_body)
+        self._record_read(user, collection_id, items, with_body=with_body)
+        return Page([item for item, _ in items], more)
+
+    def sees(self, user: User, collection_id: str, object_id: str) -> bool:
+        """Whether the collection shows the user some version of the object: a check on
+        the read path, not a read (nothing leaves, so nothing is recorded)."""
+        selection = VersionFilter(object_ids=(object_id,))
+        return bool(self._page(user, collection_id, selection, 1, None, False)[0])
+
+    def _page(
+        self,
+        user: User,
+        collection_id: str,
+        selection: VersionFilter,
+        limit: int,
+        after: int | None,
+        with_body: bool,
+    ) -> tuple[list[tuple[StoredVersion, tuple[str, ...]]], bool]:
+        access = self._gate.collection_for(user, collection_id, "read")
+        view = self._gate.view(user, access.collection)
+        # A version withheld after redaction must leave no gap: read on until the page is
+        # full and one more shown version proves there is a next page.
+        items: list[tuple[StoredVersion, tuple[str, ...]]] = []
+        cursor, scanning = after, True
+        while scanning and len(items) <= limit:
+            page = self._store.read_page(
+                collection_id,
+                selection,
+                limit=limit + 1 - len(items),
+                after=cursor,
+                with_body=with_body or bool(view.checked),
+                visible=view.visible,
+            )
+            items.extend(_shown(page.items, view, with_body=with_body))
+            scanning = page.more
+            if page.items:
+                cursor = page.items[-1].date_added
+        return items[:limit], len(items) > limit
+
+    def outgoing(
+        self, subscription: SubscriptionRecord, peer: PeerRecord, after: int | None, limit: int
+    ) -> Outgoing:
+        """A page of what a push would send the peer: read as the peer (its view), cut to
+        what this node originated, with what it tells of each version's originator. It is
+        recorded once the peer has it (`pushed`), not when read."""
+        every = VersionFilter(versions=frozenset({"all"}))
+        page, more = self._page(
+            self.peer_user(peer), subscription.local_collection, every, limit, after, True
+        )
+        keys = self._store.access_keys()
+        ours = [
+            (item, withheld)
+            for item, withheld in page
+            if sender_of(keys[item.label].originator) is None
+        ]
+        return Outgoing(
+            [item for item, _ in ours],
+            [withheld for _, withheld in ours],
+            self.attested_originators(item for item, _ in ours),
+            page[-1][0].date_added if page else after,
+            more,
+        )
+
+    def pushed(self, subscription: SubscriptionRecord, peer: PeerRecord, sent: Outgoing) -> None:
+        """The peer took the page: move the push cursor past it and record what went there,
+        in one transaction."""
+        with self._store.begin() as unit:
+            self._store.peers.pushed(subscription, sent.up_to or 0, len(sent.items))
+            if sent.items:
+                keys = self._store.access_keys()
+                refs = [
+                    ObjectRef(item.object_id, item.version, keys[item.label].originator, cut)
+                    for item, cut in zip(sent.items, sent.withheld, strict=True)
+                ]
+                entry = AuditEntry(
+                    Operation.OBJECTS_SEND,
+                    Actor(self._settings.node_name, "node"),
+                    AuditOutcome.PARTIAL if any(sent.withheld) else AuditOutcome.ALLOWED,
+                    subscription.local_collection,
+                    refs,
+                    peer=peer.name,
+                    detail={"push": True, "remote_collection": subscription.remote_collection},
+                )
+                self._gate.record(entry, unit)
+
+    def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
+        access = self._gate.collection_for(user, collection_id, "read")
+        view = self._gate.view(user, access.collection)
+        versions = self._store.iter_versions(collection_id, selection, view.visible)
+        return self._exported(user, collection_id, _shown(versions, view, with_body=True))
+
+    def _exported(
+        self,
+        user: User,
+        collection_id: str,
+        shown: Iterator[tuple[StoredVersion, tuple[str, ...]]],
+    ) -> Iterator[bytes]:
+        """The bodies, recorded a batch at a time (one entry per batch, not per export, so a
+        large export is not one enormous entry, nor one missing if the export stops early)."""
+        batch: list[tuple[StoredVersion, tuple[str, ...]]] = []
+        for item in shown:
+            batch.append(item)
+            if len(batch) == EXPORT_BATCH:
+                self._record_read(user, collection_id, batch, with_body=True, export=True)
+                batch = []
+            yield item[0].body
+        self._record_read(user, collection_id, batch, with_body=True, export=True)
+
+    def _record_read(
+        self,
+        user: User,
+        collection_id: str,
+        shown: Sequence[tuple[StoredVersion, tuple[str, ...]]],
+        *,
+        with_body: bool,
+        export: bool = False,
+    ) -> None:
+        """One entry per request: which versions the reader got, and what redaction withheld
+        from them. For a peer node the read is egress: the versions went to that node."""
+        if not shown:
+            return
+        keys = self._store.access_keys()
+        refs = [
+            ObjectRef(item.object_id, item.version, keys[item.label].originator, withheld)
+            for item, withheld in shown
+        ]
+        detail: dict[str, object] = {}
+        if not with_body:
+            detail["bodies"] = False
+        if export:
+            detail["export"] = True
+        self._gate.record(
+            AuditEntry(
+                Operation.OBJECTS_SEND if user.peer is not None else Operation.OBJECTS_READ,
+                actor_of(user),
+                AuditOutcome.PARTIAL if any(w for _, w in shown) else AuditOutcome.ALLOWED,
+                collection_id,
+                refs,
+                peer=user.peer,
+                detail=detail,
+            )
+        )
