@@ -97,15 +97,17 @@ class ManagementAPI(FastAPI):
         """The schema with 400 where FastAPI documents 422: this API answers a request its
         parameters or body do not fit with a 400 problem."""
         schema = super().openapi()
-        bad_request = {
-            "description": "Bad Request",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        }
+        problem = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        bad_request = {"description": "Bad Request", "content": problem}
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
                 responses = operation.get("responses", {})
                 if responses.pop("422", None) is not None:
                     responses.setdefault("400", bad_request)
+                for status, response in responses.items():
+                    # Errors are problems in JSON, whatever an operation answers when it works.
+                    if status.isdigit() and int(status) >= 400:
+                        response["content"] = problem
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         return schema
@@ -443,7 +445,15 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
 
     # the audit log
 
-    @app.get("/audit", tags=["audit"], responses=_problems(400, 403))
+    @app.get(
+        "/audit",
+        tags=["audit"],
+        response_model=AuditEntriesOut,
+        responses={
+            200: {"content": {"application/jsonl": {"schema": {"type": "string"}}}},
+            **_problems(400, 403),
+        },
+    )
     def audit_entries(
         user: Anyone,
         actor: str | None = None,
