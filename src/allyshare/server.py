@@ -95,7 +95,7 @@ def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
     """Build the node's whole HTTP surface; the node is passed in, never a module global.
     With ``sync``, peers are pulled every ``sync_interval`` seconds while it runs."""
     # One count of failed logins for the node, whichever entry point a guess arrives at.
-    limiter = LoginLimiter(on_burst=node.record_failed_logins)
+    limiter = LoginLimiter(on_burst=lambda client, name: node.record_failed_logins(client, name))
     management = create_management_app(node, limiter)
 
     @asynccontextmanager

@@ -66,7 +66,8 @@ class Node:
     @classmethod
     def open(cls, settings: Settings) -> Node:
         """Open the node's store, first making its data directory its owner's alone."""
-        make_private_directory(settings.data_dir)
+        if not settings.data_dir.exists():
+            make_private_directory(settings.data_dir)
         tighten(settings.data_dir)
         ensure_node_key(settings.data_dir)
         create_private_database(settings.effective_database_url)
