@@ -9,18 +9,27 @@ any number of processes append to one log without forking it.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, and_, insert, select, text, tuple_
+import orjson
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    TextClause,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+)
 
 from allyshare.audit.entries import AuditEntry
 from allyshare.audit.merkle import Frontier, leaf_hash
 from allyshare.clock import now_us
-from allyshare.storage.ids import id_hash
 from allyshare.storage.schema import (
     audit_about,
     audit_checkpoints,
@@ -33,6 +42,7 @@ from allyshare.storage.schema import (
 from allyshare.storage.transactions import Transactions
 
 APPEND_LOCK = 0x616C6C79  # the PostgreSQL advisory lock that serialises appends
+NEWEST_LEAF = "SELECT idx, hash FROM audit_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +55,9 @@ class StoredEntry:
 
 @dataclass(frozen=True, slots=True)
 class EntryFilter:
-    """Which entries to list; ``about`` restricts to entries about that originator's objects."""
+    """Which entries to list; ``about`` restricts to entries about that originator's objects,
+    ``object_id`` to entries naming that object (``object_originators``, the originators the
+    node records for it, narrow the search to entries about their objects)."""
 
     actor: str | None = None
     about: str | None = None
@@ -53,6 +65,7 @@ class EntryFilter:
     action: str | None = None
     since: int | None = None
     until: int | None = None
+    object_originators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +94,7 @@ class LogAlarm:
 
 
 def entry_mac(key: bytes, body: bytes) -> bytes:
-    return hmac.new(key, body, hashlib.sha256).digest()
+    return hmac.digest(key, body, "sha256")
 
 
 class AuditLog:
@@ -91,6 +104,19 @@ class AuditLog:
         self._is_sqlite = is_sqlite
         self._kept: tuple[Frontier, bytes] | None = None
         self._frontier_lock = threading.Lock()
+        # Straight to the driver, as the objects' bulk insert: a read of 10,000 objects is
+        # one entry but 10,000 rows of what it is about.
+        marker = "?" if is_sqlite else "%s"
+        self._insert_entry = (
+            "INSERT INTO audit_entries (seq, recorded_at, action, actor, actor_organization, "
+            f"body, mac) VALUES ({', '.join([marker] * 7)})"
+        )
+        self._insert_about = (
+            f"INSERT INTO audit_about (seq, originator) VALUES ({marker}, {marker})"
+        )
+        self._insert_node = (
+            f"INSERT INTO audit_nodes (level, idx, hash) VALUES ({marker}, {marker}, {marker})"
+        )
 
     # appending
 
@@ -100,38 +126,26 @@ class AuditLog:
         with self._frontier_lock:
             frontier = self.frontier(connection)
             recorded_at = now_us()
-            rows: list[dict[str, object]] = []
-            about: list[dict[str, object]] = []
-            nodes: list[dict[str, object]] = []
+            rows: list[tuple[object, ...]] = []
+            about: list[tuple[object, ...]] = []
+            nodes: list[tuple[int, int, bytes]] = []
             last = b""
             for entry in entries:
                 seq = frontier.size
                 body = entry.leaf(seq, recorded_at)
+                organization = entry.actor.organization
+                mac = entry_mac(key, body)
                 rows.append(
-                    {
-                        "seq": seq,
-                        "recorded_at": recorded_at,
-                        "action": str(entry.action),
-                        "actor": entry.actor.name,
-                        "actor_organization": entry.actor.organization,
-                        "body": body,
-                        "mac": entry_mac(key, body),
-                    }
+                    (seq, recorded_at, entry.action, entry.actor.name, organization, body, mac)
                 )
-                about.extend(
-                    {"seq": seq, "id_hash": id_hash(ref.id), "originator": ref.originator}
-                    for ref in entry.objects
-                )
+                about.extend((seq, originator) for originator in entry.originators())
                 last = leaf_hash(body)
-                nodes.extend(
-                    {"level": level, "idx": index, "hash": digest}
-                    for level, index, digest in frontier.append(last)
-                )
+                nodes.extend(frontier.append(last))
             if rows:
-                connection.execute(insert(audit_entries), rows)
-                connection.execute(insert(audit_nodes), nodes)
+                connection.exec_driver_sql(self._insert_entry, rows)
+                connection.exec_driver_sql(self._insert_node, nodes)
             if about:
-                connection.execute(insert(audit_about), about)
+                connection.exec_driver_sql(self._insert_about, about)
             if rows:
                 self._kept = (frontier, last)
             return Frontier(frontier.size, frontier.hashes)
@@ -143,12 +157,7 @@ class AuditLog:
         may have changed that), else read from the stored subtrees."""
         if not self._is_sqlite:
             connection.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": APPEND_LOCK})
-        newest = connection.execute(
-            select(audit_nodes.c.idx, audit_nodes.c.hash)
-            .where(audit_nodes.c.level == 0)
-            .order_by(audit_nodes.c.idx.desc())
-            .limit(1)
-        ).first()
+        newest = connection.exec_driver_sql(NEWEST_LEAF).first()
         size = 0 if newest is None else newest.idx + 1
         kept = self._kept
         if kept is not None and newest is not None:
@@ -330,14 +339,17 @@ class AuditLog:
             query = query.where(audit_entries.c.recorded_at >= selection.since)
         if selection.until is not None:
             query = query.where(audit_entries.c.recorded_at < selection.until)
-        about = []
-        if selection.about is not None:
-            about.append(audit_about.c.originator == selection.about)
+        originators = [selection.about] if selection.about is not None else []
         if selection.object_id is not None:
-            about.append(audit_about.c.id_hash == id_hash(selection.object_id))
-        if about:
+            originators = [
+                o for o in selection.object_originators if not originators or o in originators
+            ] or originators
+            query = query.where(self._mentions(selection.object_id))
+        if originators:
             query = query.where(
-                audit_entries.c.seq.in_(select(audit_about.c.seq).where(and_(*about)))
+                audit_entries.c.seq.in_(
+                    select(audit_about.c.seq).where(audit_about.c.originator.in_(originators))
+                )
             )
         query = query.order_by(audit_entries.c.seq).limit(limit)
         with self._read.connect() as connection:
@@ -345,6 +357,15 @@ class AuditLog:
                 StoredEntry(row.seq, row.recorded_at, bytes(row.body), bytes(row.mac))
                 for row in connection.execute(query)
             ]
+
+    def _mentions(self, object_id: str) -> ColumnElement[bool] | TextClause:
+        """Entries naming the object: its id as the canonical JSON of an entry holds it."""
+        needle = orjson.dumps({"id": object_id})[1:-1]
+        if self._is_sqlite:
+            return func.instr(audit_entries.c.body, needle) > 0
+        return text("position(CAST(:needle AS bytea) in audit_entries.body) > 0").bindparams(
+            needle=needle
+        )
 
     def scan(self, batch: int = 10_000) -> Iterator[StoredEntry]:
         """Every stored row in ``seq`` order, as stored (gaps and all): what verify reads."""

@@ -241,16 +241,15 @@ audit_entries = Table(
 Index("audit_entries_by_time", audit_entries.c.recorded_at)
 Index("audit_entries_by_actor", audit_entries.c.actor, audit_entries.c.seq)
 
-# What each entry is about: one row per object (by id hash) and originator, for trails and
-# for the view an organization has of the entries about its own objects.
+# Whose objects each entry is about: one row per entry and originator (not per object: a read
+# of 10,000 objects is one entry and, mostly, a few rows), for the view an organization has of
+# the entries about its own objects; an object's trail is found among them by its id.
 audit_about = Table(
     "audit_about",
     metadata,
     Column("seq", BigInteger, nullable=False, autoincrement=False),
-    Column("id_hash", BigInteger, nullable=False),
     Column("originator", String(200), nullable=False),
 )
-Index("audit_about_by_object", audit_about.c.id_hash, audit_about.c.seq)
 Index("audit_about_by_originator", audit_about.c.originator, audit_about.c.seq)
 
 # Every complete subtree of the log's Merkle tree as it completes (level 0 = leaf hashes):

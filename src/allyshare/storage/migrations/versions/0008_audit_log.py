@@ -45,10 +45,8 @@ def upgrade() -> None:
     op.create_table(
         "audit_about",
         sa.Column("seq", sa.BigInteger, nullable=False, autoincrement=False),
-        sa.Column("id_hash", sa.BigInteger, nullable=False),
         sa.Column("originator", sa.String(200), nullable=False),
     )
-    op.create_index("audit_about_by_object", "audit_about", ["id_hash", "seq"])
     op.create_index("audit_about_by_originator", "audit_about", ["originator", "seq"])
     op.create_table(
         "audit_nodes",
