@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/restricted.py
 	$(BIN)/python bench/realistic.py
+	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/federation.py
 	$(BIN)/python bench/soak.py
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,8 @@ _STOP_TIMEOUT = 15.0
 
 @dataclass
 class Server:
-    """A server process; ``durable`` servers keep their objects across a restart."""
+    """A server process; ``durable`` servers keep their objects across a restart. ``env``
+    is added to the process's environment (``PYTHONPATH`` runs another checkout's code)."""
 
     name: str
     command: list[str]
@@ -36,6 +38,7 @@ class Server:
     objects_path: str
     headers: dict[str, str]
     durable: bool
+    env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     peak_kb: int = field(default=0)
 
@@ -48,7 +51,9 @@ class Server:
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.command, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.env}
+            )
         probe = self.client()
         deadline = time.monotonic() + _START_TIMEOUT
         try:
@@ -111,11 +116,13 @@ def fresh_dir(path: Path) -> Path:
 _ALLYSHARE = [sys.executable, "-m", "allyshare.cli.main"]
 
 
-def allyshare(workdir: Path) -> Server:
+def allyshare(workdir: Path, env: dict[str, str] | None = None) -> Server:
+    """A node set up and served with ``env`` added to each process's environment."""
+    env = env or {}
     data = workdir / "node"
-    _allyshare_cli("init", "--data-dir", str(data), "--country", "USA", "--name", "bench")
-    collection = _allyshare_cli("collection", "add", "bench", "--data-dir", str(data))
-    token = _allyshare_cli("user", "add", "bench", "--admin", "--data-dir", str(data))
+    _allyshare_cli("init", "--data-dir", str(data), "--country", "USA", "--name", "bench", env=env)
+    collection = _allyshare_cli("collection", "add", "bench", "--data-dir", str(data), env=env)
+    token = _allyshare_cli("user", "add", "bench", "--admin", "--data-dir", str(data), env=env)
     port = free_port()
     return Server(
         name="allyshare",
@@ -126,11 +133,18 @@ def allyshare(workdir: Path) -> Server:
         objects_path=f"/taxii2/api/collections/{collection}/objects/",
         headers={"Authorization": f"Bearer {token}"},
         durable=True,
+        env=env,
     )
 
 
-def _allyshare_cli(*args: str) -> str:
-    done = subprocess.run([*_ALLYSHARE, *args], capture_output=True, text=True, check=False)
+def _allyshare_cli(*args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        [*_ALLYSHARE, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     if done.returncode != 0:
         raise BenchError(f"allyshare {' '.join(args[:2])} failed: {done.stderr.strip()}")
     return done.stdout.strip().splitlines()[-1]
