@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome
 from allyshare.audit.merkle import (
     Frontier,
+    Subtrees,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -218,12 +219,12 @@ class Audit:
         self._may_see_entry(user, entry)
         if not 0 <= entry < size <= self._store.audit.size():
             raise InvalidInput(f"no entry {entry} in a log of size {size}")
-        subtrees = self._subtrees()
+        proof, subtrees = self._prove(lambda found: inclusion_proof(entry, size, found), (0, entry))
         return {
             "entry": entry,
             "size": size,
             "leaf_hash": _b64(subtrees(0, entry)),
-            "proof": [_b64(h) for h in inclusion_proof(entry, size, subtrees)],
+            "proof": [_b64(h) for h in proof],
         }
 
     def consistency(self, old_size: int, new_size: int) -> dict[str, Any]:
@@ -231,7 +232,7 @@ class Audit:
             raise InvalidInput(
                 f"a consistency proof needs 0 < from <= to <= {self._store.audit.size()}"
             )
-        proof = consistency_proof(old_size, new_size, self._subtrees())
+        proof, _ = self._prove(lambda found: consistency_proof(old_size, new_size, found))
         return {"from": old_size, "to": new_size, "proof": [_b64(h) for h in proof]}
 
     def _may_see_entry(self, user: User, entry: int) -> None:
@@ -242,8 +243,24 @@ class Audit:
         if not found or found[0].seq != entry:
             raise NotFound(f"no audit entry {entry}")
 
-    def _subtrees(self) -> Callable[[int, int], bytes]:
-        return self._store.audit.subtree
+    def _prove(
+        self, proof: Callable[[Subtrees], list[bytes]], *also: tuple[int, int]
+    ) -> tuple[list[bytes], Subtrees]:
+        """Run ``proof`` over the stored subtrees, read in one query: which subtrees a proof
+        needs depends on the sizes alone, so a first run with stand-ins names them."""
+        wanted: list[tuple[int, int]] = list(also)
+
+        def named(level: int, index: int) -> bytes:
+            wanted.append((level, index))
+            return bytes(32)
+
+        proof(named)
+        stored = self._store.audit.subtrees(wanted)
+
+        def subtrees(level: int, index: int) -> bytes:
+            return stored[level, index]
+
+        return proof(subtrees), subtrees
 
     def cosignatures(self) -> list[dict[str, Any]]:
         return [
