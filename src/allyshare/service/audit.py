@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from cryptography.hazmat.primitives import hashes
@@ -201,10 +201,16 @@ class Audit:
         if user.is_admin or user.is_system:
             return selection
         if user.organization_id is None or user.peer is not None:
-            raise PermissionDenied("the audit log is for admins and originating organizations")
+            self._refuse(user, "the audit log is for admins and originating organizations")
         if selection.about not in (None, user.organization_id):
-            raise PermissionDenied("an organization sees the entries about its own objects only")
+            self._refuse(user, "an organization sees the entries about its own objects only")
         return replace(selection, about=user.organization_id)
+
+    def _refuse(self, user: User, reason: str) -> NoReturn:
+        self.record(
+            [AuditEntry(Operation.AUDIT_READ, actor_of(user), AuditOutcome.DENIED, reason=reason)]
+        )
+        raise PermissionDenied(reason)
 
     def _shown(self, user: User, row: StoredEntry) -> dict[str, Any]:
         entry: dict[str, Any] = orjson.loads(row.body)
@@ -408,4 +414,7 @@ class _Leaves:
 
 
 def _filter_detail(selection: EntryFilter) -> dict[str, Any]:
-    return {name: value for name, value in asdict(selection).items() if value is not None}
+    """The filter as asked (the originators the node looked up for it are its own business)."""
+    asked = asdict(selection)
+    del asked["object_originators"]
+    return {name: value for name, value in asked.items() if value is not None}

@@ -119,6 +119,7 @@ class Members:
         Without ``roles`` a user reads (`DEFAULT_ROLES`), so a new member sees its
         collections; an admin (``is_admin``) holds every right without any role.
         """
+        self._gate.require(actor, Operation.MEMBERS_WRITE)
         if not USER_NAME.fullmatch(name):
             raise InvalidInput(
                 f"user name {name!r} must be 1-200 letters, digits or . _ @ - (no spaces or ':')"
@@ -155,6 +156,7 @@ class Members:
 
     def disable_user(self, actor: User, name: str, *, disabled: bool = True) -> None:
         """Disabling the node's last active admin is refused (Conflict)."""
+        self._gate.require(actor, Operation.MEMBERS_WRITE)
         change = "disable user" if disabled else "enable user"
         try:
             with self._change(actor, Operation.MEMBERS_WRITE, change, {"user": name}):
@@ -176,6 +178,7 @@ class Members:
         """Change what is given and leave the rest, all or nothing; the change holds from the
         next request. Demoting or disabling the node's last active admin is refused
         (Conflict), so the node always keeps someone who can administer it."""
+        self._gate.require(actor, Operation.MEMBERS_WRITE)
         found = self._store.user_by_name(name)
         if found is None:
             raise NotFound(f"no user {name!r}")
@@ -229,6 +232,7 @@ class Members:
         """Rename, re-sector or disable an organization, all or nothing; its id (which
         markings name) never changes. Disabling it cuts off its users at once, and is
         refused (Conflict) when it holds the node's last active admin."""
+        self._gate.require(actor, Operation.MEMBERS_WRITE)
         values: dict[str, Any] = {}
         if name is not None:
             if not name.strip():
@@ -256,6 +260,7 @@ class Members:
         self, actor: User, name: str, *, country: str, kind: str, sectors: Iterable[str] = ()
     ) -> str:
         """Register a member organization and return the id its markings use."""
+        self._gate.require(actor, Operation.MEMBERS_WRITE)
         if kind not in KINDS:
             raise InvalidInput(f"organization kind {kind!r}: use one of {sorted(KINDS)}")
         record = OrganizationRecord(
@@ -285,6 +290,7 @@ class Members:
         The organizations it names must be registered here: a party this node does not know
         would bind nobody on it, so the name is more likely a mistake than a promise.
         """
+        self._gate.require(actor, Operation.AGREEMENTS_WRITE)
         agreement = agreement_from_document(document)
         known = {record.id for record in self._store.list_organizations()}
         unknown = sorted(agreement.party_organizations - known)
@@ -305,6 +311,7 @@ class Members:
         return [agreement_from_document(r.document) for r in self._store.agreements_newest()]
 
     def rotate_token(self, actor: User, name: str) -> str:
+        self._gate.require(actor, Operation.MEMBERS_WRITE)
         token = new_token()
         with self._change(actor, Operation.MEMBERS_WRITE, "rotate token", {"user": name}):
             self._store.set_token_hash(name, hash_token(token))
@@ -313,6 +320,7 @@ class Members:
     def add_collection(
         self, actor: User, title: str, description: str = "", *, agreement: str | None = None
     ) -> Collection:
+        self._gate.require(actor, Operation.COLLECTIONS_WRITE)
         if not title.strip():
             raise InvalidInput("a collection needs a title")
         if agreement is not None and agreement not in {a.name for a in self.agreements()}:
@@ -334,8 +342,8 @@ class Members:
         detail: Mapping[str, Any],
         collection_id: str | None = None,
     ) -> Iterator[None]:
-        """Let an administrator make the change, recorded in the change's own transaction."""
-        self._gate.require(actor, action)
+        """Make an administrator's change (its right checked first, before anything about
+        the change is looked at or told), recorded in the change's own transaction."""
         entry = AuditEntry(
             action,
             actor_of(actor),

@@ -254,10 +254,13 @@ class Objects:
 
 
 def _stored_refs(versions: Sequence[NewVersion], result: IngestResult) -> list[ObjectRef]:
+    """The versions stored, under the originator each was recorded with."""
+    stored = [
+        v for v, outcome in zip(versions, result.outcomes, strict=True) if outcome is Outcome.STORED
+    ]
     return [
-        ObjectRef(version.object_id, version.version, version.access.originator)
-        for version, outcome in zip(versions, result.outcomes, strict=True)
-        if outcome is Outcome.STORED
+        ObjectRef(version.object_id, version.version, originator)
+        for version, originator in zip(stored, result.originators, strict=True)
     ]
 
 

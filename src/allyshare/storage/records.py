@@ -103,10 +103,12 @@ class Outcome(Enum):
 @dataclass(frozen=True, slots=True)
 class IngestResult:
     """Per input version, in input order, what the store did with it; and the ``date_added``
-    given to each version it stored."""
+    given to each version it stored, with the originator it was recorded under (a peer's
+    later version joins the lineage it started, under that lineage's originator)."""
 
     outcomes: list[Outcome]
     added: list[int] = field(default_factory=list)
+    originators: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

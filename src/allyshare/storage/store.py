@@ -606,7 +606,9 @@ class Store:
             )
             for approved in _released_by(v for v, _ in approvals):
                 self._move_to_end(connection, collection_id, approved)
-        return IngestResult(outcomes, [added for _, added in fresh])
+        return IngestResult(
+            outcomes, [added for _, added in fresh], [v.access.originator for v, _ in fresh]
+        )
 
     def _lock_collection(self, connection: Connection, collection_id: str) -> tuple[int, int]:
         """The collection's ``seq`` and last ``date_added``, holding its write lock."""
