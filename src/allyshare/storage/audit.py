@@ -136,7 +136,7 @@ class AuditLog:
                 organization = entry.actor.organization
                 mac = entry_mac(key, body)
                 rows.append(
-                    (seq, recorded_at, entry.action, entry.actor.name, organization, body, mac)
+                    (seq, recorded_at, str(entry.action), entry.actor.name, organization, body, mac)
                 )
                 about.extend((seq, originator) for originator in entry.originators())
                 last = leaf_hash(body)
@@ -339,11 +339,11 @@ class AuditLog:
             query = query.where(audit_entries.c.recorded_at >= selection.since)
         if selection.until is not None:
             query = query.where(audit_entries.c.recorded_at < selection.until)
+        # An organization's view keeps to its own objects; an admin's search for one object
+        # keeps to the entries about the organizations recorded as its originators.
         originators = [selection.about] if selection.about is not None else []
         if selection.object_id is not None:
-            originators = [
-                o for o in selection.object_originators if not originators or o in originators
-            ] or originators
+            originators = originators or list(selection.object_originators)
             query = query.where(self._mentions(selection.object_id))
         if originators:
             query = query.where(
