@@ -20,11 +20,13 @@ from sqlalchemy import (
     Connection,
     Engine,
     TextClause,
+    and_,
+    false,
     func,
     insert,
+    or_,
     select,
     text,
-    tuple_,
 )
 
 from allyshare.audit.entries import AuditEntry
@@ -167,11 +169,7 @@ class AuditLog:
         wanted = frontier_positions(size)
         found = {
             (row.level, row.idx): row.hash
-            for row in connection.execute(
-                select(audit_nodes).where(
-                    tuple_(audit_nodes.c.level, audit_nodes.c.idx).in_(wanted)
-                )
-            )
+            for row in connection.execute(select(audit_nodes).where(_at(wanted)))
         }
         return Frontier(size, [bytes(found[position]) for position in wanted])
 
@@ -316,11 +314,7 @@ class AuditLog:
         with self._read.connect() as connection:
             return {
                 (row.level, row.idx): bytes(row.hash)
-                for row in connection.execute(
-                    select(audit_nodes).where(
-                        tuple_(audit_nodes.c.level, audit_nodes.c.idx).in_(list(positions))
-                    )
-                )
+                for row in connection.execute(select(audit_nodes).where(_at(positions)))
             }
 
     def list(self, selection: EntryFilter, *, after: int = -1, limit: int) -> list[StoredEntry]:
@@ -402,6 +396,18 @@ class AuditLog:
             for row in rows:
                 yield row.idx, bytes(row.hash)
             after = rows[-1].idx
+
+
+def _at(positions: Sequence[tuple[int, int]]) -> ColumnElement[bool]:
+    """The subtrees at these positions, each found through the primary key (a row-value
+    ``IN`` list is not, on SQLite: it scans the tree's nodes)."""
+    return or_(
+        false(),
+        *(
+            and_(audit_nodes.c.level == level, audit_nodes.c.idx == index)
+            for level, index in positions
+        ),
+    )
 
 
 def frontier_positions(size: int) -> list[tuple[int, int]]:
