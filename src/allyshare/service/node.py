@@ -242,9 +242,6 @@ class Node:
     def peer_user(self, peer: PeerRecord) -> User:
         return self._reads.peer_user(peer)
 
-    def originated_here(self, items: Iterable[StoredVersion]) -> list[StoredVersion]:
-        return self._reads.originated_here(items)
-
     def attested_originators(self, items: Iterable[StoredVersion]) -> list[str]:
         return self._reads.attested_originators(items)
 

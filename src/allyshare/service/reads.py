@@ -93,11 +93,6 @@ class Reads:
             peer_key=peer.signing_key,
         )
 
-    def originated_here(self, items: Iterable[StoredVersion]) -> list[StoredVersion]:
-        """The versions whose originator this node recorded (not a peer that sent them)."""
-        keys = self._store.access_keys()
-        return [item for item in items if sender_of(keys[item.label].originator) is None]
-
     def attested_originators(self, items: Iterable[StoredVersion]) -> list[str]:
         """What this node tells a peer about who wrote each version (`public_originator`)."""
         keys = self._store.access_keys()

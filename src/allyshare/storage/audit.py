@@ -291,24 +291,8 @@ class AuditLog:
 
     def size(self) -> int:
         with self._read.connect() as connection:
-            newest = connection.execute(
-                select(audit_nodes.c.idx)
-                .where(audit_nodes.c.level == 0)
-                .order_by(audit_nodes.c.idx.desc())
-                .limit(1)
-            ).scalar()
-        return 0 if newest is None else newest + 1
-
-    def subtree(self, level: int, index: int) -> bytes:
-        with self._read.connect() as connection:
-            found = connection.execute(
-                select(audit_nodes.c.hash).where(
-                    audit_nodes.c.level == level, audit_nodes.c.idx == index
-                )
-            ).scalar()
-        if found is None:
-            raise LookupError(f"no complete subtree at level {level}, index {index}")
-        return bytes(found)
+            newest = connection.exec_driver_sql(NEWEST_LEAF).first()
+        return 0 if newest is None else newest.idx + 1
 
     def subtrees(self, positions: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         with self._read.connect() as connection:
