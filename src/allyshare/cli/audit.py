@@ -107,6 +107,8 @@ def audit_trail(args: argparse.Namespace) -> int:
 def _print_entries(
     args: argparse.Namespace, selection: EntryFilter, after: int, limit: int | None
 ) -> None:
+    """Entries a page at a time; saying so when there are none (on stderr, so JSON Lines
+    stay clean)."""
     shown = 0
     with open_node(args.data_dir) as node:
         while limit is None or shown < limit:
@@ -122,6 +124,8 @@ def _print_entries(
                 break
             after = entries[-1]["seq"]
     sys.stdout.flush()
+    if not shown:
+        print("no audit entries match", file=sys.stderr)
 
 
 def describe(entry: dict[str, Any], args: argparse.Namespace) -> str:
