@@ -63,7 +63,7 @@ import report
 import servers
 import workload
 from allyshare import Node, Settings, load_settings
-from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRef
+from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRefs
 from allyshare.audit.merkle import root, verify_consistency, verify_inclusion
 from allyshare.policy.rights import Operation
 from allyshare.service import CONSOLE
@@ -266,17 +266,17 @@ class Traffic:
         raw = f"{self.rng.getrandbits(128):032x}"
         return f"{raw[:8]}-{raw[8:12]}-4{raw[13:16]}-8{raw[17:20]}-{raw[20:32]}"
 
-    def _refs(self, count: int, originator: str | None = None) -> list[ObjectRef]:
+    def _refs(self, count: int, originator: str | None = None) -> ObjectRefs:
         rng = self.rng
         kinds = ("indicator", "malware", "report", "relationship", "sighting")
-        return [
-            ObjectRef(
+        return ObjectRefs.of(
+            (
                 f"{rng.choice(kinds)}--{self._uuid()}",
                 f"2026-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T10:00:00.000Z",
                 originator or rng.choice(ORGANIZATIONS),
             )
             for _ in range(count)
-        ]
+        )
 
     def entry(self) -> AuditEntry:
         rng = self.rng

@@ -22,6 +22,8 @@ from allyshare.keys import load_signing_key
 from allyshare.server import create_server_app
 from allyshare.service import Node
 
+from support.audit import named
+
 API = "/api/v1"
 TAXII = "application/taxii+json;version=2.1"
 AGREEMENT: dict[str, Any] = {
@@ -122,7 +124,7 @@ def test_an_admin_pages_through_every_entry_and_exports_json_lines(site: Site) -
     assert lines.headers["content-type"].startswith("application/jsonl")
     [written] = [orjson.loads(line) for line in lines.content.splitlines()]
     assert written["actor"]["name"] == "cisa"
-    assert [o["id"] for o in written["objects"]] == [indicator(1)["id"]]
+    assert [o["id"] for o in named(written)] == [indicator(1)["id"]]
 
 
 def test_a_member_sees_who_read_its_objects_and_nothing_else(site: Site) -> None:
@@ -137,7 +139,7 @@ def test_a_member_sees_who_read_its_objects_and_nothing_else(site: Site) -> None
         ("objects:read", "kisa"),
     }
     for entry in entries:
-        assert [o["id"] for o in entry["objects"]] == [indicator(1)["id"]]
+        assert [o["id"] for o in named(entry)] == [indicator(1)["id"]]
     assert site.get("/audit", who="cisa", organization="KOR.KISA").status_code == 403
     trail = site.get("/audit", who="cisa", object=indicator(2)["id"]).json()["entries"]
     assert trail == []

@@ -25,6 +25,8 @@ from allyshare.service import CONSOLE, Node, Verification
 from allyshare.service.witnessing import Witnessed
 from allyshare.storage import EntryFilter, PeerRecord, User, VersionFilter
 
+from support.audit import named
+
 AGREEMENT = {
     "name": "us-rok-tech",
     "version": 1,
@@ -155,12 +157,12 @@ def test_writes_reads_and_admin_changes_are_recorded(site: Site) -> None:
     assert by_action["collections:write"][0]["collection"] == site.collection
     first_write, second_write = by_action["objects:write"]
     assert first_write["actor"] == {"name": "cisa", "kind": "user", "organization": "USA.CISA"}
-    assert [o["id"] for o in first_write["objects"]] == [indicator(1)["id"], indicator(2)["id"]]
-    assert {o["originator"] for o in first_write["objects"]} == {"USA.CISA"}
-    assert second_write["objects"][0]["originator"] == "KOR.KISA"
+    assert [o["id"] for o in named(first_write)] == [indicator(1)["id"], indicator(2)["id"]]
+    assert {o["originator"] for o in named(first_write)} == {"USA.CISA"}
+    assert named(second_write)[0]["originator"] == "KOR.KISA"
     [read] = by_action["objects:read"]
     assert read["actor"]["name"] == "nis" and read["outcome"] == "allowed"
-    assert len(read["objects"]) == 3
+    assert len(named(read)) == 3
     # Entries never hold bodies: the pattern of an indicator appears nowhere.
     assert not any(b"ipv4-addr" in orjson.dumps(entry) for entry in entries)
     assert [entry["seq"] for entry in entries] == list(range(len(entries)))
@@ -187,7 +189,7 @@ def test_an_organization_sees_only_the_entries_about_its_own_objects(site: Site)
     seen = site.entries(site.cisa)
     assert seen, "CISA sees who wrote and read its indicator"
     for entry in seen:
-        assert entry["objects"] and {o["originator"] for o in entry["objects"]} == {"USA.CISA"}
+        assert named(entry) and {o["originator"] for o in named(entry)} == {"USA.CISA"}
     assert {(e["action"], e["actor"]["name"]) for e in seen} == {
         ("objects:write", "cisa"),
         ("objects:read", "nis"),
@@ -209,7 +211,7 @@ def test_redactions_name_the_withheld_fields(site: Site) -> None:
     node.add_objects(site.cisa, site.collection, [marked])
     node.read_objects(site.nis_reader, site.collection, VersionFilter(), limit=100)
     [read] = [e for e in site.entries() if e["action"] == "objects:read"]
-    [shown] = [o for o in read["objects"] if o["id"] == marked["id"]]
+    [shown] = [o for o in named(read) if o["id"] == marked["id"]]
     assert read["outcome"] == "partial"
     assert shown["withheld"] == ["description", "granular_markings"]
 

@@ -46,6 +46,7 @@ from allyshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from allyshare.service import CONSOLE, Node
 from allyshare.storage import EntryFilter, PeerRecord, Store, User, VersionFilter
 
+from support.audit import named
 from support.reference import ALLYSHARE, TLP2
 
 EXAMPLES = {"sqlite": 80, "postgresql": 8}
@@ -334,6 +335,9 @@ class Model:
             "outcome": outcome,
         }
         entry.update({key: value for key, value in rest.items() if value})
+        if "objects" in entry:
+            # An entry names versions grouped by originator (``named`` reads them so).
+            entry["objects"] = sorted(entry["objects"], key=lambda o: o["originator"])
         self.entries.append(entry)
 
     def refuse(self, person: Person, action: str, collection: str | None = None) -> None:
@@ -528,6 +532,8 @@ def comparable(entry: dict[str, Any]) -> dict[str, Any]:
     found = {key: value for key, value in entry.items() if key != "recorded_at"}
     if "reason" in found:
         found["reason"] = True
+    if "objects" in found:
+        found["objects"] = named(found)
     return found
 
 
@@ -894,14 +900,14 @@ class Example:
         shown = []
         for entry in model.entries[after + 1 :]:
             objects = entry.get("objects", [])
-            named = [
+            matching = [
                 o
                 for o in objects
                 if about in (None, o["originator"]) and selection.object_id in (None, o["id"])
             ]
             if selection.actor not in (None, entry["actor"]["name"]):
                 continue
-            if (about or selection.object_id) and not named:
+            if (about or selection.object_id) and not matching:
                 continue
             if not actor.is_admin:
                 entry = {**entry, "objects": [o for o in objects if o["originator"] == about]}
@@ -1080,6 +1086,8 @@ def test_a_write_entry_names_the_originator_the_version_is_stored_under(
         read = node.read_objects(CONSOLE, collection, every, limit=10)
         assert len(read.items) == 2
         *_, second_write, reading = stored_entries(node)
-        assert second_write["objects"][0]["originator"] == reading["objects"][1]["originator"], (
-            f"written as {second_write['objects'][0]}, read as {reading['objects'][1]}"
+        [written] = second_write["objects"]
+        [read_back] = [o for o in reading["objects"] if o["version"] == written["version"]]
+        assert written["originator"] == read_back["originator"], (
+            f"written as {written}, read as {read_back}"
         )

@@ -8,7 +8,7 @@ and never carry object bodies, tokens or secrets.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -41,24 +41,45 @@ class Actor:
         return found
 
 
-@dataclass(frozen=True, slots=True)
-class ObjectRef:
-    """One object version an entry is about, with the organization recorded as its
-    originator: what lets an organization see the entries about its own objects."""
+VersionRef = tuple[str, str] | tuple[str, str, list[str]]
 
-    id: str
-    version: str
-    originator: str
-    withheld: tuple[str, ...] = ()
 
-    def as_json(self) -> dict[str, Any]:
-        """Keys in sorted order, so the entry's bytes are canonical without sorting them: a
-        read's entry names thousands of these."""
-        found: dict[str, Any] = {"id": self.id, "originator": self.originator}
-        found["version"] = self.version
-        if self.withheld:
-            found["withheld"] = list(self.withheld)
+class ObjectRefs:
+    """The object versions an entry is about, grouped by the organization recorded as their
+    originator: what lets an organization see the entries about its own objects. In the entry
+    they read ``{originator: [[id, version], [id, version, [withheld property, ...]], ...]}``,
+    compact because a read's entry names thousands of versions, and the originator is named
+    once however many of its versions there are."""
+
+    __slots__ = ("_by_originator",)
+
+    def __init__(self) -> None:
+        self._by_originator: dict[str, list[VersionRef]] = {}
+
+    @classmethod
+    def of(cls, refs: Iterable[tuple[str, str, str]]) -> ObjectRefs:
+        """From ``(id, version, originator)`` triples, each version whole (none withheld)."""
+        found = cls()
+        for object_id, version, originator in refs:
+            found.versions_of(originator).append((object_id, version))
         return found
+
+    def versions_of(self, originator: str) -> list[VersionRef]:
+        """The list to append this originator's ``(id, version)`` or ``(id, version,
+        withheld)`` to: a reader appends to it straight, once per version."""
+        found = self._by_originator.get(originator)
+        if found is None:
+            found = self._by_originator[originator] = []
+        return found
+
+    def originators(self) -> set[str]:
+        return set(self._by_originator)
+
+    def __len__(self) -> int:
+        return sum(map(len, self._by_originator.values()))
+
+    def as_fragment(self) -> orjson.Fragment:
+        return orjson.Fragment(orjson.dumps(dict(sorted(self._by_originator.items()))))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +90,7 @@ class AuditEntry:
     actor: Actor
     outcome: AuditOutcome
     collection: str | None = None
-    objects: Sequence[ObjectRef] = ()
+    objects: ObjectRefs = field(default_factory=ObjectRefs)
     peer: str | None = None
     reason: str | None = None
     detail: Mapping[str, Any] = field(default_factory=dict)
@@ -88,8 +109,7 @@ class AuditEntry:
         if self.collection is not None:
             document["collection"] = self.collection
         if self.objects:
-            refs = orjson.dumps([ref.as_json() for ref in self.objects])
-            document["objects"] = orjson.Fragment(refs)
+            document["objects"] = self.objects.as_fragment()
         if self.peer is not None:
             document["peer"] = self.peer
         if self.reason is not None:
@@ -99,4 +119,4 @@ class AuditEntry:
         return orjson.dumps(document, option=orjson.OPT_SORT_KEYS)
 
     def originators(self) -> set[str]:
-        return {ref.originator for ref in self.objects}
+        return self.objects.originators()

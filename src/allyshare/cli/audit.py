@@ -141,15 +141,15 @@ def describe(entry: dict[str, Any], args: argparse.Namespace) -> str:
     ]
     if "peer" in entry:
         parts.append(f"peer {entry['peer']}")
-    objects = entry.get("objects", [])
+    objects = [ref for refs in entry.get("objects", {}).values() for ref in refs]
     wanted = getattr(args, "object_id", None)
     if wanted:
-        objects = [o for o in objects if o["id"] == wanted]
+        objects = [ref for ref in objects if ref[0] == wanted]
     if objects:
-        withheld = sorted({field for o in objects for field in o.get("withheld", ())})
+        withheld = sorted({field for ref in objects if len(ref) > 2 for field in ref[2]})
         first = objects[0]
         more = f" and {len(objects) - 1} more" if len(objects) > 1 else ""
-        parts.append(f"{first['id']} {first['version']}{more}")
+        parts.append(f"{first[0]} {first[1]}{more}")
         if withheld:
             parts.append(f"withheld {', '.join(withheld)}")
     if "reason" in entry:

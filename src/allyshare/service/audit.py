@@ -14,7 +14,7 @@ import base64
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any, NoReturn
@@ -172,7 +172,7 @@ class Audit:
                 shown = self._shown(user, row)
                 # An entry naming the object beside the organization's own is not about it.
                 wanted = selection.object_id
-                if wanted is None or any(o["id"] == wanted for o in shown.get("objects", ())):
+                if wanted is None or wanted in _object_ids(shown):
                     found.append(shown)
             if len(rows) < wanted_rows:
                 break
@@ -216,7 +216,8 @@ class Audit:
         entry: dict[str, Any] = orjson.loads(row.body)
         if not (user.is_admin or user.is_system):
             own = user.organization_id
-            entry["objects"] = [o for o in entry.get("objects", []) if o["originator"] == own]
+            objects = entry.get("objects", {})
+            entry["objects"] = {own: objects[own]} if own in objects else {}
         return entry
 
     # proofs, for auditors and witnesses
@@ -418,3 +419,9 @@ def _filter_detail(selection: EntryFilter) -> dict[str, Any]:
     asked = asdict(selection)
     del asked["object_originators"]
     return {name: value for name, value in asked.items() if value is not None}
+
+
+def _object_ids(entry: Mapping[str, Any]) -> set[str]:
+    """The ids of the objects an entry names (``objects`` maps each originator to its
+    ``[id, version, ...]``)."""
+    return {ref[0] for refs in entry.get("objects", {}).values() for ref in refs}

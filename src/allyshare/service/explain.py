@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRef
+from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRefs
 from allyshare.errors import (
     NotFound,
 )
@@ -66,9 +66,9 @@ class Explainer:
                 Operation.POLICY_EXPLAIN,
                 actor_of(asker),
                 AuditOutcome.ALLOWED,
-                objects=[
-                    ObjectRef(object_id, item.version, recorded) for _, item, recorded in mine
-                ],
+                objects=ObjectRefs.of(
+                    (object_id, item.version, recorded) for _, item, recorded in mine
+                ),
                 detail={"as_user": as_user},
             )
         )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 
-from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRef
+from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRefs
 from allyshare.clock import now_us
 from allyshare.community import (
     identity_of,
@@ -253,15 +253,15 @@ class Objects:
             listener(collection_id)
 
 
-def _stored_refs(versions: Sequence[NewVersion], result: IngestResult) -> list[ObjectRef]:
+def _stored_refs(versions: Sequence[NewVersion], result: IngestResult) -> ObjectRefs:
     """The versions stored, under the originator each was recorded with."""
     stored = [
         v for v, outcome in zip(versions, result.outcomes, strict=True) if outcome is Outcome.STORED
     ]
-    return [
-        ObjectRef(version.object_id, version.version, originator)
+    return ObjectRefs.of(
+        (version.object_id, version.version, originator)
         for version, originator in zip(stored, result.originators, strict=True)
-    ]
+    )
 
 
 def _write_entry(

@@ -7,7 +7,7 @@ from typing import Any
 
 import orjson
 
-from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRef
+from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRefs
 from allyshare.clock import now_us
 from allyshare.community import (
     ORGANIZATION_ID,
@@ -172,9 +172,9 @@ class Orcon:
         unit: Unit,
     ) -> None:
         given = Approval.of(approval)
-        refs = [ObjectRef(given.id, str(approval["modified"]), originator)]
+        refs = ObjectRefs.of([(given.id, str(approval["modified"]), originator)])
         if approved is not None:
-            refs.append(ObjectRef(given.object_ref, approved.version, originator))
+            refs.versions_of(originator).append((given.object_ref, approved.version))
         entry = AuditEntry(
             Operation.ORCON_APPROVE,
             actor_of(user),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRef
+from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRefs, VersionRef
 from allyshare.community import agreement_from_document
 from allyshare.config import Settings
 from allyshare.errors import AuthenticationFailed
@@ -186,11 +186,7 @@ class Reads:
         with self._store.begin() as unit:
             self._store.peers.pushed(subscription, sent.up_to or 0, len(sent.items))
             if sent.items:
-                keys = self._store.access_keys()
-                refs = [
-                    ObjectRef(item.object_id, item.version, keys[item.label].originator, cut)
-                    for item, cut in zip(sent.items, sent.withheld, strict=True)
-                ]
+                refs = self._refs(zip(sent.items, sent.withheld, strict=True))
                 entry = AuditEntry(
                     Operation.OBJECTS_SEND,
                     Actor(self._settings.node_name, "node"),
@@ -225,6 +221,22 @@ class Reads:
             yield item[0].body
         self._record_read(user, collection_id, batch, with_body=True, export=True)
 
+    def _refs(self, shown: Iterable[tuple[StoredVersion, tuple[str, ...]]]) -> ObjectRefs:
+        """What an entry says of the versions: a read names thousands, so each access key's
+        originator is looked up once, not once per version."""
+        keys = self._store.access_keys()
+        refs = ObjectRefs()
+        by_label: dict[int, list[VersionRef]] = {}
+        for item, withheld in shown:
+            versions = by_label.get(item.label)
+            if versions is None:
+                versions = by_label[item.label] = refs.versions_of(keys[item.label].originator)
+            if withheld:
+                versions.append((item.object_id, item.version, list(withheld)))
+            else:
+                versions.append((item.object_id, item.version))
+        return refs
+
     def _record_read(
         self,
         user: User,
@@ -238,11 +250,7 @@ class Reads:
         from them. For a peer node the read is egress: the versions went to that node."""
         if not shown:
             return
-        keys = self._store.access_keys()
-        refs = [
-            ObjectRef(item.object_id, item.version, keys[item.label].originator, withheld)
-            for item, withheld in shown
-        ]
+        refs = self._refs(shown)
         detail: dict[str, object] = {}
         if not with_body:
             detail["bodies"] = False

@@ -337,8 +337,9 @@ class AuditLog:
             ]
 
     def _mentions(self, object_id: str) -> ColumnElement[bool] | TextClause:
-        """Entries naming the object: its id as the canonical JSON of an entry holds it."""
-        needle = orjson.dumps({"id": object_id})[1:-1]
+        """Entries naming the object: its id opens a ``[id, version]`` in the entry's canonical
+        JSON."""
+        needle = b"[" + orjson.dumps(object_id) + b","
         if self._is_sqlite:
             return func.instr(audit_entries.c.body, needle) > 0
         return text("position(CAST(:needle AS bytea) in audit_entries.body) > 0").bindparams(
