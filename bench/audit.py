@@ -409,7 +409,10 @@ def proofs(run: LogRun, settings: Settings, store: Store, args: argparse.Namespa
     stored subtrees make."""
     rng = random.Random(args.seed)
     size = run.entries
-    subtree = store.audit.subtree
+
+    def subtree(level: int, index: int) -> bytes:
+        return store.audit.subtrees([(level, index)])[(level, index)]
+
     full_root = root(size, subtree)
     node = Node.open(settings)
     ok = True

@@ -5,8 +5,9 @@ redaction withheld from them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import islice
 
 import orjson
 
@@ -32,21 +33,43 @@ from allyshare.storage import (
 EXPORT_BATCH = 10_000
 
 
-def _shown(
-    items: Iterable[StoredVersion], view: View, *, with_body: bool
-) -> Iterator[tuple[StoredVersion, tuple[str, ...]]]:
-    """Each version the view lets through, as the reader may see it, with the properties
-    redaction took out of it (for the audit entry)."""
-    for item in items:
-        withheld: tuple[str, ...] = ()
-        if item.label in view.checked:
-            body = view.body(item)
-            if body is None:
-                continue
-            if body is not item.body:
-                withheld = _withheld(item.body, body)
-            item = item._replace(body=body)
-        yield (item if with_body else item._replace(body=b"")), withheld
+@dataclass
+class Shown:
+    """Versions as a reader may see them, in order, and what redaction withheld from those
+    it cut (by position: few are cut, and a read's entry names thousands)."""
+
+    items: list[StoredVersion] = field(default_factory=list)
+    withheld: dict[int, tuple[str, ...]] = field(default_factory=dict)
+
+    def add(self, items: Iterable[StoredVersion], view: View, *, with_body: bool) -> None:
+        """Each version the view lets through, as the reader may see it."""
+        checked = view.checked
+        if with_body and not checked:
+            self.items.extend(items)
+            return
+        for item in items:
+            if item.label in checked:
+                body = view.body(item)
+                if body is None:
+                    continue
+                if body is not item.body:
+                    self.withheld[len(self.items)] = _withheld(item.body, body)
+                item = item._replace(body=body)
+            self.items.append(item if with_body else item._replace(body=b""))
+
+    def first(self, count: int) -> Shown:
+        return Shown(
+            self.items[:count], {at: cut for at, cut in self.withheld.items() if at < count}
+        )
+
+    def only(self, keep: Callable[[StoredVersion], bool]) -> Shown:
+        kept = Shown()
+        for position, item in enumerate(self.items):
+            if keep(item):
+                if position in self.withheld:
+                    kept.withheld[len(kept.items)] = self.withheld[position]
+                kept.items.append(item)
+        return kept
 
 
 def _withheld(stored: bytes, shown: bytes) -> tuple[str, ...]:
@@ -59,11 +82,14 @@ class Outgoing:
     """One page a push sends: the versions, what redaction withheld from each, what the peer
     is told of their originators, and the push cursor after the page."""
 
-    items: list[StoredVersion]
-    withheld: list[tuple[str, ...]]
+    shown: Shown
     attested: list[str]
     up_to: int | None
     more: bool
+
+    @property
+    def items(self) -> list[StoredVersion]:
+        return self.shown.items
 
 
 class Reads:
@@ -116,15 +142,15 @@ class Reads:
         withheld after granular redaction are still read whole, so every endpoint lists the
         same versions.
         """
-        items, more = self._page(user, collection_id, selection, limit, after, with_body)
-        self._record_read(user, collection_id, items, with_body=with_body)
-        return Page([item for item, _ in items], more)
+        shown, more = self._page(user, collection_id, selection, limit, after, with_body)
+        self._record_read(user, collection_id, shown, with_body=with_body)
+        return Page(shown.items, more)
 
     def sees(self, user: User, collection_id: str, object_id: str) -> bool:
         """Whether the collection shows the user some version of the object: a check on
         the read path, not a read (nothing leaves, so nothing is recorded)."""
         selection = VersionFilter(object_ids=(object_id,))
-        return bool(self._page(user, collection_id, selection, 1, None, False)[0])
+        return bool(self._page(user, collection_id, selection, 1, None, False)[0].items)
 
     def _page(
         self,
@@ -134,27 +160,29 @@ class Reads:
         limit: int,
         after: int | None,
         with_body: bool,
-    ) -> tuple[list[tuple[StoredVersion, tuple[str, ...]]], bool]:
+    ) -> tuple[Shown, bool]:
         access = self._gate.collection_for(user, collection_id, "read")
         view = self._gate.view(user, access.collection)
         # A version withheld after redaction must leave no gap: read on until the page is
         # full and one more shown version proves there is a next page.
-        items: list[tuple[StoredVersion, tuple[str, ...]]] = []
+        shown = Shown()
         cursor, scanning = after, True
-        while scanning and len(items) <= limit:
+        while scanning and len(shown.items) <= limit:
             page = self._store.read_page(
                 collection_id,
                 selection,
-                limit=limit + 1 - len(items),
+                limit=limit + 1 - len(shown.items),
                 after=cursor,
                 with_body=with_body or bool(view.checked),
                 visible=view.visible,
             )
-            items.extend(_shown(page.items, view, with_body=with_body))
+            shown.add(page.items, view, with_body=with_body)
             scanning = page.more
             if page.items:
                 cursor = page.items[-1].date_added
-        return items[:limit], len(items) > limit
+        if len(shown.items) > limit:
+            return shown.first(limit), True
+        return shown, False
 
     def outgoing(
         self, subscription: SubscriptionRecord, peer: PeerRecord, after: int | None, limit: int
@@ -167,16 +195,11 @@ class Reads:
             self.peer_user(peer), subscription.local_collection, every, limit, after, True
         )
         keys = self._store.access_keys()
-        ours = [
-            (item, withheld)
-            for item, withheld in page
-            if sender_of(keys[item.label].originator) is None
-        ]
+        ours = page.only(lambda item: sender_of(keys[item.label].originator) is None)
         return Outgoing(
-            [item for item, _ in ours],
-            [withheld for _, withheld in ours],
-            self.attested_originators(item for item, _ in ours),
-            page[-1][0].date_added if page else after,
+            ours,
+            self.attested_originators(ours.items),
+            page.items[-1].date_added if page.items else after,
             more,
         )
 
@@ -184,13 +207,13 @@ class Reads:
         """The peer took the page: move the push cursor past it and record what went there,
         in one transaction."""
         with self._store.begin() as unit:
-            self._store.peers.pushed(subscription, sent.up_to or 0, len(sent.items))
-            if sent.items:
-                refs = self._refs(zip(sent.items, sent.withheld, strict=True))
+            self._store.peers.pushed(subscription, sent.up_to or 0, len(sent.shown.items))
+            if sent.shown.items:
+                refs, outcome = self._refs(sent.shown)
                 entry = AuditEntry(
                     Operation.OBJECTS_SEND,
                     Actor(self._settings.node_name, "node"),
-                    AuditOutcome.PARTIAL if any(sent.withheld) else AuditOutcome.ALLOWED,
+                    outcome,
                     subscription.local_collection,
                     refs,
                     peer=peer.name,
@@ -202,55 +225,62 @@ class Reads:
         access = self._gate.collection_for(user, collection_id, "read")
         view = self._gate.view(user, access.collection)
         versions = self._store.iter_versions(collection_id, selection, view.visible)
-        return self._exported(user, collection_id, _shown(versions, view, with_body=True))
+        return self._exported(user, collection_id, versions, view)
 
     def _exported(
-        self,
-        user: User,
-        collection_id: str,
-        shown: Iterator[tuple[StoredVersion, tuple[str, ...]]],
+        self, user: User, collection_id: str, versions: Iterator[StoredVersion], view: View
     ) -> Iterator[bytes]:
         """The bodies, recorded a batch at a time (one entry per batch, not per export, so a
         large export is not one enormous entry, nor one missing if the export stops early)."""
-        batch: list[tuple[StoredVersion, tuple[str, ...]]] = []
-        for item in shown:
-            batch.append(item)
-            if len(batch) == EXPORT_BATCH:
-                self._record_read(user, collection_id, batch, with_body=True, export=True)
-                batch = []
-            yield item[0].body
-        self._record_read(user, collection_id, batch, with_body=True, export=True)
+        while batch := list(islice(versions, EXPORT_BATCH)):
+            shown = Shown()
+            shown.add(batch, view, with_body=True)
+            for item in shown.items:
+                yield item.body
+            self._record_read(user, collection_id, shown, with_body=True, export=True)
 
-    def _refs(self, shown: Iterable[tuple[StoredVersion, tuple[str, ...]]]) -> ObjectRefs:
-        """What an entry says of the versions: a read names thousands, so each access key's
-        originator is looked up once, not once per version."""
+    def _refs(self, shown: Shown) -> tuple[ObjectRefs, AuditOutcome]:
+        """What an entry says of the versions, and whether redaction withheld anything
+        (partial) or not. A read names thousands of versions: each access key's originator
+        is looked up once, not once per version."""
         keys = self._store.access_keys()
         refs = ObjectRefs()
         by_label: dict[int, list[VersionRef]] = {}
-        for item, withheld in shown:
-            versions = by_label.get(item.label)
-            if versions is None:
-                versions = by_label[item.label] = refs.versions_of(keys[item.label].originator)
-            if withheld:
-                versions.append((item.object_id, item.version, list(withheld)))
+
+        def versions_of(label: int) -> list[VersionRef]:
+            found = by_label[label] = refs.versions_of(keys[label].originator)
+            return found
+
+        found = by_label.get
+        withheld = shown.withheld
+        if not withheld:
+            for item in shown.items:
+                versions = found(item.label) or versions_of(item.label)
+                versions.append((item.object_id, item.version))
+            return refs, AuditOutcome.ALLOWED
+        for position, item in enumerate(shown.items):
+            versions = found(item.label) or versions_of(item.label)
+            cut = withheld.get(position)
+            if cut:
+                versions.append((item.object_id, item.version, list(cut)))
             else:
                 versions.append((item.object_id, item.version))
-        return refs
+        return refs, AuditOutcome.PARTIAL
 
     def _record_read(
         self,
         user: User,
         collection_id: str,
-        shown: Sequence[tuple[StoredVersion, tuple[str, ...]]],
+        shown: Shown,
         *,
         with_body: bool,
         export: bool = False,
     ) -> None:
         """One entry per request: which versions the reader got, and what redaction withheld
         from them. For a peer node the read is egress: the versions went to that node."""
-        if not shown:
+        if not shown.items:
             return
-        refs = self._refs(shown)
+        refs, outcome = self._refs(shown)
         detail: dict[str, object] = {}
         if not with_body:
             detail["bodies"] = False
@@ -260,7 +290,7 @@ class Reads:
             AuditEntry(
                 Operation.OBJECTS_SEND if user.peer is not None else Operation.OBJECTS_READ,
                 actor_of(user),
-                AuditOutcome.PARTIAL if any(w for _, w in shown) else AuditOutcome.ALLOWED,
+                outcome,
                 collection_id,
                 refs,
                 peer=user.peer,
