@@ -249,7 +249,8 @@ def test_match_only() -> None:
     match_only = label(match_only=True, recipients=frozenset({"KOR.KISA"}))
     assert isinstance(read(user(KISA), match_only), Allow)
     assert reasons(read(user(DHS), match_only)) == (
-        "match-only: organization USA.DHS may test its own values against this, not read it"
+        "match-only: organization USA.DHS may not read it; matching its own values against it "
+        "privately will come with the `allyshare match` command, which this node does not have yet"
     )
     assert isinstance(read(user(CISA), match_only), Allow)
 

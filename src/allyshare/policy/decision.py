@@ -230,7 +230,9 @@ def _release_problems(
         )
     if label.match_only and not _org_in(subject, label.recipients):
         problems.append(
-            f"match-only: {_who(subject)} may test its own values against this, not read it"
+            f"match-only: {_who(subject)} may not read it; matching its own values against it "
+            "privately will come with the `allyshare match` command, which this node does not "
+            "have yet"
         )
     if label.writer_only:
         problems.append(
