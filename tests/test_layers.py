@@ -8,6 +8,7 @@ The rules (STYLE: "Policy never imports storage, and storage never decides acces
 - ``storage`` imports nothing above it (no policy, service, HTTP, federation or CLI);
 - ``community`` and ``orcon`` sit below the service, on ``policy`` and ``stix``;
 - ``audit`` (Merkle trees, signed notes, entries) is pure: it imports nothing of the node;
+- ``sources`` (anonymity, sealing) is pure too: only the error tree;
 - the service imports no HTTP layer, federation or CLI module;
 - nothing outside ``service`` and ``storage`` reaches the store;
 - only the gate (``service/gate.py`` and the views it builds, ``service/views.py``) calls
@@ -31,6 +32,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "audit": ("audit",),
     "community": ("errors", "policy", "community"),
     "orcon": ("errors", "clock", "keys", "policy", "stix", "orcon"),
+    "sources": ("errors", "sources"),
 }
 THE_GATE = {"service/gate.py", "service/views.py"}
 DECISIONS = {"decide", "decide_label", "collection_rights", "administers"}

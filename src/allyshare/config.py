@@ -40,6 +40,7 @@ class Settings:
     sync_interval: int = 30
     checkpoint_entries: int = 1000
     checkpoint_seconds: int = 60
+    retention_interval: int = 3600
 
     @property
     def effective_database_url(self) -> str:
@@ -62,6 +63,7 @@ ENVIRONMENT: dict[str, str] = {
     "sync_interval": "ALLYSHARE_SYNC_INTERVAL",
     "checkpoint_entries": "ALLYSHARE_CHECKPOINT_ENTRIES",
     "checkpoint_seconds": "ALLYSHARE_CHECKPOINT_SECONDS",
+    "retention_interval": "ALLYSHARE_RETENTION_INTERVAL",
 }
 
 _TOML_SECTIONS: dict[str, tuple[str, str]] = {
@@ -77,6 +79,7 @@ _TOML_SECTIONS: dict[str, tuple[str, str]] = {
     "sync_interval": ("federation", "sync_interval"),
     "checkpoint_entries": ("audit", "checkpoint_entries"),
     "checkpoint_seconds": ("audit", "checkpoint_seconds"),
+    "retention_interval": ("retention", "interval_seconds"),
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
@@ -171,6 +174,10 @@ def write_settings_file(settings: Settings) -> Path:
         "# the node signs a checkpoint of its audit log after this many entries or seconds",
         f"checkpoint_entries = {settings.checkpoint_entries}",
         f"checkpoint_seconds = {settings.checkpoint_seconds}",
+        "",
+        "[retention]",
+        "# how often the node removes what its agreements' retention_days no longer keep",
+        f"interval_seconds = {settings.retention_interval}",
         "",
     ]
     path = settings.data_dir / CONFIG_FILE

@@ -22,6 +22,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from allyshare.errors import InvalidInput
@@ -57,6 +58,13 @@ def ensure_node_key(data_dir: Path) -> None:
     log, whether made by ``init`` or opened by code."""
     if not (data_dir / NODE_KEY_FILE).exists():
         create_node_key(data_dir)
+
+
+def derived_key(node_key: Ed25519PrivateKey, purpose: bytes) -> bytes:
+    """A 256-bit key for one purpose (HKDF-SHA256 of the node key): the audit log's MACs, the
+    sealing of contributors' identities. It exists only in memory, never in the database."""
+    raw = node_key.private_bytes_raw()
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(raw)
 
 
 def load_signing_key(data_dir: Path) -> Ed25519PrivateKey:

@@ -33,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from allyshare.federation.background import background_sync
 from allyshare.manage import create_management_app, problem_response
-from allyshare.service import Node
+from allyshare.service import SCHEDULE, Node
 from allyshare.taxii import create_app
 from allyshare.taxii.auth import LoginLimiter
 from allyshare.taxii.errors import error_response
@@ -91,6 +91,23 @@ async def _sign_checkpoints(node: Node) -> None:
             log.exception("signing an audit checkpoint failed")
 
 
+async def _keep_retention(node: Node) -> None:
+    """Remove, every ``retention_interval`` seconds, what the agreements no longer keep."""
+    while True:
+        await asyncio.sleep(node.settings.retention_interval)
+        try:
+            expired = await asyncio.to_thread(node.run_retention, actor=SCHEDULE)
+        except Exception:
+            log.exception("removing expired versions failed")
+            continue
+        for each in expired:
+            if each.versions:
+                log.info(
+                    "expired versions removed",
+                    extra={"collection": each.collection, "versions": each.versions},
+                )
+
+
 def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
     """Build the node's whole HTTP surface; the node is passed in, never a module global.
     With ``sync``, peers are pulled every ``sync_interval`` seconds while it runs."""
@@ -101,6 +118,7 @@ def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         signing = asyncio.create_task(_sign_checkpoints(node))
+        retention = asyncio.create_task(_keep_retention(node))
         try:
             if not sync:
                 yield
@@ -109,6 +127,7 @@ def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
                 yield
         finally:
             signing.cancel()
+            retention.cancel()
 
     async def openapi(request: Request) -> Response:
         # The management app's paths are relative to its mount; the server says where that is,

@@ -235,9 +235,12 @@ def peer_list(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
         peers = node.peers()
         alarms = node.peer_alarms()
+        keeps = node.retention_days()
         for peer in peers:
             print(f"{peer.name}  {peer.country}  {peer.agreement_name}  {peer.api_root}")
             print(f"  certificate SHA256:{peer.fingerprint or '- (plain HTTP)'}")
+            days = keeps.get(peer.agreement_name)
+            print(f"  keeps what it shares {f'{days} days' if days else 'until deleted'}")
             if peer.name in alarms:
                 alarm = alarms[peer.name]
                 print(
@@ -279,7 +282,7 @@ def peer_subscribe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _acting(node: Node, as_user: str | None) -> User:
+def acting(node: Node, as_user: str | None) -> User:
     """The operator acts as the node, or on behalf of a member user it names."""
     if as_user is None:
         return CONSOLE
@@ -289,7 +292,7 @@ def _acting(node: Node, as_user: str | None) -> User:
 def orcon_approve(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
         approval = node.approve_orcon(
-            _acting(node, args.as_user),
+            acting(node, args.as_user),
             args.object_id,
             organization=args.organization,
             peer=args.peer,
@@ -301,7 +304,7 @@ def orcon_approve(args: argparse.Namespace) -> int:
 
 def orcon_revoke(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
-        node.revoke_orcon(_acting(node, args.as_user), args.approval_id)
+        node.revoke_orcon(acting(node, args.as_user), args.approval_id)
     print(f"{args.approval_id}: revoked")
     return 0
 
@@ -383,7 +386,13 @@ def sync(args: argparse.Namespace) -> int:
 
 def collection_add(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
-        collection = node.add_collection(args.title, args.description, agreement=args.agreement)
+        collection = node.add_collection(
+            args.title,
+            args.description,
+            agreement=args.agreement,
+            category=args.category,
+            anonymous_by_default=args.anonymous_by_default,
+        )
     print(collection.id)
     return 0
 
@@ -391,7 +400,9 @@ def collection_add(args: argparse.Namespace) -> int:
 def collection_list(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
         for access in node.collections_for(CONSOLE):
-            print(f"{access.collection.id}\t{access.collection.title}")
+            collection = access.collection
+            bound = collection.agreement_name or "national"
+            print(f"{collection.id}\t{collection.title}\t{bound}\t{collection.category or '-'}")
     return 0
 
 
@@ -528,7 +539,8 @@ def policy_explain(args: argparse.Namespace) -> int:
 
 def import_files(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
-        node.collection_for(CONSOLE, args.collection, "write")
+        actor = acting(node, args.as_user)
+        node.collection_for(actor, args.collection, "write")
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -543,7 +555,9 @@ def import_files(args: argparse.Namespace) -> int:
             def shown(file: Path, stored: int) -> None:
                 bar.update(task, description=file.name, advance=stored)
 
-            summary = import_into(node, CONSOLE, args.collection, args.files, shown)
+            summary = import_into(
+                node, actor, args.collection, args.files, shown, anonymous=args.anonymous
+            )
     print(
         f"stored {summary['stored']}, duplicate {summary['duplicate']}, "
         f"rejected {summary['rejected']}, skipped {len(summary.skipped)}"

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from allyshare.cli import audit, commands
+from allyshare.cli import audit, commands, retention, reveal
+from allyshare.community import CATEGORIES
 from allyshare.config import default_data_dir
 from allyshare.errors import AllyshareError
 from allyshare.service import ROLES
@@ -134,6 +135,17 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("title")
     add.add_argument("--description", default="")
     add.add_argument("--agreement", default=None, help="the agreement the collection is bound to")
+    add.add_argument(
+        "--category",
+        default=None,
+        choices=sorted(CATEGORIES),
+        help="what it holds: one of the agreement's categories (needed when it covers several)",
+    )
+    add.add_argument(
+        "--anonymous-by-default",
+        action="store_true",
+        help="contributions withhold their contributor unless they ask otherwise",
+    )
     add.set_defaults(run=commands.collection_add)
     listing = collection_sub.add_parser("list", parents=[common], help="list collections")
     listing.set_defaults(run=commands.collection_list)
@@ -219,6 +231,25 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("files", nargs="+", type=Path, metavar="FILE")
     imp.add_argument("--collection", required=True, metavar="COLLECTION_ID")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.add_argument(
+        "--as", dest="as_user", metavar="USER", help="import as this user (default: the node)"
+    )
+    naming = imp.add_mutually_exclusive_group()
+    naming.add_argument(
+        "--anonymous",
+        action="store_const",
+        const=True,
+        default=None,
+        help="contribute anonymously: readers see the community, not the user's organization "
+        "(needs --as a member's user)",
+    )
+    naming.add_argument(
+        "--named",
+        dest="anonymous",
+        action="store_const",
+        const=False,
+        help="name the contributor even where the collection or agreement is anonymous by default",
+    )
     imp.set_defaults(run=commands.import_files)
 
     export = sub.add_parser("export", parents=[common], help="export a collection as a bundle")
@@ -239,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=commands.demo)
 
     audit.register(sub, common)
+    retention.register(sub, common)
+    reveal.register(sub, common)
     return parser
 
 

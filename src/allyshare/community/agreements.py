@@ -1,6 +1,6 @@
 """Sharing agreements as operators write them: TOML or JSON documents, checked field by field.
 
-The document shape (every field required except ``retention_days``)::
+The document shape (the last three fields optional)::
 
     name = "us-rok-tech"
     version = 1
@@ -10,7 +10,9 @@ The document shape (every field required except ``retention_days``)::
     tlp_ceiling = "AMBER"
     propin_match_only = true
     aggregate_k = 3
-    retention_days = 730
+    retention_days = 730            # kept that long after a node added it; without, until deleted
+    anonymous_by_default = false    # contributors anonymous unless they ask otherwise
+    reveal_approvals = 1            # 2: a second admin confirms a reveal
 
 A document that breaks a rule is refused whole, with every problem named, so an agreement is
 never applied half-understood.
@@ -43,6 +45,8 @@ _KNOWN_FIELDS = {
     "propin_match_only",
     "aggregate_k",
     "retention_days",
+    "anonymous_by_default",
+    "reveal_approvals",
 }
 
 
@@ -123,6 +127,10 @@ def agreement_from_document(document: Mapping[str, Any]) -> Agreement:
     retention = field("retention_days", int, required=False)
     if retention is not None and retention < 1:
         problems.append("'retention_days' must be 1 or more")
+    anonymous = field("anonymous_by_default", bool, required=False)
+    approvals = field("reveal_approvals", int, required=False)
+    if approvals is not None and approvals not in (1, 2):
+        problems.append("'reveal_approvals' must be 1 or 2 (admins who reveal a contributor)")
     if problems:
         raise InvalidInput("agreement refused: " + "; ".join(problems))
     return Agreement(
@@ -136,6 +144,8 @@ def agreement_from_document(document: Mapping[str, Any]) -> Agreement:
         propin_match_only=propin,
         aggregate_k=k,
         retention_days=retention,
+        anonymous_by_default=bool(anonymous),
+        reveal_approvals=approvals or 1,
     )
 
 

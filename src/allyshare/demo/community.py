@@ -182,6 +182,7 @@ class DemoCollection:
     description: str
     agreement: Mapping[str, Any]
     objects: Callable[[], list[Written]]
+    category: str
 
     @property
     def members(self) -> tuple[Member, ...]:
@@ -299,6 +300,7 @@ COLLECTIONS: Final[tuple[DemoCollection, ...]] = (
         "of the US and Korean CERTs and member companies.",
         US_ROK_TECH,
         cyber_threats,
+        "cyber-threat",
     ),
     DemoCollection(
         "sensitive-technology",
@@ -307,6 +309,7 @@ COLLECTIONS: Final[tuple[DemoCollection, ...]] = (
         "and memory know-how.",
         US_ROK_TECH,
         sensitive_technology,
+        "sensitive-technology",
     ),
     DemoCollection(
         "supply-chain",
@@ -314,6 +317,7 @@ COLLECTIONS: Final[tuple[DemoCollection, ...]] = (
         "Vendor concentration in 5G networks, single sources in chip making and tampered updates.",
         US_ROK_TECH,
         supply_chain,
+        "supply-chain",
     ),
     DemoCollection(
         "economic-coercion",
@@ -322,6 +326,7 @@ COLLECTIONS: Final[tuple[DemoCollection, ...]] = (
         "across members.",
         US_ROK_TECH,
         economic_coercion,
+        "economic-coercion",
     ),
     DemoCollection(
         "usa-national",
@@ -329,6 +334,7 @@ COLLECTIONS: Final[tuple[DemoCollection, ...]] = (
         "What stays among US members: attribution work and pre-decisional notes.",
         USA_NATIONAL,
         usa_national,
+        "cyber-threat",
     ),
 )
 
@@ -429,7 +435,10 @@ def build_demo_community(node: Node) -> DemoCommunity:
     collections: dict[str, str] = {}
     for collection in COLLECTIONS:
         created = node.add_collection(
-            collection.title, collection.description, agreement=collection.agreement["name"]
+            collection.title,
+            collection.description,
+            agreement=collection.agreement["name"],
+            category=collection.category,
         )
         for batch in collection_writes(collection):
             _write(node, writers, created.id, batch)
@@ -459,7 +468,10 @@ def build_partner_community(node: Node) -> DemoCommunity:
     tokens = _add_users(node, PARTNER_USERS)
     collections = {
         collection.key: node.add_collection(
-            collection.title, collection.description, agreement=US_ROK_TECH["name"]
+            collection.title,
+            collection.description,
+            agreement=US_ROK_TECH["name"],
+            category=collection.category,
         ).id
         for collection in SHARED_COLLECTIONS
     }

@@ -36,9 +36,12 @@ def import_into(
     collection_id: str,
     paths: Iterable[Path],
     progress: Callable[[Path, int], None] | None = None,
+    *,
+    anonymous: bool | None = None,
 ) -> ImportSummary:
-    """Read, upgrade (STIX 2.0 to 2.1) and store objects as ``actor``, in batches of
-    ``IMPORT_BATCH``; ``progress`` is told each file as it starts and each batch stored.
+    """Read, upgrade (STIX 2.0 to 2.1) and store objects as ``actor`` (``anonymous``: as an
+    anonymous contribution), in batches of ``IMPORT_BATCH``; ``progress`` is told each file
+    as it starts and each batch stored.
 
     A file that is not STIX (an ATT&CK ``index.json``, a MISP event, anything that is not a
     bundle, object, array or JSON Lines of them) is skipped and named, and the rest imported:
@@ -59,7 +62,7 @@ def import_into(
                 progress(file, 0)
 
             def store(batch: list[object], file: Path = file) -> None:
-                _store_batch(node, actor, collection_id, batch, summary)
+                _store_batch(node, actor, collection_id, batch, summary, anonymous)
                 if progress is not None:
                     progress(file, len(batch))
 
@@ -100,9 +103,14 @@ def _upgraded(
 
 
 def _store_batch(
-    node: Node, actor: User, collection_id: str, batch: list[object], summary: ImportSummary
+    node: Node,
+    actor: User,
+    collection_id: str,
+    batch: list[object],
+    summary: ImportSummary,
+    anonymous: bool | None,
 ) -> None:
-    status = node.add_objects(actor, collection_id, batch)
+    status = node.add_objects(actor, collection_id, batch, anonymous=anonymous)
     for success in status.successes:
         message, _, warning = success["message"].partition("; warning: ")
         summary["stored" if message == "stored" else "duplicate"] += 1

@@ -10,6 +10,7 @@ clients do, with the same brake on guessing.
 # runtime, and the ``Anyone``/``allowed_to`` dependencies are local to create_management_app.
 
 import logging
+from dataclasses import asdict
 from functools import cache
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
@@ -50,6 +51,7 @@ from allyshare.manage.models import (
     NewOrconApproval,
     NewOrganization,
     NewPeer,
+    NewReveal,
     NewSubscription,
     NewUser,
     NodeOut,
@@ -61,6 +63,7 @@ from allyshare.manage.models import (
     PeerOut,
     PeersOut,
     Problem,
+    RevealOut,
     SubscriptionOut,
     Token,
     UserChange,
@@ -163,6 +166,7 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     CollectionsWriter = Annotated[User, allowed_to(Operation.COLLECTIONS_WRITE)]
     PeersReader = Annotated[User, allowed_to(Operation.PEERS_READ)]
     PeersWriter = Annotated[User, allowed_to(Operation.PEERS_WRITE)]
+    Revealer = Annotated[User, allowed_to(Operation.SOURCES_REVEAL)]
 
     @app.get("/me", tags=["caller"])
     def me(user: Anyone) -> Caller:
@@ -302,7 +306,12 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     def add_collection(body: NewCollection, user: CollectionsWriter) -> CollectionOut:
         """Create a collection, bound to an agreement that decides who may read and write it."""
         collection = node.add_collection(
-            body.title, body.description, agreement=body.agreement, actor=user
+            body.title,
+            body.description,
+            agreement=body.agreement,
+            category=body.category,
+            anonymous_by_default=body.anonymous_by_default,
+            actor=user,
         )
         log.info("collection added", extra={"collection": collection.id, "by": user.name})
         return CollectionOut.of(node.collection_for(user, collection.id, "see"))
@@ -322,9 +331,15 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
     def list_peers(user: PeersReader) -> PeersOut:
         """Every peer with its subscriptions and how their sync has gone."""
         alarms = node.peer_alarms()
+        keeps = node.retention_days()
         return PeersOut(
             peers=[
-                PeerOut.of(peer, node.subscriptions(peer.name, actor=user), alarms.get(peer.name))
+                PeerOut.of(
+                    peer,
+                    node.subscriptions(peer.name, actor=user),
+                    alarms.get(peer.name),
+                    keeps.get(peer.agreement_name),
+                )
                 for peer in node.peers(user)
             ]
         )
@@ -349,7 +364,8 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
             actor=user,
         )
         log.info("peer added", extra={"peer": peer.name, "by": user.name})
-        return PeerOut.of(peer, [])
+        keeps = node.retention_days()
+        return PeerOut.of(peer, [], retention_days=keeps.get(peer.agreement_name))
 
     @app.delete(
         "/peers/{name}", status_code=204, tags=["federation"], responses=_problems(403, 404)
@@ -402,6 +418,21 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         return OrconApprovalsOut(
             approvals=[approval_out(a, signer) for a, signer in node.orcon_approvals(user)]
         )
+
+    @app.post("/reveal", tags=["sources"], responses=_problems(400, 403, 404))
+    def reveal(body: NewReveal, user: Revealer) -> RevealOut:
+        """Tell who contributed an anonymous object, for a reason (admins only; where the
+        agreement wants two admins, the reveal waits for a second one's confirmation)."""
+        done = node.reveal(body.object_id, body.reason, actor=user)
+        log.info("reveal", extra={"reveal": done.id, "pending": done.pending, "by": user.name})
+        return RevealOut(**asdict(done))
+
+    @app.post("/reveal/{reveal_id}/confirm", tags=["sources"], responses=_problems(403, 404, 409))
+    def confirm_reveal(reveal_id: str, user: Revealer) -> RevealOut:
+        """A second admin confirms a reveal another asked for, within 24 hours."""
+        done = node.confirm_reveal(reveal_id, actor=user)
+        log.info("reveal confirmed", extra={"reveal": done.id, "by": user.name})
+        return RevealOut(**asdict(done))
 
     @app.post(
         "/orcon-approvals",

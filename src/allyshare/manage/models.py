@@ -170,6 +170,12 @@ class AgreementDocument(_Request):
     propin_match_only: bool
     aggregate_k: Int64 = Field(examples=[3])
     retention_days: Int64 | None = Field(default=None, examples=[730])
+    anonymous_by_default: bool | None = Field(
+        default=None, description="contributions anonymous unless the contributor asks otherwise"
+    )
+    reveal_approvals: Int64 | None = Field(
+        default=None, description="2: a second admin confirms a reveal within 24 hours"
+    )
 
 
 class PartiesOut(BaseModel):
@@ -187,6 +193,8 @@ class AgreementOut(BaseModel):
     propin_match_only: bool
     aggregate_k: int
     retention_days: int | None
+    anonymous_by_default: bool
+    reveal_approvals: int
 
     @classmethod
     def of(cls, agreement: Agreement) -> AgreementOut:
@@ -203,6 +211,8 @@ class AgreementOut(BaseModel):
             propin_match_only=agreement.propin_match_only,
             aggregate_k=agreement.aggregate_k,
             retention_days=agreement.retention_days,
+            anonymous_by_default=agreement.anonymous_by_default,
+            reveal_approvals=agreement.reveal_approvals,
         )
 
 
@@ -211,6 +221,15 @@ class NewCollection(_Request):
     description: str = ""
     agreement: str | None = Field(
         default=None, description="the agreement's name; none keeps it within the node's country"
+    )
+    category: str | None = Field(
+        default=None,
+        description="what the collection holds, one of the agreement's categories (may be left "
+        "out when the agreement covers one)",
+    )
+    anonymous_by_default: bool = Field(
+        default=False,
+        description="contributions anonymous unless the contributor asks otherwise",
     )
 
 
@@ -221,6 +240,8 @@ class CollectionOut(BaseModel):
     title: str
     description: str
     agreement: str | None
+    category: str | None
+    anonymous_by_default: bool
     can_read: bool
     can_write: bool
 
@@ -232,6 +253,8 @@ class CollectionOut(BaseModel):
             title=collection.title,
             description=collection.description,
             agreement=collection.agreement_name,
+            category=collection.category,
+            anonymous_by_default=collection.anonymous_by_default,
             can_read=access.can_read,
             can_write=access.can_write,
         )
@@ -292,6 +315,24 @@ class NewOrconApproval(_Request):
         default=None, description="an organization that may then read it, e.g. KOR.NIS"
     )
     peer: str | None = Field(default=None, description="a peer node it may then be sent to")
+
+
+class NewReveal(_Request):
+    object_id: str = Field(description="an object contributed anonymously to this node")
+    reason: str = Field(description="why: recorded, and shown to the contributor's organization")
+
+
+class RevealOut(BaseModel):
+    id: str
+    object_id: str
+    pending: bool = Field(
+        description="waiting for a second admin to confirm (POST /reveal/{id}/confirm), as "
+        "the agreement asks"
+    )
+    contributions: list[dict[str, Any]] = Field(
+        description="per anonymous version: collection, version, organization, user, and "
+        "what anonymity withheld"
+    )
 
 
 class OrconApprovalOut(BaseModel):
@@ -385,6 +426,11 @@ class PeerOut(BaseModel):
     url: str
     country: str
     agreement: str
+    retention_days: int | None = Field(
+        default=None,
+        description="how long the agreement keeps what it shares, in days from when a node "
+        "added it (none: kept until deleted)",
+    )
     certificate_fingerprint: str
     signs_requests: bool = Field(description="whether its signing key is known (allyshare peers)")
     subscriptions: list[SubscriptionOut]
@@ -400,6 +446,7 @@ class PeerOut(BaseModel):
         peer: PeerRecord,
         subscriptions: list[SubscriptionRecord],
         alarm: LogAlarm | None = None,
+        retention_days: int | None = None,
     ) -> PeerOut:
         return cls(
             audit_log_alarm=alarm.reason if alarm else None,
@@ -407,6 +454,7 @@ class PeerOut(BaseModel):
             url=peer.api_root,
             country=peer.country,
             agreement=peer.agreement_name,
+            retention_days=retention_days,
             certificate_fingerprint=peer.fingerprint,
             signs_requests=peer.signing_key is not None,
             subscriptions=[SubscriptionOut.of(s) for s in subscriptions],

@@ -27,6 +27,7 @@ from allyshare.policy.levels import TLP_MARKING_IDS, Classification, Tlp
 from allyshare.policy.markings import (
     ACS_EXTENSION_ID,
     ALLYSHARE_EXTENSION_ID,
+    ANONYMOUS,
     TLP2_EXTENSION_ID,
     WRITER_ONLY,
     AccessLabel,
@@ -44,6 +45,7 @@ __all__ = [
     "ACS_ACTIONS",
     "ACS_EXTENSION_ID",
     "ALLYSHARE_EXTENSION_ID",
+    "ANONYMOUS",
     "REDACTED_PROPERTY",
     "TLP2_EXTENSION_ID",
     "TLP_MARKING_IDS",

@@ -34,6 +34,9 @@ Recognised markings:
 Set apart (`WRITER_ONLY`): not a marking anyone writes, but a ref the node puts in a
 version's access key when the writer reused the id of another originator's object that it
 may not see (`allyshare.storage`): that version is for its writer's organization only.
+Anonymous (`ANONYMOUS`): likewise a ref only the node puts in a key, for a version contributed
+anonymously (`allyshare.sources`); it restricts no reader, and tells the node to name the
+contributor to no one.
 
 Fail-closed: a ref with no definition, a definition that does not parse, a definition that
 carries nothing this node understands (another extension, a custom ``definition_type``) and
@@ -57,6 +60,7 @@ from allyshare.policy.levels import TLP_MARKING_IDS, Classification, Tlp
 __all__ = [
     "ACS_EXTENSION_ID",
     "ALLYSHARE_EXTENSION_ID",
+    "ANONYMOUS",
     "TLP2_EXTENSION_ID",
     "WRITER_ONLY",
     "AccessLabel",
@@ -71,6 +75,7 @@ ACS_EXTENSION_ID = "extension-definition--3a65884d-005a-4290-8335-cb2d778a83ce"
 TLP2_EXTENSION_ID = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 ALLYSHARE_EXTENSION_ID = "extension-definition--894568f2-b9da-4cbf-a449-c356685e423c"
 WRITER_ONLY = "x-allyshare-writer-only"
+ANONYMOUS = "x-allyshare-anonymous"
 """No STIX object can name this ref (marking refs are marking-definition ids), so only the
 node puts it in an access key."""
 
@@ -460,6 +465,7 @@ class MarkingRegistry:
             marking_id: AccessLabel(tlp=level) for marking_id, level in TLP_MARKING_IDS.items()
         }
         self._labels[WRITER_ONLY] = AccessLabel(writer_only=True)
+        self._labels[ANONYMOUS] = AccessLabel()
         self._definitions: dict[str, Mapping[str, Any]] = {}
         self._received: list[Mapping[str, Any]] = []
         self._problems: dict[str, tuple[str, ...]] = {}

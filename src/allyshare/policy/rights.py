@@ -22,6 +22,7 @@ class Operation(StrEnum):
     OBJECTS_DELETE = "objects:delete"
     OBJECTS_SEND = "objects:send"
     OBJECTS_RECEIVE = "objects:receive"
+    OBJECTS_EXPIRE = "objects:expire"
     MEMBERS_READ = "members:read"
     COLLECTIONS_WRITE = "collections:write"
     MEMBERS_WRITE = "members:write"
@@ -30,6 +31,7 @@ class Operation(StrEnum):
     PEERS_WRITE = "peers:write"
     ORCON_APPROVE = "orcon:approve"
     POLICY_EXPLAIN = "policy:explain"
+    SOURCES_REVEAL = "sources:reveal"
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     AUDIT_COSIGN = "audit:cosign"
@@ -45,6 +47,8 @@ ADMINISTRATIVE = frozenset(
         Operation.PEERS_READ,
         Operation.PEERS_WRITE,
         Operation.AUDIT_VERIFY,
+        Operation.OBJECTS_EXPIRE,
+        Operation.SOURCES_REVEAL,
     }
 )
 
@@ -74,6 +78,7 @@ def collection_rights(
     is_admin: bool = False,
     peer_agreement: str | None = None,
     local: bool = False,
+    category: str | None = None,
 ) -> CollectionRights:
     """Rights follow from the collection's agreement and the user's roles.
 
@@ -81,10 +86,14 @@ def collection_rights(
     agreement with this node (``peer_agreement``), never a ``local`` one (bound to no
     agreement, kept to the node's own country). Anyone else needs an organization that is a
     party of the agreement; then ``reader`` reads, ``contributor`` also writes, ``curator``
-    also deletes.
+    also deletes. A collection of a ``category`` its agreement no longer covers (a new
+    version dropped it) is shared with no one but admins until it does again; one that
+    declares none predates categories.
     """
     if is_admin:
         return CollectionRights(True, True, True)
+    if not local and category is not None and category not in agreement.categories:
+        return CollectionRights(False, False)
     if peer_agreement is not None:
         shares = not local and agreement.name == peer_agreement
         return CollectionRights(can_read=shares, can_write=shares)

@@ -89,6 +89,8 @@ class Agreement:
     propin_match_only: bool = False
     aggregate_k: int = 3
     retention_days: int | None = None
+    anonymous_by_default: bool = False
+    reveal_approvals: int = 1
 
     def has_party(self, organization: Organization) -> bool:
         """Whether the organization is bound by this agreement, by name or by its country."""

@@ -8,6 +8,7 @@ from allyshare.service.gate import CollectionAccess
 from allyshare.service.members import CONSOLE, DEFAULT_ROLES, ROLES, hash_token, new_token
 from allyshare.service.node import Node
 from allyshare.service.objects import Received
+from allyshare.service.retention import SCHEDULE, Expired
 from allyshare.service.writes import Prepared, ReuseByView, WriteRules, prepare
 
 __all__ = [
@@ -15,8 +16,10 @@ __all__ = [
     "CONSOLE",
     "DEFAULT_ROLES",
     "ROLES",
+    "SCHEDULE",
     "Attested",
     "CollectionAccess",
+    "Expired",
     "Explanation",
     "Node",
     "Prepared",

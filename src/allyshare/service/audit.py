@@ -11,6 +11,7 @@ organization sees the entries about its own objects, cut down to those objects.
 from __future__ import annotations
 
 import base64
+import hmac
 import logging
 import re
 import time
@@ -20,11 +21,9 @@ from functools import cached_property
 from typing import Any, NoReturn
 
 import orjson
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
 )
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome
 from allyshare.audit.merkle import (
@@ -46,9 +45,10 @@ from allyshare.audit.notes import (
 )
 from allyshare.config import Settings
 from allyshare.errors import InvalidInput, NotFound, PermissionDenied
-from allyshare.keys import load_signing_key, public_key_from_text
+from allyshare.keys import derived_key, load_signing_key, public_key_from_text
+from allyshare.policy import ANONYMOUS
 from allyshare.policy.rights import Operation
-from allyshare.storage import Store, User
+from allyshare.storage import AccessKey, Store, User
 from allyshare.storage.audit import (
     EntryFilter,
     StoredEntry,
@@ -58,6 +58,7 @@ from allyshare.storage.store import Unit
 
 log = logging.getLogger("allyshare.audit")
 MAC_INFO = b"allyshare audit entry mac"
+PSEUDONYM_INFO = b"allyshare audit contributor pseudonym"
 PAGE_LIMIT = 10_000
 
 
@@ -96,8 +97,19 @@ class Audit:
     @cached_property
     def _key(self) -> bytes:
         """The entries' MAC key, derived from the node key: never stored in the database."""
-        raw = self.node_key.private_bytes_raw()
-        return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=MAC_INFO).derive(raw)
+        return derived_key(self.node_key, MAC_INFO)
+
+    @cached_property
+    def _pseudonym_key(self) -> bytes:
+        return derived_key(self.node_key, PSEUDONYM_INFO)
+
+    def pseudonym(self, organization: str) -> str:
+        """How the log names an organization as the originator of its anonymous
+        contributions: the same name each time, so the organization finds its own trail,
+        and one that only the node key links to the organization (admins reading the log
+        learn who contributed only through an audited reveal)."""
+        digest = hmac.new(self._pseudonym_key, organization.encode(), "sha256").hexdigest()
+        return f"anonymous:{digest[:20]}"
 
     @property
     def origin(self) -> str:
@@ -193,9 +205,17 @@ class Audit:
         """Who the node records as the object's originators: its entries are about them."""
         keys = self._store.access_keys()
         found = {
-            keys[item.label].originator for _, item in self._store.versions_everywhere(object_id)
+            self.recorded_as(keys[item.label])
+            for _, item in self._store.versions_everywhere(object_id)
         }
         return tuple(sorted(found))
+
+    def recorded_as(self, key: AccessKey) -> str:
+        """The originator entries name for versions of this key: a contribution made
+        anonymously under its organization's pseudonym."""
+        if ANONYMOUS in key.marking_refs:
+            return self.pseudonym(key.originator)
+        return key.originator
 
     def _scoped(self, user: User, selection: EntryFilter) -> EntryFilter:
         if user.is_admin or user.is_system:
@@ -204,7 +224,8 @@ class Audit:
             self._refuse(user, "the audit log is for admins and originating organizations")
         if selection.about not in (None, user.organization_id):
             self._refuse(user, "an organization sees the entries about its own objects only")
-        return replace(selection, about=user.organization_id)
+        own = user.organization_id
+        return replace(selection, about=own, about_also=(self.pseudonym(own),))
 
     def _refuse(self, user: User, reason: str) -> NoReturn:
         self.record(
@@ -215,9 +236,9 @@ class Audit:
     def _shown(self, user: User, row: StoredEntry) -> dict[str, Any]:
         entry: dict[str, Any] = orjson.loads(row.body)
         if not (user.is_admin or user.is_system):
-            own = user.organization_id
+            own = {user.organization_id, self.pseudonym(user.organization_id or "")}
             objects = entry.get("objects", {})
-            entry["objects"] = {own: objects[own]} if own in objects else {}
+            entry["objects"] = {name: refs for name, refs in objects.items() if name in own}
         return entry
 
     # proofs, for auditors and witnesses
@@ -417,7 +438,7 @@ class _Leaves:
 def _filter_detail(selection: EntryFilter) -> dict[str, Any]:
     """The filter as asked (the originators the node looked up for it are its own business)."""
     asked = asdict(selection)
-    del asked["object_originators"]
+    del asked["object_originators"], asked["about_also"]
     return {name: value for name, value in asked.items() if value is not None}
 
 

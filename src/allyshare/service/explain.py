@@ -11,6 +11,7 @@ from allyshare.errors import (
     NotFound,
 )
 from allyshare.policy import (
+    ANONYMOUS,
     WRITER_ONLY,
     AccessLabel,
     Deny,
@@ -25,6 +26,8 @@ from allyshare.storage import (
     Store,
     User,
 )
+
+ANONYMOUS_CONTRIBUTOR = "an anonymous member of the community"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +70,8 @@ class Explainer:
                 actor_of(asker),
                 AuditOutcome.ALLOWED,
                 objects=ObjectRefs.of(
-                    (object_id, item.version, recorded) for _, item, recorded in mine
+                    (object_id, item.version, self._gate.audit.recorded_as(keys[item.label]))
+                    for _, item, _ in mine
                 ),
                 detail={"as_user": as_user},
             )
@@ -94,12 +98,17 @@ class Explainer:
             )
             decision = self._gate.decide(subject, target)
             lines.extend(explain(decision))
+            shown_originator = organization.id
+            if ANONYMOUS in keys[item.label].marking_refs and asker.organization_id != originator:
+                # An anonymous contribution's contributor is told only by an audited reveal.
+                shown_originator = ANONYMOUS_CONTRIBUTOR
+                lines = [line.replace(organization.id, ANONYMOUS_CONTRIBUTOR) for line in lines]
             explained.append(
                 Explanation(
                     collection_id=collection_id,
                     collection_title=collection.title,
                     version=item.version,
-                    originator=organization.id,
+                    originator=shown_originator,
                     markings=describe_label(
                         object_label(obj, registry).meet(AccessLabel(writer_only=apart))
                     ),

@@ -180,6 +180,7 @@ class Gate:
             is_admin=user.is_admin or user.is_system,
             peer_agreement=user.peer_agreement if user.peer is not None else None,
             local=collection.agreement_name is None,
+            category=collection.category,
         )
         return CollectionAccess(collection, rights.can_read, rights.can_write, rights.can_curate)
 

@@ -14,6 +14,7 @@ from typing import Any
 from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome
 from allyshare.clock import now_us
 from allyshare.community import (
+    CATEGORIES,
     KINDS,
     agreement_from_document,
     check_country,
@@ -318,20 +319,63 @@ class Members:
         return token
 
     def add_collection(
-        self, actor: User, title: str, description: str = "", *, agreement: str | None = None
+        self,
+        actor: User,
+        title: str,
+        description: str = "",
+        *,
+        agreement: str | None = None,
+        category: str | None = None,
+        anonymous_by_default: bool = False,
     ) -> Collection:
         self._gate.require(actor, Operation.COLLECTIONS_WRITE)
         if not title.strip():
             raise InvalidInput("a collection needs a title")
-        if agreement is not None and agreement not in {a.name for a in self.agreements()}:
-            raise NotFound(f"no agreement {agreement!r}; apply it first")
-        collection = Collection(str(uuid.uuid4()), title, description, now_us(), agreement)
-        detail = {"title": title, "agreement": agreement}
+        category = self._category_for(agreement, category)
+        collection = Collection(
+            str(uuid.uuid4()),
+            title,
+            description,
+            now_us(),
+            agreement,
+            category,
+            anonymous_by_default,
+        )
+        detail = {
+            "title": title,
+            "agreement": agreement,
+            "category": category,
+            "anonymous_by_default": anonymous_by_default,
+        }
         with self._change(
             actor, Operation.COLLECTIONS_WRITE, "add collection", detail, collection.id
         ):
             self._store.create_collection(collection)
         return collection
+
+    def _category_for(self, agreement_name: str | None, category: str | None) -> str | None:
+        """The category a new collection declares: one its agreement covers (the only one,
+        when the agreement lists one and none is named), or any for a national collection."""
+        if category is not None and category not in CATEGORIES:
+            raise InvalidInput(f"unknown category {category!r}; one of {sorted(CATEGORIES)}")
+        if agreement_name is None:
+            return category
+        agreement = next((a for a in self.agreements() if a.name == agreement_name), None)
+        if agreement is None:
+            raise NotFound(f"no agreement {agreement_name!r}; apply it first")
+        if category is None:
+            if len(agreement.categories) != 1:
+                raise InvalidInput(
+                    f"agreement {agreement_name!r} covers {sorted(agreement.categories)}: "
+                    "name the collection's category"
+                )
+            [category] = agreement.categories
+        elif category not in agreement.categories:
+            raise InvalidInput(
+                f"agreement {agreement_name!r} does not cover {category!r}, only "
+                f"{sorted(agreement.categories)}"
+            )
+        return category
 
     @contextmanager
     def _change(

@@ -25,6 +25,8 @@ from allyshare.service.objects import Objects, Received
 from allyshare.service.orcon import Orcon
 from allyshare.service.peers import Peers
 from allyshare.service.reads import Outgoing, Reads
+from allyshare.service.retention import Expired, Retention
+from allyshare.service.sources import Reveal, Sources
 from allyshare.service.views import View
 from allyshare.service.witnessing import Witnessed, Witnessing
 from allyshare.storage import (
@@ -56,12 +58,14 @@ class Node:
         self._audit = Audit(settings, store)
         self._gate = Gate(settings, store, self._audit)
         self._members = Members(settings, store, self._gate)
-        self._objects = Objects(settings, store, self._gate)
+        self._sources = Sources(settings, store, self._gate)
+        self._objects = Objects(settings, store, self._gate, self._sources)
         self._reads = Reads(settings, store, self._gate)
         self._orcon = Orcon(store, self._gate, self._objects, self._reads)
         self._explainer = Explainer(store, self._gate)
         self._peers = Peers(store, self._gate)
         self._witnessing = Witnessing(store, self._audit)
+        self._retention = Retention(store, self._gate)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -181,6 +185,10 @@ class Node:
     def agreements(self) -> list[Agreement]:
         return self._members.agreements()
 
+    def retention_days(self) -> dict[str, int | None]:
+        """How long each agreement keeps what it shares, by name (none: until deleted)."""
+        return {agreement.name: agreement.retention_days for agreement in self.agreements()}
+
     def rotate_token(self, name: str, *, actor: User = CONSOLE) -> str:
         return self._members.rotate_token(actor, name)
 
@@ -190,9 +198,18 @@ class Node:
         description: str = "",
         *,
         agreement: str | None = None,
+        category: str | None = None,
+        anonymous_by_default: bool = False,
         actor: User = CONSOLE,
     ) -> Collection:
-        return self._members.add_collection(actor, title, description, agreement=agreement)
+        return self._members.add_collection(
+            actor,
+            title,
+            description,
+            agreement=agreement,
+            category=category,
+            anonymous_by_default=anonymous_by_default,
+        )
 
     def user(self, name: str) -> User:
         """A member user by name, for the console to act on its behalf."""
@@ -251,8 +268,12 @@ class Node:
         collection_id: str,
         submitted: Sequence[object],
         attested: object = None,
+        *,
+        anonymous: bool | None = None,
     ) -> StatusRecord:
-        return self._objects.add_objects(user, collection_id, submitted, attested)
+        return self._objects.add_objects(
+            user, collection_id, submitted, attested, anonymous=anonymous
+        )
 
     def receive(
         self,
@@ -325,6 +346,15 @@ class Node:
         confirm: Callable[[PeerRecord], None] | None = None,
     ) -> None:
         self._peers.subscribe(actor, subscription, confirm)
+
+    def reveal(self, object_id: str, reason: str, *, actor: User = CONSOLE) -> Reveal:
+        return self._sources.reveal(actor, object_id, reason)
+
+    def confirm_reveal(self, reveal_id: str, *, actor: User = CONSOLE) -> Reveal:
+        return self._sources.confirm(actor, reveal_id)
+
+    def run_retention(self, *, now: int | None = None, actor: User = CONSOLE) -> list[Expired]:
+        return self._retention.run(actor, now)
 
     def sync_failed(self, subscription: SubscriptionRecord, error: str) -> None:
         self._peers.sync_failed(subscription, error)

@@ -18,10 +18,12 @@ from allyshare.config import Settings
 from allyshare.errors import (
     NotFound,
 )
+from allyshare.policy import ANONYMOUS
 from allyshare.policy.rights import Operation
 from allyshare.service.attestation import Attested, received_originators
 from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
+from allyshare.service.sources import Sources
 from allyshare.service.writes import ReuseByView, WriteRules, claimed_id, prepare
 from allyshare.storage import (
     NODE_ORIGINATOR,
@@ -60,10 +62,11 @@ class Received:
 class Objects:
     """The object versions of the node's collections, as each actor may write and read them."""
 
-    def __init__(self, settings: Settings, store: Store, gate: Gate) -> None:
+    def __init__(self, settings: Settings, store: Store, gate: Gate, sources: Sources) -> None:
         self._settings = settings
         self._store = store
         self._gate = gate
+        self._sources = sources
         self.write_listeners: list[Callable[[str], None]] = []
         """Called with the collection id after a write stored something (push wakes on it)."""
 
@@ -73,15 +76,21 @@ class Objects:
         collection_id: str,
         submitted: Sequence[object],
         attested: object = None,
+        *,
+        anonymous: bool | None = None,
     ) -> StatusRecord:
         """Check every object, store the valid ones in one transaction, record the status.
 
         The writer's organization is recorded as the originator (for the node's own console
         work, the node); the policy trusts only that, never a claim inside the object. A peer
         node writes what its members wrote: it ``attested`` their organizations beside the
-        objects (`received_originators`).
+        objects (`received_originators`). An ``anonymous`` contribution (or one to a
+        collection or agreement anonymous by default) names the community instead of the
+        writer to every reader, and the node keeps who it was sealed (`Sources`).
         """
         access = self._gate.collection_for(user, collection_id, "write")
+        agreement = self._gate.agreement(access.collection)
+        anonymously = self._sources.anonymous(user, access.collection, agreement, anonymous)
         requested = now_us()
         originator = NODE_ORIGINATOR
         claims: Attested | None = None
@@ -94,7 +103,7 @@ class Objects:
         rules = WriteRules(
             self._gate.organization(originator),
             originator,
-            self._gate.agreement(access.collection),
+            agreement,
             self._gate.registry(),
             # The author rules bind an organization's own members; the node's operator and
             # a peer node write on behalf of others.
@@ -102,6 +111,8 @@ class Objects:
             members={
                 identity_of(record.id): record.id for record in self._store.list_organizations()
             },
+            contributor=self._sources.contributor_of(user) if anonymously else None,
+            pseudonym=self._sources.pseudonym_of(access.collection) if anonymously else None,
         )
         prepared = prepare(submitted, rules, claims.originators if claims else None)
         notes = claims.notes if claims else {}
@@ -137,14 +148,17 @@ class Objects:
 
         reuse = ReuseByView(partial(self._gate.view, user, access.collection))
         with self._store.begin() as unit:
+            if anonymously and prepared.versions:
+                unit.ingest(collection_id, [self._sources.community_version(access.collection)])
             result = unit.ingest(collection_id, prepared.versions, reuse)
             status = status_of(result)
             unit.record_status(status)
             if user.peer is not None:
                 unit.record_receipts(collection_id, result.added, user.peer)
-            self._gate.record(
-                _write_entry(user, collection_id, prepared.versions, result, status), unit
-            )
+            if anonymously:
+                self._sources.seal(unit, user, collection_id, prepared, result)
+            entry = self._write_entry(user, collection_id, prepared.versions, result, status)
+            self._gate.record(entry, unit)
         if status.success_count:
             self.written(collection_id)
         return status
@@ -179,7 +193,7 @@ class Objects:
             result = unit.ingest(collection.id, prepared.versions)
             unit.record_receipts(collection.id, result.added, subscription.peer_name)
             unit.advance(subscription, cursor, len(result.added))
-            stored = _stored_refs(prepared.versions, result)
+            stored = self._stored_refs(prepared.versions, result)
             if stored or prepared.failures:
                 entry = AuditEntry(
                     Operation.OBJECTS_RECEIVE,
@@ -252,42 +266,53 @@ class Objects:
         for listener in self.write_listeners:
             listener(collection_id)
 
+    def _stored_refs(self, versions: Sequence[NewVersion], result: IngestResult) -> ObjectRefs:
+        """The versions stored, under the originator each was recorded with (an anonymous
+        contribution under its organization's pseudonym)."""
+        stored = [
+            v
+            for v, outcome in zip(versions, result.outcomes, strict=True)
+            if outcome is Outcome.STORED
+        ]
+        recorded_as = self._gate.audit.recorded_as
+        return ObjectRefs.of(
+            (
+                version.object_id,
+                version.version,
+                recorded_as(version.access._replace(originator=originator)),
+            )
+            for version, originator in zip(stored, result.originators, strict=True)
+        )
 
-def _stored_refs(versions: Sequence[NewVersion], result: IngestResult) -> ObjectRefs:
-    """The versions stored, under the originator each was recorded with."""
-    stored = [
-        v for v, outcome in zip(versions, result.outcomes, strict=True) if outcome is Outcome.STORED
-    ]
-    return ObjectRefs.of(
-        (version.object_id, version.version, originator)
-        for version, originator in zip(stored, result.originators, strict=True)
-    )
-
-
-def _write_entry(
-    user: User,
-    collection_id: str,
-    versions: Sequence[NewVersion],
-    result: IngestResult,
-    status: StatusRecord,
-) -> AuditEntry:
-    """The versions a write stored, and how many of the request's objects it refused."""
-    if status.failure_count == 0:
-        outcome = AuditOutcome.ALLOWED
-    elif status.success_count == 0:
-        outcome = AuditOutcome.FAILED
-    else:
-        outcome = AuditOutcome.PARTIAL
-    return AuditEntry(
-        Operation.OBJECTS_WRITE,
-        actor_of(user),
-        outcome,
-        collection_id,
-        _stored_refs(versions, result),
-        peer=user.peer,
-        detail={
-            "status": status.id,
-            "total": status.total_count,
-            "failures": status.failure_count,
-        },
-    )
+    def _write_entry(
+        self,
+        user: User,
+        collection_id: str,
+        versions: Sequence[NewVersion],
+        result: IngestResult,
+        status: StatusRecord,
+    ) -> AuditEntry:
+        """The versions a write stored, and how many of the request's objects it refused.
+        An anonymous write's actor is its organization's pseudonym, not the user."""
+        if status.failure_count == 0:
+            outcome = AuditOutcome.ALLOWED
+        elif status.success_count == 0:
+            outcome = AuditOutcome.FAILED
+        else:
+            outcome = AuditOutcome.PARTIAL
+        actor = actor_of(user)
+        detail: dict[str, object] = {"status": status.id}
+        if any(ANONYMOUS in version.access.marking_refs for version in versions):
+            # Neither the user nor the status (which names it) is told.
+            pseudonym = self._gate.audit.pseudonym(user.organization_id or "")
+            actor, detail = Actor(pseudonym, "anonymous", pseudonym), {}
+        detail.update(total=status.total_count, failures=status.failure_count)
+        return AuditEntry(
+            Operation.OBJECTS_WRITE,
+            actor,
+            outcome,
+            collection_id,
+            self._stored_refs(versions, result),
+            peer=user.peer,
+            detail=detail,
+        )

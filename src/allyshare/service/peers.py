@@ -77,6 +77,12 @@ class Peers:
                 f"collection {local.id} is bound to {local.agreement_name or 'no agreement'}, "
                 f"peer {peer.name!r} shares under {peer.agreement_name}: data keeps its agreement"
             )
+        covered = self._gate.agreement(local).categories
+        if local.category is not None and local.category not in covered:
+            raise InvalidInput(
+                f"collection {local.id} holds {local.category}, which agreement "
+                f"{peer.agreement_name} does not cover ({', '.join(sorted(covered))})"
+            )
         if confirm is not None:
             confirm(peer)
         detail = {

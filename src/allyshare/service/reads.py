@@ -244,11 +244,12 @@ class Reads:
         (partial) or not. A read names thousands of versions: each access key's originator
         is looked up once, not once per version."""
         keys = self._store.access_keys()
+        recorded_as = self._gate.audit.recorded_as
         refs = ObjectRefs()
         by_label: dict[int, list[VersionRef]] = {}
 
         def versions_of(label: int) -> list[VersionRef]:
-            found = by_label[label] = refs.versions_of(keys[label].originator)
+            found = by_label[label] = refs.versions_of(recorded_as(keys[label]))
             return found
 
         found = by_label.get

@@ -14,6 +14,7 @@ import orjson
 from allyshare.errors import InvalidObject
 from allyshare.orcon.approvals import APPROVAL_TYPE, approval_problems
 from allyshare.policy import (
+    ANONYMOUS,
     WRITER_ONLY,
     Agreement,
     MarkingRegistry,
@@ -21,6 +22,7 @@ from allyshare.policy import (
     WriteChecker,
 )
 from allyshare.service.views import View
+from allyshare.sources import anonymize
 from allyshare.stix.validation import StixObjectInfo, check_object
 from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import AccessKey, NewVersion, StoredVersion, markings_in
@@ -44,6 +46,8 @@ class Prepared:
     failures: dict[int, dict[str, str]]
     warnings: dict[int, str] = field(default_factory=dict)
     """Per position, what the writer should know of an accepted object (`unenforced_markings`)."""
+    withheld: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Per position, what anonymity took out of an accepted object (to seal)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,10 @@ class WriteRules:
     operator: bool = False
     members: Mapping[str, str] = field(default_factory=dict)
     """Each member organization's STIX identity id, to its organization id."""
+    contributor: str | None = None
+    """For an anonymous contribution, the writer's STIX identity, which no reader is shown."""
+    pseudonym: str | None = None
+    """For an anonymous contribution, the community identity readers see instead."""
 
     def with_definitions(self, definitions: Sequence[Mapping[str, Any]]) -> WriteRules:
         """Marking definitions sent in the same request count as known for its objects."""
@@ -78,7 +86,10 @@ class WriteRules:
         return problems
 
     def access_key(self, obj: Mapping[str, Any], originator: str | None = None) -> AccessKey:
-        return AccessKey(originator or self.originator, *markings_in(obj))
+        refs, granular = markings_in(obj)
+        if self.pseudonym is not None:
+            refs = tuple(sorted({*refs, ANONYMOUS}))
+        return AccessKey(originator or self.originator, refs, granular)
 
 
 def prepare(
@@ -105,6 +116,7 @@ def prepare(
     versions: list[NewVersion] = []
     positions: list[int] = []
     warnings: dict[int, str] = {}
+    withheld: dict[int, dict[str, Any]] = {}
     dumps = orjson.dumps
     for position, info, obj in checked:
         version = version_of(obj)
@@ -122,6 +134,16 @@ def prepare(
                 "message": "refused by policy: " + "; ".join(problems),
             }
             continue
+        if rules.contributor is not None and rules.pseudonym is not None:
+            try:
+                if info.type == APPROVAL_TYPE:
+                    raise InvalidObject(info.id, None, "an ORCON approval cannot be anonymous")
+                anonymized = anonymize(obj, rules.contributor, rules.pseudonym)
+            except InvalidObject as exc:
+                failures[position] = {"id": info.id, "version": version, "message": str(exc)}
+                continue
+            obj, withheld[position] = anonymized.public, anonymized.withheld
+            body = dumps(obj)
         versions.append(
             NewVersion(
                 object_id=info.id,
@@ -137,7 +159,7 @@ def prepare(
         unenforced = unenforced_markings(obj, rules.registry)
         if unenforced:
             warnings[position] = unenforced
-    return Prepared(versions, positions, failures, warnings)
+    return Prepared(versions, positions, failures, warnings, withheld)
 
 
 def unenforced_markings(obj: Mapping[str, Any], registry: MarkingRegistry) -> str | None:

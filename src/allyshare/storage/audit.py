@@ -68,6 +68,9 @@ class EntryFilter:
     since: int | None = None
     until: int | None = None
     object_originators: tuple[str, ...] = ()
+    about_also: tuple[str, ...] = ()
+    """Other names ``about`` goes by in the log: the pseudonym under which its anonymous
+    contributions are recorded (only for that organization's own view)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +322,9 @@ class AuditLog:
             query = query.where(audit_entries.c.recorded_at < selection.until)
         # An organization's view keeps to its own objects; an admin's search for one object
         # keeps to the entries about the organizations recorded as its originators.
-        originators = [selection.about] if selection.about is not None else []
+        originators = (
+            [selection.about, *selection.about_also] if selection.about is not None else []
+        )
         if selection.object_id is not None:
             originators = originators or list(selection.object_originators)
             query = query.where(self._mentions(selection.object_id))

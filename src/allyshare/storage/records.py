@@ -17,6 +17,8 @@ class Collection:
     description: str
     created_at: int
     agreement_name: str | None = None
+    category: str | None = None
+    anonymous_by_default: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,3 +193,17 @@ class SubscriptionRecord:
     objects_out: int = 0
     push_cursor: int | None = None
     """The local ``date_added`` pushed up to (with ``push``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RevealRecord:
+    """A reveal of an anonymous contributor: asked by one admin, confirmed by another when
+    the agreement wants two."""
+
+    id: str
+    object_id: str
+    reason: str
+    requested_by: str
+    requested_at: int
+    confirmed_by: str | None = None
+    confirmed_at: int | None = None

@@ -36,6 +36,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    false,
 )
 
 metadata = MetaData()
@@ -50,6 +51,8 @@ collections = Table(
     Column("created_at", BigInteger, nullable=False),
     Column("last_added", BigInteger, nullable=False),
     Column("agreement_name", String(100), nullable=True),
+    Column("category", String(40), nullable=True),
+    Column("anonymous_by_default", Boolean, nullable=False, server_default=false()),
 )
 
 objects = Table(
@@ -211,6 +214,30 @@ receipts = Table(
     Column("date_added", BigInteger, primary_key=True, autoincrement=False),
     Column("peer_name", String(100), nullable=False),
     Column("received_at", BigInteger, nullable=False),
+)
+
+# The true identity behind each anonymous contribution, sealed (allyshare.sources.sealing),
+# beside its version.
+sealed_sources = Table(
+    "sealed_sources",
+    metadata,
+    Column("collection_seq", Integer, primary_key=True, autoincrement=False),
+    Column("date_added", BigInteger, primary_key=True, autoincrement=False),
+    Column("sealed", LargeBinary, nullable=False),
+)
+
+# Reveals of anonymous contributors asked for, each waiting for a second admin when the
+# agreement wants two (allyshare.service.sources).
+reveals = Table(
+    "reveals",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("object_id", String(300), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", BigInteger, nullable=False),
+    Column("confirmed_by", String(200), nullable=True),
+    Column("confirmed_at", BigInteger, nullable=True),
 )
 
 # Signatures a node accepted, each kept until it expires, so a copy is refused by every

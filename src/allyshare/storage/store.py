@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,7 @@ from allyshare.storage.records import (
     OrganizationRecord,
     Outcome,
     Page,
+    RevealRecord,
     StatusRecord,
     StoredVersion,
     SubscriptionRecord,
@@ -80,6 +81,8 @@ from allyshare.storage.schema import (
     orcon_approvals,
     organizations,
     receipts,
+    reveals,
+    sealed_sources,
     statuses,
     users,
 )
@@ -170,6 +173,8 @@ class Store:
                     created_at=collection.created_at,
                     last_added=0,
                     agreement_name=collection.agreement_name,
+                    category=collection.category,
+                    anonymous_by_default=collection.anonymous_by_default,
                 )
             )
 
@@ -888,6 +893,65 @@ class Store:
                 self._reflag(connection, seq, object_id)
         return len(doomed)
 
+    def sealed_sources(self, object_id: str) -> list[tuple[str, str, bytes]]:
+        """(collection id, version, sealed identity) of each anonymous version of the object."""
+        query = (
+            select(collections.c.id, objects.c.version, sealed_sources.c.sealed)
+            .join(objects, objects.c.collection_seq == collections.c.seq)
+            .join(
+                sealed_sources,
+                (sealed_sources.c.collection_seq == objects.c.collection_seq)
+                & (sealed_sources.c.date_added == objects.c.date_added),
+            )
+            .where(objects.c.object_id == object_id)
+            .order_by(collections.c.id, objects.c.version_key)
+        )
+        with self._read.connect() as connection:
+            return [(row[0], row[1], bytes(row[2])) for row in connection.execute(query)]
+
+    def add_reveal(self, reveal: RevealRecord) -> None:
+        with self._transactions.begin() as connection:
+            connection.execute(insert(reveals).values(**asdict(reveal)))
+
+    def reveal(self, reveal_id: str) -> RevealRecord | None:
+        with self._read.connect() as connection:
+            row = connection.execute(select(reveals).where(reveals.c.id == reveal_id)).first()
+        return None if row is None else RevealRecord(*row)
+
+    def confirm_reveal(self, reveal_id: str, admin: str, at: int) -> bool:
+        """Mark the reveal confirmed, unless someone confirmed it first."""
+        with self._transactions.begin() as connection:
+            done = connection.execute(
+                update(reveals)
+                .where(reveals.c.id == reveal_id, reveals.c.confirmed_by.is_(None))
+                .values(confirmed_by=admin, confirmed_at=at)
+            )
+        return done.rowcount == 1
+
+    def expire_versions(self, collection_id: str, added_before: int) -> int:
+        """Delete the versions added to the collection before ``added_before`` (retention),
+        and re-derive latest/first flags of what remains."""
+        with self._transactions.begin() as connection:
+            seq, _ = self._lock_collection(connection, collection_id)
+            expired = objects.c.collection_seq == seq, objects.c.date_added < added_before
+            object_ids = (
+                connection.execute(select(objects.c.object_id).where(*expired).distinct())
+                .scalars()
+                .all()
+            )
+            if not object_ids:
+                return 0
+            removed = connection.execute(delete(objects).where(*expired)).rowcount
+            connection.execute(
+                delete(sealed_sources).where(
+                    sealed_sources.c.collection_seq == seq,
+                    sealed_sources.c.date_added < added_before,
+                )
+            )
+            for object_id in object_ids:
+                self._reflag(connection, seq, object_id)
+        return int(removed)
+
     @staticmethod
     def _reflag(connection: Connection, seq: int, object_id: str) -> None:
         where = _object_is(seq, object_id)
@@ -957,6 +1021,18 @@ class Unit:
         of a page is in with the cursor past it, or none is and the page is fetched again."""
         PeerStore.advance(self.connection, subscription, cursor, count)
 
+    def seal_sources(self, collection_id: str, sealed: Mapping[int, bytes]) -> None:
+        """Keep the sealed identities of anonymous versions just added, by ``date_added``."""
+        if not sealed:
+            return
+        seq = self.connection.execute(
+            select(collections.c.seq).where(collections.c.id == collection_id)
+        ).scalar_one()
+        self.connection.execute(
+            insert(sealed_sources),
+            [{"collection_seq": seq, "date_added": d, "sealed": s} for d, s in sealed.items()],
+        )
+
     def append_audit(self, entries: Sequence[AuditEntry], key: bytes) -> Frontier:
         return self._store.audit.append(self.connection, entries, key)
 
@@ -1022,6 +1098,8 @@ _COLLECTION_QUERY = select(
     collections.c.description,
     collections.c.created_at,
     collections.c.agreement_name,
+    collections.c.category,
+    collections.c.anonymous_by_default,
 )
 
 # Statements run for every request are built once: building and keying one cost more than

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 import orjson
@@ -145,12 +146,15 @@ def create_app(node: Node, limiter: LoginLimiter | None = None) -> Starlette:
         submitted, attested = _parse_envelope(body)
         if user.peer is None:
             attested = None
-        status = await run_in_threadpool(node.add_objects, user, cid, submitted, attested)
+        anonymous = _anonymous_asked(request.query_params.get(ANONYMOUS_PARAMETER))
+        status = await run_in_threadpool(
+            partial(node.add_objects, anonymous=anonymous), user, cid, submitted, attested
+        )
         log.info(
             "objects added",
             extra={
                 "collection": cid,
-                "user": user.name,
+                "user": user.name if anonymous is not True else "anonymous",
                 "total": status.total_count,
                 "failures": status.failure_count,
             },
@@ -268,6 +272,19 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise HTTPProblem(413, f"the body exceeds this server's limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+ANONYMOUS_PARAMETER = "x_allyshare_anonymous"
+"""The add-objects query parameter asking that the contributor be withheld from readers."""
+
+
+def _anonymous_asked(value: str | None) -> bool | None:
+    """What the contributor asked; None leaves it to the collection's or agreement's default."""
+    if value is None:
+        return None
+    if value in ("true", "false"):
+        return value == "true"
+    raise HTTPProblem(400, f"{ANONYMOUS_PARAMETER} is true or false, not {value!r}")
 
 
 def _parse_envelope(body: bytes) -> tuple[list[object], object]:

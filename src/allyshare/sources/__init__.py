@@ -1,0 +1,22 @@
+"""Source protection: contributions whose contributor stays anonymous to everyone but an
+audited reveal, the community pseudonym readers see instead, and the sealing of the true
+values at rest."""
+
+from allyshare.sources.anonymity import (
+    IDENTIFYING,
+    Anonymized,
+    anonymize,
+    community_identity,
+    community_identity_id,
+)
+from allyshare.sources.sealing import SEALING_PURPOSE, Sealer
+
+__all__ = [
+    "IDENTIFYING",
+    "SEALING_PURPOSE",
+    "Anonymized",
+    "Sealer",
+    "anonymize",
+    "community_identity",
+    "community_identity_id",
+]
