@@ -74,7 +74,15 @@ def test_members_agreements_and_cutting_access(
     code, _, err = run(capsys, node_dir, "collection", "add", "X", "--agreement", "nope")
     assert code == 1 and "no agreement" in err
     code, collection, _ = run(
-        capsys, node_dir, "collection", "add", "Cyber", "--agreement", "us-rok-tech"
+        capsys,
+        node_dir,
+        "collection",
+        "add",
+        "Cyber",
+        "--agreement",
+        "us-rok-tech",
+        "--category",
+        "cyber-threat",
     )
     assert code == 0 and collection
     assert "us-rok-tech\tv1\tKOR,USA" in run(capsys, node_dir, "agreement", "list")[1]
@@ -102,7 +110,15 @@ def test_changing_members_and_explaining_a_decision(
     agreement_file.write_text(US_ROK_TECH)
     assert run(capsys, node_dir, "agreement", "apply", str(agreement_file))[0] == 0
     _, collection, _ = run(
-        capsys, node_dir, "collection", "add", "Cyber threats", "--agreement", "us-rok-tech"
+        capsys,
+        node_dir,
+        "collection",
+        "add",
+        "Cyber threats",
+        "--agreement",
+        "us-rok-tech",
+        "--category",
+        "cyber-threat",
     )
     _, org, _ = run(capsys, node_dir, "org", "add", "KrCERT", "--country", "KOR", "--kind", "cert")
     code, line, _ = run(capsys, node_dir, "org", "change", org, "--sector", "telecom")

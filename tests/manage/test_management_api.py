@@ -72,7 +72,9 @@ class Site:
 def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     node = Node.open(Settings(data_dir=tmp_path, database_url=database_url, country="USA"))
     node.apply_agreement(AGREEMENT)
-    collection = node.add_collection("Indicators", "shared with KOR", agreement="us-rok-tech")
+    collection = node.add_collection(
+        "Indicators", "shared with KOR", agreement="us-rok-tech", category="cyber-threat"
+    )
     tokens = {"root": node.add_user("root", is_admin=True)}
     with TestClient(create_server_app(node)) as client:
         yield Site(client, node, tokens, collection.id)
@@ -415,6 +417,8 @@ def test_agreements_are_applied_once_per_version(site: Site, analyst: str) -> No
         "propin_match_only": True,
         "aggregate_k": 3,
         "retention_days": 730,
+        "anonymous_by_default": False,
+        "reveal_approvals": 1,
     }
     # Members read the rules they share by; only admins set them.
     listed = site.call("GET", "/agreements", analyst)
@@ -479,22 +483,29 @@ def test_collections_follow_agreement_and_roles(site: Site) -> None:
         "title": "Indicators",
         "description": "shared with KOR",
         "agreement": "us-rok-tech",
+        "category": "cyber-threat",
+        "anonymous_by_default": False,
         "can_read": True,
         "can_write": False,
     }
 
 
 def test_admins_add_collections(site: Site) -> None:
-    made = site.call("POST", "/collections", body={"title": "Coercion", "agreement": "us-rok-tech"})
+    body = {"title": "Coercion", "agreement": "us-rok-tech", "category": "supply-chain"}
+    made = site.call("POST", "/collections", body=body)
     assert made.status_code == 201, made.text
     assert made.json() | {"id": ""} == {
         "id": "",
         "title": "Coercion",
         "description": "",
         "agreement": "us-rok-tech",
+        "category": "supply-chain",
+        "anonymous_by_default": False,
         "can_read": True,
         "can_write": True,
     }
+    uncovered = site.call("POST", "/collections", body={**body, "category": "economic-coercion"})
+    assert "does not cover 'economic-coercion'" in problem(uncovered, 400)
     listed = site.call("GET", "/collections").json()["collections"]
     assert made.json() in listed and len(listed) == 2
 
@@ -549,6 +560,8 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("GET", "/audit/checkpoint"),
         ("GET", "/audit/cosignatures"),
         ("POST", "/audit/cosignatures"),
+        ("POST", "/reveal"),
+        ("POST", "/reveal/{reveal_id}/confirm"),
     }
     add_user = schema["paths"]["/users"]["post"]
     assert {"201", "400", "401", "403", "409"} <= set(add_user["responses"])
