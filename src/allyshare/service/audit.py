@@ -89,6 +89,7 @@ class Audit:
         self._settings = settings
         self._store = store
         self._checkpointed: int | None = None
+        self._pseudonyms: dict[str, str] = {}
 
     @cached_property
     def node_key(self) -> Ed25519PrivateKey:
@@ -108,8 +109,11 @@ class Audit:
         contributions: the same name each time, so the organization finds its own trail,
         and one that only the node key links to the organization (admins reading the log
         learn who contributed only through an audited reveal)."""
-        digest = hmac.new(self._pseudonym_key, organization.encode(), "sha256").hexdigest()
-        return f"anonymous:{digest[:20]}"
+        found = self._pseudonyms.get(organization)
+        if found is None:
+            digest = hmac.new(self._pseudonym_key, organization.encode(), "sha256").hexdigest()
+            found = self._pseudonyms[organization] = f"anonymous:{digest[:20]}"
+        return found
 
     @property
     def origin(self) -> str:

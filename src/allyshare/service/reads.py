@@ -230,14 +230,15 @@ class Reads:
     def _exported(
         self, user: User, collection_id: str, versions: Iterator[StoredVersion], view: View
     ) -> Iterator[bytes]:
-        """The bodies, recorded a batch at a time (one entry per batch, not per export, so a
-        large export is not one enormous entry, nor one missing if the export stops early)."""
+        """The bodies, recorded a batch at a time, each batch before it leaves (one entry per
+        batch, not per export, so a large export is not one enormous entry, nor one missing if
+        the export stops early)."""
         while batch := list(islice(versions, EXPORT_BATCH)):
             shown = Shown()
             shown.add(batch, view, with_body=True)
+            self._record_read(user, collection_id, shown, with_body=True, export=True)
             for item in shown.items:
                 yield item.body
-            self._record_read(user, collection_id, shown, with_body=True, export=True)
 
     def _refs(self, shown: Shown) -> tuple[ObjectRefs, AuditOutcome]:
         """What an entry says of the versions, and whether redaction withheld anything
