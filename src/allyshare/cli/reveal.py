@@ -29,8 +29,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def reveal_contributor(args: argparse.Namespace) -> int:
-    if (args.object_id is None) == (args.confirm is None):
-        raise InvalidInput("name an OBJECT_ID to reveal, or --confirm REVEAL_ID, not both")
+    if args.object_id is None and args.confirm is None:
+        raise InvalidInput("name an OBJECT_ID to reveal, or --confirm REVEAL_ID")
+    if args.object_id is not None and args.confirm is not None:
+        raise InvalidInput("name an OBJECT_ID to reveal or --confirm REVEAL_ID, not both")
     if args.object_id is not None and not args.reason:
         raise InvalidInput("a reveal needs --reason, recorded for the contributor to see")
     with open_node(args.data_dir) as node:
