@@ -419,6 +419,7 @@ def test_agreements_are_applied_once_per_version(site: Site, analyst: str) -> No
         "retention_days": 730,
         "anonymous_by_default": False,
         "reveal_approvals": 1,
+        "scrub_pii": False,
     }
     # Members read the rules they share by; only admins set them.
     listed = site.call("GET", "/agreements", analyst)
@@ -757,3 +758,41 @@ def test_paths_no_route_matches_are_answered_in_each_api_s_form(site: Site) -> N
         assert looped.status_code == 404 and looped.json()["http_status"] == "404"
     assets = site.client.get("/docs/assets/nothing-here.js")
     assert assets.status_code == 404 and assets.json()["http_status"] == "404"
+
+
+def test_sightings_are_aggregated_for_a_reader_who_may_see_the_object(
+    site: Site, analyst: str
+) -> None:
+    indicator_id = "indicator--7d3a1c2e-0000-4000-8000-000000000001"
+    green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    common = {"spec_version": "2.1", "object_marking_refs": [green]}
+    stamp = {"created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z"}
+    objects = [
+        {
+            "type": "indicator",
+            "id": indicator_id,
+            "pattern": "[domain-name:value = 'c2.example']",
+            "pattern_type": "stix",
+            "valid_from": "2026-01-01T00:00:00Z",
+            **common,
+            **stamp,
+        },
+        {
+            "type": "sighting",
+            "id": "sighting--7d3a1c2e-0000-4000-8000-000000000002",
+            "sighting_of_ref": indicator_id,
+            "count": 4,
+            "first_seen": "2026-01-02T00:00:00Z",
+            **common,
+            **stamp,
+        },
+    ]
+    assert site.node.add_objects(site.node.user("root"), site.collection, objects).success_count
+    seen = site.call("GET", f"/sightings?of={indicator_id}", analyst)
+    assert seen.status_code == 200, seen.text
+    body = seen.json()
+    assert (body["sightings"], body["count"], body["countries"]) == (1, 4, ["USA"])
+    assert body["others"]["sightings"] == 1 and body["sighters"] == []
+    missing = site.call("GET", "/sightings?of=indicator--7d3a1c2e-0000-4000-8000-000000000009")
+    assert "no object" in problem(missing, 404)
+    assert problem(site.call("GET", "/sightings", analyst), 400)

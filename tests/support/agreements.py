@@ -1,5 +1,8 @@
 """The issue's example agreement, as an operator would write it."""
 
+import tomllib
+from typing import Any
+
 US_ROK_TECH = """
 name = "us-rok-tech"
 version = 1
@@ -11,3 +14,8 @@ propin_match_only = true
 aggregate_k = 3
 retention_days = 730
 """
+
+
+def us_rok_tech(**changes: Any) -> dict[str, Any]:
+    """The example agreement as the service takes it, with ``changes``."""
+    return {**tomllib.loads(US_ROK_TECH), **changes}

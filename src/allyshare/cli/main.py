@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from allyshare.cli import audit, commands, retention, reveal
+from allyshare.cli import audit, commands, retention, reveal, sightings
 from allyshare.community import CATEGORIES
 from allyshare.config import default_data_dir
 from allyshare.errors import AllyshareError
@@ -272,6 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.register(sub, common)
     retention.register(sub, common)
     reveal.register(sub, common)
+    sightings.register(sub, common)
     return parser
 
 

@@ -1,6 +1,6 @@
 """Sharing agreements as operators write them: TOML or JSON documents, checked field by field.
 
-The document shape (the last three fields optional)::
+The document shape (the last four fields optional)::
 
     name = "us-rok-tech"
     version = 1
@@ -13,6 +13,7 @@ The document shape (the last three fields optional)::
     retention_days = 730            # kept that long after a node added it; without, until deleted
     anonymous_by_default = false    # contributors anonymous unless they ask otherwise
     reveal_approvals = 1            # 2: a second admin confirms a reveal
+    scrub_pii = false               # personal data replaced before anything is stored
 
 A document that breaks a rule is refused whole, with every problem named, so an agreement is
 never applied half-understood.
@@ -47,6 +48,7 @@ _KNOWN_FIELDS = {
     "retention_days",
     "anonymous_by_default",
     "reveal_approvals",
+    "scrub_pii",
 }
 
 
@@ -131,6 +133,7 @@ def agreement_from_document(document: Mapping[str, Any]) -> Agreement:
     approvals = field("reveal_approvals", int, required=False)
     if approvals is not None and approvals not in (1, 2):
         problems.append("'reveal_approvals' must be 1 or 2 (admins who reveal a contributor)")
+    scrub = field("scrub_pii", bool, required=False)
     if problems:
         raise InvalidInput("agreement refused: " + "; ".join(problems))
     return Agreement(
@@ -146,6 +149,7 @@ def agreement_from_document(document: Mapping[str, Any]) -> Agreement:
         retention_days=retention,
         anonymous_by_default=bool(anonymous),
         reveal_approvals=approvals or 1,
+        scrub_pii=bool(scrub),
     )
 
 

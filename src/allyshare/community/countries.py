@@ -40,3 +40,10 @@ def check_country(code: str, what: str = "country") -> str:
     if problem is not None:
         raise InvalidInput(problem)
     return code
+
+
+@cache
+def alpha_2(code: str) -> str | None:
+    """The ISO 3166-1 alpha-2 code of an alpha-3 one (phone number regions use it)."""
+    country = pycountry.countries.get(alpha_3=code)
+    return None if country is None else str(country.alpha_2)

@@ -64,6 +64,7 @@ from allyshare.manage.models import (
     PeersOut,
     Problem,
     RevealOut,
+    SightingsOut,
     SubscriptionOut,
     Token,
     UserChange,
@@ -462,6 +463,16 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         approval = node.revoke_orcon(user, approval_id)
         log.info("orcon approval revoked", extra={"approval": approval_id, "by": user.name})
         return approval_out(approval, "this node")
+
+    @app.get("/sightings", tags=["sources"], responses=_problems(400, 404))
+    def sightings(
+        of: Annotated[str, Query(min_length=1, max_length=300)],
+        user: Anyone,
+    ) -> SightingsOut:
+        """The sightings of an object you may see, across every collection you may read,
+        aggregated: your organization's own, those whose sighters you may see, and every
+        other sighter as "others" with its country (anonymous sighters among them)."""
+        return SightingsOut(**node.sightings(of, actor=user).as_json())
 
     @app.get("/policy/explain", tags=["policy"], responses=_problems(404))
     def explain_policy(object_id: str, as_user: str, user: Anyone) -> ExplanationOut:

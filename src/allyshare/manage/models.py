@@ -176,6 +176,9 @@ class AgreementDocument(_Request):
     reveal_approvals: Int64 | None = Field(
         default=None, description="2: a second admin confirms a reveal within 24 hours"
     )
+    scrub_pii: bool | None = Field(
+        default=None, description="e-mail addresses, phone numbers and person names replaced"
+    )
 
 
 class PartiesOut(BaseModel):
@@ -195,6 +198,7 @@ class AgreementOut(BaseModel):
     retention_days: int | None
     anonymous_by_default: bool
     reveal_approvals: int
+    scrub_pii: bool
 
     @classmethod
     def of(cls, agreement: Agreement) -> AgreementOut:
@@ -213,6 +217,7 @@ class AgreementOut(BaseModel):
             retention_days=agreement.retention_days,
             anonymous_by_default=agreement.anonymous_by_default,
             reveal_approvals=agreement.reveal_approvals,
+            scrub_pii=agreement.scrub_pii,
         )
 
 
@@ -320,6 +325,32 @@ class NewOrconApproval(_Request):
 class NewReveal(_Request):
     object_id: str = Field(description="an object contributed anonymously to this node")
     reason: str = Field(description="why: recorded, and shown to the contributor's organization")
+
+
+class SightingTally(BaseModel):
+    sightings: int = Field(description="sighting objects counted")
+    count: int = Field(description="the sum of their counts (a sighting without one counts once)")
+    first_seen: str | None
+    last_seen: str | None
+
+
+class SighterTally(SightingTally):
+    where_sighted_refs: list[str]
+
+
+class OthersTally(SightingTally):
+    countries: list[str] = Field(description="of the organizations that shared them")
+
+
+class SightingsOut(SightingTally):
+    """Sightings of one object, aggregated for the reader: its own, those whose sighters it
+    may see, and the others (by country only)."""
+
+    sighting_of_ref: str
+    countries: list[str]
+    own: SightingTally
+    sighters: list[SighterTally]
+    others: OthersTally
 
 
 class RevealOut(BaseModel):

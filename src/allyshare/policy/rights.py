@@ -23,6 +23,7 @@ class Operation(StrEnum):
     OBJECTS_SEND = "objects:send"
     OBJECTS_RECEIVE = "objects:receive"
     OBJECTS_EXPIRE = "objects:expire"
+    OBJECTS_SCRUB = "objects:scrub"
     MEMBERS_READ = "members:read"
     COLLECTIONS_WRITE = "collections:write"
     MEMBERS_WRITE = "members:write"

@@ -91,6 +91,7 @@ class Agreement:
     retention_days: int | None = None
     anonymous_by_default: bool = False
     reveal_approvals: int = 1
+    scrub_pii: bool = False
 
     def has_party(self, organization: Organization) -> bool:
         """Whether the organization is bound by this agreement, by name or by its country."""

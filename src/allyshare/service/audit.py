@@ -115,6 +115,11 @@ class Audit:
             found = self._pseudonyms[organization] = f"anonymous:{digest[:20]}"
         return found
 
+    def writer_pseudonym(self, user_name: str) -> str:
+        """How an anonymous write's status names its writer, who alone reads it: not by a
+        name stored beside what the write sealed."""
+        return self.pseudonym(f"user:{user_name}")
+
     @property
     def origin(self) -> str:
         """The log's name in its checkpoints, and the key name its signatures carry."""

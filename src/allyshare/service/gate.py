@@ -147,11 +147,15 @@ class Gate:
             or user.organization_id == origin_of(recorded_originator)
         )
 
-    @staticmethod
-    def may_read_status(user: User, writer: str) -> bool:
+    def may_read_status(self, user: User, writer: str) -> bool:
         """A status names the versions its request wrote: only that writer reads it (an
-        admin's clearance need not cover them)."""
-        return user.is_system or writer == user.name
+        admin's clearance need not cover them). An anonymous write's status names its writer
+        by the `Audit.writer_pseudonym`."""
+        return (
+            user.is_system
+            or writer == user.name
+            or writer == self.audit.writer_pseudonym(user.name)
+        )
 
     @contextmanager
     def recording_denials(self, user: User, operation: Operation) -> Iterator[None]:

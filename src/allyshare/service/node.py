@@ -26,6 +26,7 @@ from allyshare.service.orcon import Orcon
 from allyshare.service.peers import Peers
 from allyshare.service.reads import Outgoing, Reads
 from allyshare.service.retention import Expired, Retention
+from allyshare.service.sightings import Sighted, Sightings
 from allyshare.service.sources import Reveal, Sources
 from allyshare.service.views import View
 from allyshare.service.witnessing import Witnessed, Witnessing
@@ -66,6 +67,7 @@ class Node:
         self._peers = Peers(store, self._gate)
         self._witnessing = Witnessing(store, self._audit)
         self._retention = Retention(store, self._gate)
+        self._sightings = Sightings(store, self._gate, self._reads)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -352,6 +354,9 @@ class Node:
 
     def confirm_reveal(self, reveal_id: str, *, actor: User = CONSOLE) -> Reveal:
         return self._sources.confirm(actor, reveal_id)
+
+    def sightings(self, object_id: str, *, actor: User = CONSOLE) -> Sighted:
+        return self._sightings.of(actor, object_id)
 
     def run_retention(self, *, now: int | None = None, actor: User = CONSOLE) -> list[Expired]:
         return self._retention.run(actor, now)

@@ -5,6 +5,7 @@ reads through the reader's view, exports, deletes, statuses, and pages received 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,7 +25,7 @@ from allyshare.service.attestation import Attested, received_originators
 from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
 from allyshare.service.sources import Sources
-from allyshare.service.writes import ReuseByView, WriteRules, claimed_id, prepare
+from allyshare.service.writes import Prepared, ReuseByView, WriteRules, claimed_id, prepare
 from allyshare.storage import (
     NODE_ORIGINATOR,
     IngestResult,
@@ -38,6 +39,7 @@ from allyshare.storage import (
     VersionFilter,
     peer_originator,
 )
+from allyshare.storage.store import Unit
 
 _OUTCOME_MESSAGES = {
     Outcome.STORED: "stored",
@@ -113,6 +115,7 @@ class Objects:
             },
             contributor=self._sources.contributor_of(user) if anonymously else None,
             pseudonym=self._sources.pseudonym_of(access.collection) if anonymously else None,
+            scrubber=self._sources.scrubber(agreement),
         )
         prepared = prepare(submitted, rules, claims.originators if claims else None)
         notes = claims.notes if claims else {}
@@ -130,13 +133,19 @@ class Objects:
                 if outcome in (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR):
                     failures[position] = record
                 else:
+                    if position in prepared.scrubbed:
+                        record["message"] += (
+                            "; personal data replaced in " + prepared.scrubbed[position].summary()
+                        )
                     if position in prepared.warnings:
                         record["message"] += "; warning: " + prepared.warnings[position]
                     successes.append(record)
             return StatusRecord(
                 id=str(uuid.uuid4()),
                 collection_id=collection_id,
-                user_name=user.name,
+                user_name=(
+                    self._gate.audit.writer_pseudonym(user.name) if anonymously else user.name
+                ),
                 request_timestamp=requested,
                 total_count=len(submitted),
                 success_count=len(successes),
@@ -159,6 +168,8 @@ class Objects:
                 self._sources.seal(unit, user, collection_id, prepared, result)
             entry = self._write_entry(user, collection_id, prepared.versions, result, status)
             self._gate.record(entry, unit)
+            if prepared.scrubbed:
+                self._record_scrub(entry.actor, collection_id, prepared, result, unit)
         if status.success_count:
             self.written(collection_id)
         return status
@@ -181,12 +192,14 @@ class Objects:
         collection = self._gate.collection(subscription.local_collection)
         originator = peer_originator(peer.country, peer.name)
         claims = self._received_originators(peer.country, peer.name, attested, received)
+        agreement = self._gate.agreement(collection)
         rules = WriteRules(
             self._gate.organization(originator),
             originator,
-            self._gate.agreement(collection),
+            agreement,
             self._gate.registry(),
             operator=True,
+            scrubber=self._sources.scrubber(agreement),
         )
         prepared = prepare(received, rules, claims.originators)
         with self._store.begin() as unit:
@@ -205,6 +218,8 @@ class Objects:
                     detail={"refused": len(prepared.failures)},
                 )
                 self._gate.record(entry, unit)
+                if prepared.scrubbed:
+                    self._record_scrub(entry.actor, collection.id, prepared, result, unit)
         return Received(
             stored=len(result.added),
             already_held=len(result.outcomes) - len(result.added),
@@ -283,6 +298,44 @@ class Objects:
             )
             for version, originator in zip(stored, result.originators, strict=True)
         )
+
+    def _record_scrub(
+        self,
+        actor: Actor,
+        collection_id: str,
+        prepared: Prepared,
+        result: IngestResult,
+        unit: Unit,
+    ) -> None:
+        """What scrubbing replaced in the versions a write stored: per field and kind, how
+        many versions (never a value), beside the write's own entry."""
+        scrubbed = [
+            (version, prepared.scrubbed[position])
+            for position, version, outcome in zip(
+                prepared.positions, prepared.versions, result.outcomes, strict=True
+            )
+            if outcome is Outcome.STORED and position in prepared.scrubbed
+        ]
+        if not scrubbed:
+            return
+        fields: Counter[str] = Counter()
+        kinds: Counter[str] = Counter()
+        for _, found in scrubbed:
+            fields.update(found.found.keys())
+            kinds.update({kind for found_kinds in found.found.values() for kind in found_kinds})
+        recorded_as = self._gate.audit.recorded_as
+        entry = AuditEntry(
+            Operation.OBJECTS_SCRUB,
+            actor,
+            AuditOutcome.ALLOWED,
+            collection_id,
+            ObjectRefs.of(
+                (version.object_id, version.version, recorded_as(version.access))
+                for version, _ in scrubbed
+            ),
+            detail={"fields": dict(sorted(fields.items())), "kinds": dict(sorted(kinds.items()))},
+        )
+        self._gate.record(entry, unit)
 
     def _write_entry(
         self,

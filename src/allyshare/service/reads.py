@@ -152,6 +152,19 @@ class Reads:
         selection = VersionFilter(object_ids=(object_id,))
         return bool(self._page(user, collection_id, selection, 1, None, False)[0].items)
 
+    def seen(
+        self, user: User, collection_id: str, selection: VersionFilter, containing: bytes
+    ) -> list[StoredVersion]:
+        """The versions the user may see whose stored body holds ``containing``, as the user
+        may see them: what an aggregate is computed from. Not recorded here: the caller
+        records what it shows of them."""
+        access = self._gate.collection_for(user, collection_id, "read")
+        view = self._gate.view(user, access.collection)
+        stored = self._store.iter_versions(collection_id, selection, view.visible)
+        shown = Shown()
+        shown.add((item for item in stored if containing in item.body), view, with_body=True)
+        return shown.items
+
     def _page(
         self,
         user: User,

@@ -17,6 +17,7 @@ import orjson
 from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRefs
 from allyshare.clock import now_us
 from allyshare.community import identity_of
+from allyshare.community.countries import alpha_2
 from allyshare.config import Settings
 from allyshare.errors import Conflict, InvalidInput, NotFound
 from allyshare.keys import derived_key
@@ -25,7 +26,13 @@ from allyshare.policy.rights import Operation
 from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
 from allyshare.service.writes import Prepared
-from allyshare.sources import SEALING_PURPOSE, Sealer, community_identity, community_identity_id
+from allyshare.sources import (
+    SEALING_PURPOSE,
+    Scrubber,
+    Sealer,
+    community_identity,
+    community_identity_id,
+)
 from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import (
     NODE_ORIGINATOR,
@@ -86,6 +93,14 @@ class Sources:
                 )
             return False
         return anonymous
+
+    def scrubber(self, agreement: Agreement) -> Scrubber | None:
+        """What replaces personal data in writes under the agreement, if it asks for that;
+        phone numbers in the national formats of the node's country and the parties'."""
+        if not agreement.scrub_pii:
+            return None
+        countries = [self._settings.country, *sorted(agreement.party_countries)]
+        return Scrubber(region for region in map(alpha_2, countries) if region is not None)
 
     def pseudonym_of(self, collection: Collection) -> str:
         return community_identity_id(self.community(collection))

@@ -22,7 +22,7 @@ from allyshare.policy import (
     WriteChecker,
 )
 from allyshare.service.views import View
-from allyshare.sources import anonymize
+from allyshare.sources import Scrubbed, Scrubber, anonymize
 from allyshare.stix.validation import StixObjectInfo, check_object
 from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import AccessKey, NewVersion, StoredVersion, markings_in
@@ -48,6 +48,8 @@ class Prepared:
     """Per position, what the writer should know of an accepted object (`unenforced_markings`)."""
     withheld: dict[int, dict[str, Any]] = field(default_factory=dict)
     """Per position, what anonymity took out of an accepted object (to seal)."""
+    scrubbed: dict[int, Scrubbed] = field(default_factory=dict)
+    """Per position, the personal data replaced in an accepted object."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class WriteRules:
     """For an anonymous contribution, the writer's STIX identity, which no reader is shown."""
     pseudonym: str | None = None
     """For an anonymous contribution, the community identity readers see instead."""
+    scrubber: Scrubber | None = None
+    """Where the agreement asks for it, what replaces personal data before storage."""
 
     def with_definitions(self, definitions: Sequence[Mapping[str, Any]]) -> WriteRules:
         """Marking definitions sent in the same request count as known for its objects."""
@@ -117,6 +121,8 @@ def prepare(
     positions: list[int] = []
     warnings: dict[int, str] = {}
     withheld: dict[int, dict[str, Any]] = {}
+    scrubbed: dict[int, Scrubbed] = {}
+    scrubber = rules.scrubber.with_names_from(submitted) if rules.scrubber else None
     dumps = orjson.dumps
     for position, info, obj in checked:
         version = version_of(obj)
@@ -134,6 +140,11 @@ def prepare(
                 "message": "refused by policy: " + "; ".join(problems),
             }
             continue
+        if scrubber is not None:
+            found = scrubber.scrub(obj)
+            if found is not None:
+                obj, scrubbed[position] = found.public, found
+                body = dumps(obj)
         if rules.contributor is not None and rules.pseudonym is not None:
             try:
                 if info.type == APPROVAL_TYPE:
@@ -159,7 +170,7 @@ def prepare(
         unenforced = unenforced_markings(obj, rules.registry)
         if unenforced:
             warnings[position] = unenforced
-    return Prepared(versions, positions, failures, warnings, withheld)
+    return Prepared(versions, positions, failures, warnings, withheld, scrubbed)
 
 
 def unenforced_markings(obj: Mapping[str, Any], registry: MarkingRegistry) -> str | None:
