@@ -15,8 +15,10 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from taxii_http import HOST, BenchError, Client
@@ -217,4 +219,42 @@ def medallion(workdir: Path, executable: Path, max_page_size: int) -> Server:
         objects_path=f"/api/collections/{collection}/objects/",
         headers={"Authorization": f"Basic {basic}"},
         durable=False,
+    )
+
+
+def allyshare_member(workdir: Path, agreement: str, env: dict[str, str] | None = None) -> Server:
+    """A node whose collection is bound to ``agreement`` (TOML, one category) and written by
+    a contributor of a member organization: what a member's writes cost, which the admin's
+    (the operator's, under fewer rules and never anonymous) do not show."""
+    env = env or {}
+    data = workdir / "node"
+    terms = workdir / "agreement.toml"
+    terms.write_text(agreement)
+    name = tomllib.loads(agreement)["name"]
+    category = tomllib.loads(agreement)["categories"][0]
+    cli = partial(_allyshare_cli, env=env)
+    cli("init", "--data-dir", str(data), "--country", "USA", "--name", "bench")
+    cli("agreement", "apply", str(terms), "--data-dir", str(data))
+    organization = cli(
+        "org", "add", "Bench Member", "--country", "USA", "--kind", "company",
+        "--data-dir", str(data),
+    )  # fmt: skip
+    collection = cli(
+        "collection", "add", "bench", "--agreement", name, "--category", category,
+        "--data-dir", str(data),
+    )  # fmt: skip
+    token = cli(
+        "user", "add", "member", "--org", organization, "--role", "contributor",
+        "--data-dir", str(data),
+    )  # fmt: skip
+    port = free_port()
+    return Server(
+        name="allyshare",
+        command=[*_ALLYSHARE, "serve", "--plain-http", "--data-dir", str(data), *_listen(port)],
+        workdir=workdir,
+        port=port,
+        objects_path=f"/taxii2/api/collections/{collection}/objects/",
+        headers={"Authorization": f"Bearer {token}"},
+        durable=True,
+        env=env,
     )

@@ -46,8 +46,13 @@ _EMAIL = re.compile(
     r"(?<![\w.%+-])[A-Za-z0-9_][A-Za-z0-9._%+-]*"
     r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(?![\w-])"
 )
-_SEVEN_DIGITS = re.compile(r"\d(?:[\s().\-/]*\d){6}")
-"""No phone number has fewer: text without such a run is not handed to the phone matcher."""
+_DIGIT_RUN = re.compile(r"\+?\d(?:[\s().\-/]*\d){6,}")
+"""Seven digits or more, however separated: no phone number has fewer. Text without such a
+run (or with only dates and addresses) is not handed to the phone matcher, whose cost is a
+parse per candidate and region."""
+_NOT_A_PHONE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?|\d{1,3}(?:\.\d{1,3}){3}"
+)
 _IPV4 = re.compile(r"(?<![\d.])\d{1,3}(?:\.\d{1,3}){3}(?!\.?\d)")
 _SHORTEST_NAME = 3
 """Shorter names (initials, "Al") would replace ordinary words."""
@@ -144,8 +149,12 @@ class Scrubber:
         spans: list[tuple[int, int, str]] = []
         if "@" in value:
             spans.extend((m.start(), m.end(), EMAIL) for m in _EMAIL.finditer(value))
-        if _SEVEN_DIGITS.search(value):
-            spans.extend(self._phones(value))
+        runs = [m.group() for m in _DIGIT_RUN.finditer(value)]
+        runs = [run for run in runs if not _NOT_A_PHONE.fullmatch(run.strip())]
+        if runs:
+            # A number written with its country code is found in any region's format.
+            international = all(run.startswith("+") for run in runs)
+            spans.extend(self._phones(value, self.regions[:1] if international else self.regions))
         if self._names is not None:
             spans.extend((m.start(), m.end(), NAME) for m in self._names.finditer(value))
         if not spans:
@@ -163,10 +172,10 @@ class Scrubber:
         parts.append(value[done:])
         return "".join(parts), tuple(sorted(kinds))
 
-    def _phones(self, value: str) -> list[tuple[int, int, str]]:
+    def _phones(self, value: str, regions: tuple[str, ...]) -> list[tuple[int, int, str]]:
         addresses = [m.span() for m in _IPV4.finditer(value)]
         spans: set[tuple[int, int, str]] = set()
-        for region in self.regions or (None,):
+        for region in regions or (None,):
             for match in PhoneNumberMatcher(value, region, leniency=Leniency.VALID):
                 start, end = match.start, match.end
                 if not any(start < a_end and a_start < end for a_start, a_end in addresses):

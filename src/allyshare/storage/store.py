@@ -123,6 +123,10 @@ class Store:
             "version, type, spec_version, is_latest, is_first, body, label_seq) VALUES "
             f"({', '.join([marker] * 12)})"
         )
+        self._seal_sql = (
+            "INSERT INTO sealed_sources (collection_seq, date_added, sealed) "
+            f"VALUES ({marker}, {marker}, {marker})"
+        )
         self._upsert = sqlite_insert if self.is_sqlite else postgresql_insert
         self._keys: dict[int, AccessKey] = {}
         self._seqs: dict[AccessKey, int] = {}
@@ -1028,9 +1032,8 @@ class Unit:
         seq = self.connection.execute(
             select(collections.c.seq).where(collections.c.id == collection_id)
         ).scalar_one()
-        self.connection.execute(
-            insert(sealed_sources),
-            [{"collection_seq": seq, "date_added": d, "sealed": s} for d, s in sealed.items()],
+        self.connection.exec_driver_sql(
+            self._store._seal_sql, [(seq, added, record) for added, record in sealed.items()]
         )
 
     def append_audit(self, entries: Sequence[AuditEntry], key: bytes) -> Frontier:
