@@ -41,6 +41,7 @@ class Settings:
     checkpoint_entries: int = 1000
     checkpoint_seconds: int = 60
     retention_interval: int = 3600
+    common_after: int = 1000
 
     @property
     def effective_database_url(self) -> str:
@@ -64,6 +65,7 @@ ENVIRONMENT: dict[str, str] = {
     "checkpoint_entries": "ALLYSHARE_CHECKPOINT_ENTRIES",
     "checkpoint_seconds": "ALLYSHARE_CHECKPOINT_SECONDS",
     "retention_interval": "ALLYSHARE_RETENTION_INTERVAL",
+    "common_after": "ALLYSHARE_COMMON_AFTER",
 }
 
 _TOML_SECTIONS: dict[str, tuple[str, str]] = {
@@ -80,6 +82,7 @@ _TOML_SECTIONS: dict[str, tuple[str, str]] = {
     "checkpoint_entries": ("audit", "checkpoint_entries"),
     "checkpoint_seconds": ("audit", "checkpoint_seconds"),
     "retention_interval": ("retention", "interval_seconds"),
+    "common_after": ("correlation", "common_after"),
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
@@ -178,6 +181,10 @@ def write_settings_file(settings: Settings) -> Path:
         "[retention]",
         "# how often the node removes what its agreements' retention_days no longer keep",
         f"interval_seconds = {settings.retention_interval}",
+        "",
+        "[correlation]",
+        "# a value in more objects than this is reported as common, with its count, not listed",
+        f"common_after = {settings.common_after}",
         "",
     ]
     path = settings.data_dir / CONFIG_FILE

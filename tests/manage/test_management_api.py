@@ -796,3 +796,37 @@ def test_sightings_are_aggregated_for_a_reader_who_may_see_the_object(
     missing = site.call("GET", "/sightings?of=indicator--7d3a1c2e-0000-4000-8000-000000000009")
     assert "no object" in problem(missing, 404)
     assert problem(site.call("GET", "/sightings", analyst), 400)
+
+
+def test_observables_are_looked_up_as_the_caller_may_see_them(site: Site, analyst: str) -> None:
+    green = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+    indicator = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": "indicator--7d3a1c2e-0000-4000-8000-000000000011",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": "[domain-name:value = 'C2.Example.']",
+        "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+        "object_marking_refs": [green],
+    }
+    assert site.node.add_objects(site.node.user("root"), site.collection, [indicator]).success_count
+    found = site.call("GET", "/observables?value=c2.example&value=absent.example", analyst)
+    assert found.status_code == 200, found.text
+    first, second = found.json()["results"]
+    assert first["observables"] == [{"type": "domain-name", "value": "c2.example"}]
+    assert [o["id"] for o in first["objects"]] == [indicator["id"]]
+    assert first["objects"][0]["collections"] == [site.collection]
+    assert (second["count"], second["objects"], second["common"]) == (0, [], False)
+    many = site.call(
+        "POST",
+        "/observables/lookup",
+        analyst,
+        body={"values": ["C2.EXAMPLE"], "type": "domain-name"},
+    )
+    assert many.json()["results"][0]["count"] == 1
+    assert "unknown observable type" in problem(
+        site.call("GET", "/observables?value=x&type=nonsense", analyst), 400
+    )
+    assert problem(site.call("POST", "/observables/lookup", analyst, body={"values": []}), 400)

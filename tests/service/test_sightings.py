@@ -22,7 +22,8 @@ from support.agreements import us_rok_tech
 
 AGREEMENT = us_rok_tech(categories=["cyber-threat"], tlp_ceiling="RED")
 TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-TLP_AMBER_STRICT = "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"
+# A marking no node knows: stored fail-closed, its originator's organization alone reads it.
+ORIGINATOR_ONLY = "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"
 INDICATOR = "indicator--00000001-0000-4000-8000-000000000000"
 OTHER_INDICATOR = "indicator--00000002-0000-4000-8000-000000000000"
 
@@ -95,13 +96,13 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
             4,
             "2026-01-15",
             granular_markings=[
-                {"marking_ref": TLP_AMBER_STRICT, "selectors": ["where_sighted_refs"]}
+                {"marking_ref": ORIGINATOR_ONLY, "selectors": ["where_sighted_refs"]}
             ],
         ),
         # Only ACME may read this one: to anyone else it adds nothing.
         {
             **sighting(4, identity_of(acme), 50, "2025-06-01"),
-            "object_marking_refs": [TLP_AMBER_STRICT],
+            "object_marking_refs": [ORIGINATOR_ONLY],
         },
         {**sighting(5, identity_of(acme), 7, "2026-04-01"), "sighting_of_ref": OTHER_INDICATOR},
     )

@@ -79,3 +79,57 @@ def test_versions_stored_before_access_keys_get_theirs(database_url: str) -> Non
     as_reader = store.read_page("c1", VersionFilter(), limit=10, visible=frozenset(keys))
     assert as_reader == page
     store.close()
+
+
+def test_the_observable_index_is_filled_for_what_was_stored_before_it(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Versions stored before the index existed (downgrade past it, upgrade again) are
+    indexed by the migration as an ingest would index them."""
+    from allyshare.config import Settings
+    from allyshare.service import CONSOLE, Node
+    from allyshare.storage.observables import observable_digest
+
+    node = Node.open(Settings(data_dir=tmp_path, database_url=database_url, country="USA"))
+    collection = node.add_collection("Feed").id
+    indicator = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": "indicator--0d6f2a4e-0000-4000-8000-000000000001",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "pattern": "[domain-name:value = 'Old.Example.'] OR "
+        "[ipv4-addr:value ISSUBSET '10.0.0.0/8']",
+        "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+    }
+    address = {"type": "ipv4-addr", "id": "ipv4-addr--0d6f2a4e-0000-4000-8000-000000000002",
+               "value": "198.51.100.7"}  # fmt: skip
+    assert node.add_objects(CONSOLE, collection, [indicator, address]).success_count == 2
+    node.close()
+    wanted = [observable_digest("domain-name", "old.example"),
+              observable_digest("ipv4-addr", "198.51.100.7")]  # fmt: skip
+    store = Store(database_url)
+    inside = ("ipv4-addr", f"{0x0A000001:032x}", f"{0x0A000001:032x}")  # 10.0.0.1
+
+    def indexed() -> set[tuple[str, str, str]]:
+        found = store.occurrences(collection, wanted, [inside])
+        return {(o.kind, o.value, o.object_id) for o in found}
+
+    before = indexed()
+    assert before == {
+        ("domain-name", "old.example", indicator["id"]),
+        ("ipv4-addr", "10.0.0.0/8", indicator["id"]),
+        ("ipv4-addr", "198.51.100.7", address["id"]),
+    }
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    engine = create_engine(database_url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0009")
+    engine.dispose()
+    store.migrate()
+    after = indexed()
+    assert after == before
+    store.close()

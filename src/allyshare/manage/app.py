@@ -41,13 +41,16 @@ from allyshare.manage.models import (
     CollectionOut,
     CollectionsOut,
     ConsistencyProofOut,
+    CorrelatedOut,
     CosignatureIn,
     CosignatureOut,
     CosignaturesOut,
     ExplainedVersion,
     ExplanationOut,
     InclusionProofOut,
+    LookupOut,
     NewCollection,
+    NewLookup,
     NewOrconApproval,
     NewOrganization,
     NewPeer,
@@ -463,6 +466,25 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         approval = node.revoke_orcon(user, approval_id)
         log.info("orcon approval revoked", extra={"approval": approval_id, "by": user.name})
         return approval_out(approval, "this node")
+
+    @app.get("/observables", tags=["correlation"], responses=_problems(400))
+    def lookup(
+        value: Annotated[list[str], Query(min_length=1, max_length=100)],
+        user: Anyone,
+        kind: Annotated[str | None, Query(alias="type", max_length=32)] = None,
+    ) -> LookupOut:
+        """The objects you may see that mention each value, across every collection you may
+        read: a value in too many objects is reported as common with its count; of what you
+        may not see, only how many organizations hold it, where the agreement allows."""
+        return LookupOut(
+            results=[CorrelatedOut(**c.as_json()) for c in node.lookup(value, kind, actor=user)]
+        )
+
+    @app.post("/observables/lookup", tags=["correlation"], responses=_problems(400))
+    def lookup_many(body: NewLookup, user: Anyone) -> LookupOut:
+        """As GET /observables, for up to 10,000 values at once."""
+        found = node.lookup(body.values, body.type, actor=user)
+        return LookupOut(results=[CorrelatedOut(**c.as_json()) for c in found])
 
     @app.get("/sightings", tags=["sources"], responses=_problems(400, 404))
     def sightings(

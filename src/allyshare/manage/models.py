@@ -353,6 +353,45 @@ class SightingsOut(SightingTally):
     others: OthersTally
 
 
+class ObservableOut(BaseModel):
+    type: str
+    value: str = Field(description="normalized")
+
+
+class MentionOut(BaseModel):
+    id: str
+    type: str
+    collections: list[str]
+    first_added: str
+    last_added: str
+
+
+class CorrelatedOut(BaseModel):
+    value: str = Field(description="as asked")
+    observables: list[ObservableOut] = Field(
+        description="what the value was read as; empty when it is no observable"
+    )
+    count: int = Field(description="objects you may see that mention it")
+    common: bool = Field(description="in more objects than the node lists (count only)")
+    objects: list[MentionOut]
+    organizations_not_shown: int | None = Field(
+        default=None,
+        description="organizations holding it where you may not see it, rounded down to a "
+        "multiple of the agreement's aggregate_k; only when at least k do",
+    )
+
+
+class LookupOut(BaseModel):
+    results: list[CorrelatedOut]
+
+
+class NewLookup(_Request):
+    values: list[Annotated[str, Field(min_length=1, max_length=2048)]] = Field(
+        min_length=1, max_length=10_000
+    )
+    type: str | None = Field(default=None, description="the observable type, when known")
+
+
 class RevealOut(BaseModel):
     id: str
     object_id: str

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
 )
 
-from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome
+from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRefs
 from allyshare.audit.merkle import (
     Frontier,
     Subtrees,
@@ -402,6 +402,20 @@ def actor_of(user: User) -> Actor:
     if user.is_system or (user.is_admin and user.organization_id is None):
         return Actor(user.name, "operator")
     return Actor(user.name, "admin" if user.is_admin else "user", user.organization_id)
+
+
+def derived_read(user: User, refs: ObjectRefs, detail: dict[str, Any]) -> AuditEntry:
+    """The entry of a read that showed an aggregate or a list computed from versions (a
+    lookup, sightings) rather than the versions themselves: which versions it drew on."""
+    return AuditEntry(
+        Operation.OBJECTS_READ,
+        actor_of(user),
+        AuditOutcome.ALLOWED,
+        None,
+        refs,
+        peer=user.peer,
+        detail=detail,
+    )
 
 
 def signer_of(line: str) -> str:

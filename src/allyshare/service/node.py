@@ -18,6 +18,7 @@ from allyshare.orcon.approvals import Approval
 from allyshare.policy import Agreement, MarkingRegistry, Organization, Subject
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import Audit, Verification
+from allyshare.service.correlation import Correlated, Correlation
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
 from allyshare.service.members import CONSOLE, Members
@@ -68,6 +69,7 @@ class Node:
         self._witnessing = Witnessing(store, self._audit)
         self._retention = Retention(store, self._gate)
         self._sightings = Sightings(store, self._gate, self._reads)
+        self._correlation = Correlation(settings, store, self._gate)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -354,6 +356,11 @@ class Node:
 
     def confirm_reveal(self, reveal_id: str, *, actor: User = CONSOLE) -> Reveal:
         return self._sources.confirm(actor, reveal_id)
+
+    def lookup(
+        self, values: Sequence[str], kind: str | None = None, *, actor: User = CONSOLE
+    ) -> list[Correlated]:
+        return self._correlation.lookup(actor, values, kind)
 
     def sightings(self, object_id: str, *, actor: User = CONSOLE) -> Sighted:
         return self._sightings.of(actor, object_id)

@@ -18,11 +18,10 @@ from typing import Any
 
 import orjson
 
-from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRefs
+from allyshare.audit.entries import ObjectRefs
 from allyshare.errors import NotFound
 from allyshare.policy import ANONYMOUS
-from allyshare.policy.rights import Operation
-from allyshare.service.audit import actor_of
+from allyshare.service.audit import derived_read
 from allyshare.service.gate import Gate
 from allyshare.service.reads import Reads
 from allyshare.stix.versions import version_key
@@ -120,17 +119,7 @@ class Sightings:
             self._count(user, sighted, body, key)
             refs.versions_of(recorded_as(key)).append((item.object_id, item.version))
         if refs:
-            self._gate.record(
-                AuditEntry(
-                    Operation.OBJECTS_READ,
-                    actor_of(user),
-                    AuditOutcome.ALLOWED,
-                    None,
-                    refs,
-                    peer=user.peer,
-                    detail={"sightings_of": object_id},
-                )
-            )
+            self._gate.record(derived_read(user, refs, {"sightings_of": object_id}))
         return sighted
 
     def _count(self, user: User, sighted: Sighted, body: dict[str, Any], key: AccessKey) -> None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import NamedTuple
 
 from stix2patterns.v21.object_validator import HASHES_REGEX
+from stix2patterns.v21.pattern import Pattern
 from stix2patterns.validator import run_validator
 
-__all__ = ["check_pattern"]
+__all__ = ["Comparison", "check_pattern", "comparisons", "literal_value"]
 
 # Only the whitespace the lexer skips and Python's str.isspace() agrees on (the library's
 # bracket pre-check uses the latter); other blanks fall back to the library.
@@ -69,13 +71,15 @@ _ORDERABLE = rf"(?:{_STRING}|{_INT})"
 _SET = rf"\({_WS}*+(?:{_PRIMITIVE}(?:{_WS}*+,{_WS}*+{_PRIMITIVE})*+)?{_WS}*+\)"
 
 _COMPARISON = re.compile(
-    rf"{_OBJECT_TYPE}:(?P<path>{_PATH})"
-    rf"(?:{_WS}++NOT(?={_WS}))?"
-    rf"(?:{_WS}*+(?:==|=|!=|<>){_WS}*+(?P<value>{_PRIMITIVE})"
-    rf"|{_WS}*+(?:<=|>=|<|>){_WS}*+(?P<ordered>{_ORDERABLE})"
-    rf"|{_WS}++(?:LIKE|MATCHES|ISSUBSET|ISSUPERSET){_WS}*+(?P<string>{_STRING})"
-    rf"|{_WS}++IN{_WS}*+{_SET})"
+    rf"(?P<type>{_OBJECT_TYPE}):(?P<path>{_PATH})"
+    rf"(?:{_WS}++(?P<not>NOT)(?={_WS}))?"
+    rf"(?:{_WS}*+(?P<equality>==|=|!=|<>){_WS}*+(?P<value>{_PRIMITIVE})"
+    rf"|{_WS}*+(?P<order><=|>=|<|>){_WS}*+(?P<ordered>{_ORDERABLE})"
+    rf"|{_WS}++(?P<keyword>LIKE|MATCHES|ISSUBSET|ISSUPERSET){_WS}*+(?P<string>{_STRING})"
+    rf"|{_WS}++IN{_WS}*+(?P<set>{_SET}))"
 )
+_SET_MEMBER = re.compile(_PRIMITIVE)
+_ESCAPE = re.compile(r"\\(.)")
 _OPEN = re.compile(rf"{_WS}*+\[{_WS}*+")
 _NEXT_COMPARISON = re.compile(rf"{_WS}++(?:AND|OR){_WS}++")
 _CLOSE = re.compile(
@@ -98,13 +102,35 @@ def check_pattern(pattern: str) -> str | None:
 
     Agrees exactly with `stix2patterns.validator.run_validator(pattern, "2.1")`.
     """
-    if _fast_path_accepts(pattern):
+    if _fast_path(pattern) is not None:
         return None
     return _library_check(pattern)
 
 
-def _fast_path_accepts(pattern: str) -> bool:
-    """Whether the pattern is one of the plain shapes known to be valid.
+class Comparison(NamedTuple):
+    """One comparison of a valid pattern: the object type, the path's named steps (list
+    indexes left out), the operator as the library's inspector names it (``=``, ``IN``,
+    ``ISSUBSET``, ``NOT =``, ...), and the literal's values (strings unquoted, a set's members
+    each on its own)."""
+
+    object_type: str
+    path: tuple[str, ...]
+    operator: str
+    values: tuple[str | int | bool, ...]
+
+
+def comparisons(pattern: str) -> list[Comparison]:
+    """The comparisons of a valid pattern, in no particular order: the fast path's for the
+    plain shapes, the library's inspector for the rest (the answers agree; tests hold them
+    to it). A pattern the library cannot inspect has none."""
+    found = _fast_path(pattern)
+    if found is not None:
+        return [_comparison_of(match) for match in found]
+    return list(_library_comparisons(pattern))
+
+
+def _fast_path(pattern: str) -> list[re.Match[str]] | None:
+    """The comparisons, if the pattern is one of the plain shapes known to be valid.
 
     One or more observations joined by AND/OR/FOLLOWEDBY, each a list of comparisons joined by
     AND/OR, without parentheses, qualifiers, comments or literals other than string, integer
@@ -112,12 +138,14 @@ def _fast_path_accepts(pattern: str) -> bool:
     """
     opened = _OPEN.match(pattern)
     if opened is None:
-        return False
+        return None
     pos = opened.end()
+    found: list[re.Match[str]] = []
     while True:
         comparison = _COMPARISON.match(pattern, pos)
         if comparison is None or not _hash_value_passes(comparison):
-            return False
+            return None
+        found.append(comparison)
         pos = comparison.end()
         joined = _NEXT_COMPARISON.match(pattern, pos)
         if joined is not None:
@@ -125,10 +153,55 @@ def _fast_path_accepts(pattern: str) -> bool:
             continue
         closed = _CLOSE.match(pattern, pos)
         if closed is None:
-            return False
+            return None
         if closed.group("end") is not None:
-            return True
+            return found
         pos = closed.end()
+
+
+def _comparison_of(match: re.Match[str]) -> Comparison:
+    steps = tuple(quoted or bare for quoted, bare in _PATH_STEP.findall(match.group("path")))
+    equality, keyword, members = match.group("equality", "keyword", "set")
+    if equality is not None:
+        operator, literals = ("=" if equality == "==" else equality), [match.group("value")]
+    elif keyword is not None:
+        operator, literals = keyword, [match.group("string")]
+    elif members is not None:
+        operator, literals = "IN", _SET_MEMBER.findall(members)
+    else:
+        operator, literals = match.group("order"), [match.group("ordered")]
+    if match.group("not") is not None:
+        operator = f"NOT {operator}"
+    return Comparison(
+        match.group("type"), steps, operator, tuple(literal_value(t) for t in literals)
+    )
+
+
+def literal_value(literal: str) -> str | int | bool:
+    """A pattern literal's value: a string unquoted and unescaped, an integer, a boolean."""
+    if literal.startswith("'"):
+        return _ESCAPE.sub(r"\1", literal[1:-1])
+    if literal in ("true", "false"):
+        return literal == "true"
+    return int(literal)
+
+
+@lru_cache(maxsize=4096)
+def _library_comparisons(pattern: str) -> tuple[Comparison, ...]:
+    try:
+        inspected = Pattern(pattern).inspect().comparisons
+    except Exception:  # the library fails on a few valid inputs; they yield nothing
+        return ()
+    found: list[Comparison] = []
+    for object_type, entries in inspected.items():
+        for path, operator, literal in entries:
+            steps = tuple(step for step in path if isinstance(step, str) and step != "*")
+            if operator.endswith("IN"):
+                values = tuple(literal_value(m) for m in _SET_MEMBER.findall(literal))
+            else:
+                values = (literal_value(literal),)
+            found.append(Comparison(object_type, steps, " ".join(operator.split()), values))
+    return tuple(found)
 
 
 def _hash_value_passes(comparison: re.Match[str]) -> bool:

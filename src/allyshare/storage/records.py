@@ -73,6 +73,8 @@ class NewVersion(NamedTuple):
     version_key: str
     body: bytes
     access: AccessKey
+    observables: frozenset[tuple[str, str]] = frozenset()
+    """The (type, normalized value) pairs the correlation index holds for it."""
 
 
 class IdReuse(Protocol):
@@ -100,6 +102,19 @@ class Outcome(Enum):
     DUPLICATE = "duplicate"
     CONFLICT = "conflict"
     NOT_ORIGINATOR = "not originator"
+
+
+class Occurrence(NamedTuple):
+    """One version mentioning an observable value: the correlation index's row, with what the
+    version is."""
+
+    kind: str
+    value: str
+    date_added: int
+    label: int
+    object_id: str
+    version: str
+    type: str
 
 
 @dataclass(frozen=True, slots=True)

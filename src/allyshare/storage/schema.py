@@ -226,6 +226,26 @@ sealed_sources = Table(
     Column("sealed", LargeBinary, nullable=False),
 )
 
+# The correlation index: one row per observable value a version mentions (allyshare.observables),
+# with the version's access key, so that a lookup is filtered by the reader's view as a read
+# is. ``digest`` is the narrow key of (kind, value); an address range also has its lowest and
+# highest address (32 hexadecimal digits each), so that an address finds the ranges holding it.
+observables = Table(
+    "observables",
+    metadata,
+    Column("digest", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("value", Text, nullable=False),
+    Column("collection_seq", Integer, nullable=False, autoincrement=False),
+    Column("date_added", BigInteger, nullable=False, autoincrement=False),
+    Column("label_seq", Integer, nullable=False, autoincrement=False),
+    Column("low", String(32), nullable=True),
+    Column("high", String(32), nullable=True),
+)
+Index("observables_by_value", observables.c.digest, observables.c.label_seq)
+Index("observables_by_version", observables.c.collection_seq, observables.c.date_added)
+Index("observables_by_range", observables.c.kind, observables.c.low)
+
 # Reveals of anonymous contributors asked for, each waiting for a second admin when the
 # agreement wants two (allyshare.service.sources).
 reveals = Table(

@@ -54,6 +54,7 @@ from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.access import AccessKey, sender_of
 from allyshare.storage.audit import AuditLog
 from allyshare.storage.ids import id_hash
+from allyshare.storage.observables import observable_rows
 from allyshare.storage.peers import PeerStore
 from allyshare.storage.records import (
     AgreementRecord,
@@ -61,6 +62,7 @@ from allyshare.storage.records import (
     IdReuse,
     IngestResult,
     NewVersion,
+    Occurrence,
     OrganizationRecord,
     Outcome,
     Page,
@@ -78,6 +80,7 @@ from allyshare.storage.schema import (
     collections,
     marking_definitions,
     objects,
+    observables,
     orcon_approvals,
     organizations,
     receipts,
@@ -122,6 +125,10 @@ class Store:
             "INSERT INTO objects (collection_seq, date_added, id_hash, object_id, version_key, "
             "version, type, spec_version, is_latest, is_first, body, label_seq) VALUES "
             f"({', '.join([marker] * 12)})"
+        )
+        self._observable_sql = (
+            "INSERT INTO observables (digest, kind, value, collection_seq, date_added, "
+            f"label_seq, low, high) VALUES ({', '.join([marker] * 8)})"
         )
         self._seal_sql = (
             "INSERT INTO sealed_sources (collection_seq, date_added, sealed) "
@@ -600,6 +607,14 @@ class Store:
                 [{"collection_seq": seq, "label_seq": label} for label in set(key_seqs.values())],
             )
             self._keep_marking_definitions(connection, [v for v, _ in fresh])
+            found = [
+                tuple(row.values())
+                for v, added in fresh
+                if v.observables
+                for row in observable_rows(seq, added, key_seqs[v.access], v.observables)
+            ]
+            if found:
+                connection.exec_driver_sql(self._observable_sql, found)
             approvals = [(v, added) for v, added in fresh if v.type == APPROVAL_TYPE]
             if approvals:
                 connection.execute(
@@ -886,16 +901,64 @@ class Store:
             ).all()
             if not doomed:
                 return 0
-            connection.execute(
-                delete(objects).where(
-                    objects.c.collection_seq == seq,
-                    objects.c.date_added == bindparam("d"),
-                ),
-                [{"d": row[0]} for row in doomed],
-            )
+            for table in (objects, observables, sealed_sources):
+                connection.execute(
+                    delete(table).where(
+                        table.c.collection_seq == seq, table.c.date_added == bindparam("d")
+                    ),
+                    [{"d": row[0]} for row in doomed],
+                )
             for object_id in {row[1] for row in doomed}:
                 self._reflag(connection, seq, object_id)
         return len(doomed)
+
+    def occurrences(
+        self,
+        collection_id: str,
+        digests: Sequence[int],
+        covering: Sequence[tuple[str, str, str]] = (),
+    ) -> list[Occurrence]:
+        """The versions of the collection that mention a value of ``digests``
+        (`observable_digest`), or an address range of a kind covering (low, high) as
+        ``covering`` lists them; whoever may see them (the service filters)."""
+        if not digests and not covering:
+            return []
+        matches: list[Any] = [observables.c.digest.in_(digests)] if digests else []
+        matches += [
+            and_(observables.c.kind == kind, observables.c.low <= low, observables.c.high >= high)
+            for kind, low, high in covering
+        ]
+        query = (
+            select(
+                observables.c.kind,
+                observables.c.value,
+                observables.c.date_added,
+                observables.c.label_seq,
+                objects.c.object_id,
+                objects.c.version,
+                objects.c.type,
+            )
+            .select_from(
+                observables.join(
+                    objects,
+                    (objects.c.collection_seq == observables.c.collection_seq)
+                    & (objects.c.date_added == observables.c.date_added),
+                )
+            )
+            .where(observables.c.collection_seq == _seq_of(collection_id), or_(*matches))
+        )
+        with self._read.connect() as connection:
+            return [Occurrence(*row) for row in connection.execute(query)]
+
+    def bodies_at(self, collection_id: str, dates: Sequence[int]) -> dict[int, bytes]:
+        """The bodies of the collection's versions added at ``dates``."""
+        if not dates:
+            return {}
+        query = select(objects.c.date_added, objects.c.body).where(
+            objects.c.collection_seq == _seq_of(collection_id), objects.c.date_added.in_(dates)
+        )
+        with self._read.connect() as connection:
+            return {int(added): bytes(body) for added, body in connection.execute(query)}
 
     def sealed_sources(self, object_id: str) -> list[tuple[str, str, bytes]]:
         """(collection id, version, sealed identity) of each anonymous version of the object."""
@@ -946,6 +1009,11 @@ class Store:
             if not object_ids:
                 return 0
             removed = connection.execute(delete(objects).where(*expired)).rowcount
+            connection.execute(
+                delete(observables).where(
+                    observables.c.collection_seq == seq, observables.c.date_added < added_before
+                )
+            )
             connection.execute(
                 delete(sealed_sources).where(
                     sealed_sources.c.collection_seq == seq,

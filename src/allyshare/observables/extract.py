@@ -1,0 +1,88 @@
+"""The observables an object mentions, for the index: the value of a cyber observable (SCO),
+and the values an indicator's STIX pattern compares for equality (``=``, ``IN``) or, for
+addresses, for membership of a CIDR range (``ISSUBSET``, kept as the range). A negated or
+ordering comparison, a ``LIKE`` or ``MATCHES``, says no value occurs, and is left out.
+
+Patterns are read by `allyshare.stix.patterns.comparisons`: the fast path for plain shapes,
+the OASIS ``stix2-patterns`` inspector for the rest, the two held to agree by tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from allyshare.observables.normalize import normalize
+from allyshare.stix.patterns import comparisons
+
+__all__ = ["Observable", "observables_in"]
+
+Observable = tuple[str, str]
+"""(observable type, normalized value)"""
+
+_VALUE_TYPES: Final = frozenset(
+    {"ipv4-addr", "ipv6-addr", "domain-name", "url", "email-addr", "mac-addr"}
+)
+_HASHED_TYPES: Final = frozenset({"file", "x509-certificate"})
+_EMAIL_REFS: Final = frozenset({"from_ref", "sender_ref", "to_refs", "cc_refs", "bcc_refs"})
+_ADDRESS_REFS: Final = frozenset({"src_ref", "dst_ref", "resolves_to_refs"})
+_EQUALITY: Final = frozenset({"=", "IN"})
+
+
+def observables_in(obj: Mapping[str, Any]) -> set[Observable]:
+    """Each (type, normalized value) the object mentions, once."""
+    kind = obj.get("type")
+    found: set[Observable] = set()
+    if kind in _VALUE_TYPES:
+        _add(found, kind, obj.get("value"))
+    elif kind == "autonomous-system":
+        _add(found, kind, obj.get("number"))
+    elif kind in _HASHED_TYPES:
+        hashes = obj.get("hashes")
+        if isinstance(hashes, Mapping):
+            for value in hashes.values():
+                _add(found, kind, value)
+    elif kind == "indicator" and obj.get("pattern_type") == "stix":
+        pattern = obj.get("pattern")
+        if isinstance(pattern, str):
+            found.update(_in_pattern(pattern))
+    return found
+
+
+def _in_pattern(pattern: str) -> Iterable[Observable]:
+    for comparison in comparisons(pattern):
+        operator, path = comparison.operator, comparison.path
+        if operator == "ISSUBSET":
+            kinds: tuple[str, ...] = ("ipv4-addr", "ipv6-addr")
+        elif operator not in _EQUALITY:
+            continue
+        else:
+            kinds = _kinds_of(comparison.object_type, path)
+        for value in comparison.values:
+            for kind in kinds:
+                normalized = normalize(kind, value)
+                if normalized is not None:
+                    yield kind, normalized
+                    break
+
+
+def _kinds_of(object_type: str, path: tuple[str, ...]) -> tuple[str, ...]:
+    """The observable types a comparison's values may be (tried in order), by its path."""
+    if path == ("value",) and object_type in _VALUE_TYPES:
+        return (object_type,)
+    if path == ("number",) and object_type == "autonomous-system":
+        return (object_type,)
+    if len(path) == 2 and path[0] == "hashes" and object_type in _HASHED_TYPES:
+        return (object_type,)
+    if len(path) == 2 and path[1] == "value":
+        if object_type == "email-message" and path[0] in _EMAIL_REFS:
+            return ("email-addr",)
+        if path[0] in _ADDRESS_REFS:
+            return ("ipv4-addr", "ipv6-addr", "domain-name")
+    return ()
+
+
+def _add(found: set[Observable], kind: str, value: object) -> None:
+    normalized = normalize(kind, value)
+    if normalized is not None:
+        found.add((kind, normalized))

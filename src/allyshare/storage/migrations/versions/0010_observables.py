@@ -1,0 +1,60 @@
+"""The correlation index: one row per observable value each stored version mentions, filled
+here for what is already stored.
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import orjson
+import sqlalchemy as sa
+from alembic import op
+
+from allyshare.observables import observables_in
+from allyshare.storage.observables import observable_rows
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+_BATCH = 5_000
+
+
+def upgrade() -> None:
+    table = op.create_table(
+        "observables",
+        sa.Column("digest", sa.BigInteger, nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.Column("collection_seq", sa.Integer, nullable=False, autoincrement=False),
+        sa.Column("date_added", sa.BigInteger, nullable=False, autoincrement=False),
+        sa.Column("label_seq", sa.Integer, nullable=False, autoincrement=False),
+        sa.Column("low", sa.String(32), nullable=True),
+        sa.Column("high", sa.String(32), nullable=True),
+    )
+    assert table is not None
+    connection = op.get_bind()
+    stored = connection.execute(
+        sa.text(
+            "SELECT collection_seq, date_added, label_seq, body FROM objects "
+            "WHERE type IN ('indicator', 'ipv4-addr', 'ipv6-addr', 'domain-name', 'url', "
+            "'email-addr', 'mac-addr', 'autonomous-system', 'file', 'x509-certificate')"
+        )
+    )
+    while batch := stored.fetchmany(_BATCH):
+        rows = [
+            row
+            for seq, added, label, body in batch
+            for row in observable_rows(seq, added, label, observables_in(orjson.loads(body)))
+        ]
+        if rows:
+            op.bulk_insert(table, rows)
+    op.create_index("observables_by_value", "observables", ["digest", "label_seq"])
+    op.create_index("observables_by_version", "observables", ["collection_seq", "date_added"])
+    op.create_index("observables_by_range", "observables", ["kind", "low"])
+
+
+def downgrade() -> None:
+    op.drop_table("observables")

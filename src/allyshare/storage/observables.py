@@ -1,0 +1,35 @@
+"""Rows of the correlation index, as the store writes them and the migration fills them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from allyshare.observables import Observable, range_of
+from allyshare.storage.ids import id_hash
+
+
+def observable_digest(kind: str, value: str) -> int:
+    """The narrow key a (kind, value) is indexed by."""
+    return id_hash(f"{kind}\x00{value}")
+
+
+def observable_rows(
+    collection_seq: int, date_added: int, label_seq: int, found: Iterable[Observable]
+) -> list[dict[str, Any]]:
+    rows = []
+    for kind, value in found:
+        covered = range_of(kind, value)
+        rows.append(
+            {
+                "digest": observable_digest(kind, value),
+                "kind": kind,
+                "value": value,
+                "collection_seq": collection_seq,
+                "date_added": date_added,
+                "label_seq": label_seq,
+                "low": covered[0] if covered else None,
+                "high": covered[1] if covered else None,
+            }
+        )
+    return rows

@@ -1,0 +1,176 @@
+"""Normalization and extraction of observables: one spelling per value whichever way it is
+written, and the values a pattern compares read the same by the fast path and by the OASIS
+pattern library's inspector, on generated patterns."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stix2patterns.validator import run_validator
+
+from allyshare.observables import normalize, observables_in
+from allyshare.observables.lookup import candidates
+from allyshare.stix.patterns import _library_comparisons, comparisons
+
+
+@pytest.mark.parametrize(
+    ("kind", "written", "normalized"),
+    [
+        ("domain-name", "Evil.EXAMPLE.", "evil.example"),
+        ("domain-name", "bücher.example", "xn--bcher-kva.example"),
+        ("ipv4-addr", "198.51.100.7/32", "198.51.100.7"),
+        ("ipv4-addr", "10.1.2.3/8", "10.0.0.0/8"),
+        ("ipv6-addr", "2001:0DB8:0000:0000:0000:0000:0000:0001", "2001:db8::1"),
+        ("ipv6-addr", "2001:db8::/32", "2001:db8::/32"),
+        ("url", "HTTP://Evil.Example.:80/Path?Q=1", "http://evil.example/Path?Q=1"),
+        ("url", "https://evil.example:443/", "https://evil.example/"),
+        ("url", "https://evil.example:8443/", "https://evil.example:8443/"),
+        ("email-addr", "Bob.Smith@Mail.Example.", "bob.smith@mail.example"),
+        ("mac-addr", "AA-BB-CC-DD-EE-FF", "aa:bb:cc:dd:ee:ff"),
+        ("mac-addr", "aabb.ccdd.eeff", "aa:bb:cc:dd:ee:ff"),
+        ("autonomous-system", "AS15169", "15169"),
+        ("file", "D41D8CD98F00B204E9800998ECF8427E", "d41d8cd98f00b204e9800998ecf8427e"),
+    ],
+)
+def test_each_spelling_normalizes_to_one(kind: str, written: str, normalized: str) -> None:
+    assert normalize(kind, written) == normalized
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("ipv4-addr", "2001:db8::1"),
+        ("ipv4-addr", "300.1.1.1"),
+        ("ipv6-addr", "10.0.0.1"),
+        ("domain-name", "not a domain"),
+        ("url", "no-scheme.example/x"),
+        ("email-addr", "@example.com"),
+        ("mac-addr", "aa:bb:cc"),
+        ("autonomous-system", "AS99999999999"),
+        ("file", ""),
+        ("unknown", "x"),
+    ],
+)
+def test_what_is_not_its_type_is_not_indexed(kind: str, value: str) -> None:
+    assert normalize(kind, value) is None
+
+
+def test_a_value_typed_into_a_lookup_is_read_as_its_likely_type() -> None:
+    assert candidates("10.0.0.1") == [("ipv4-addr", "10.0.0.1")]
+    assert candidates("Evil.Example") == [("domain-name", "evil.example")]
+    assert candidates("2001:DB8::1") == [("ipv6-addr", "2001:db8::1")]
+    assert candidates("a@B.example") == [("email-addr", "a@b.example")]
+    assert candidates("as64500") == [("autonomous-system", "64500")]
+    assert candidates("D41D8CD98F00B204E9800998ECF8427E") == [
+        ("file", "d41d8cd98f00b204e9800998ecf8427e"),
+        ("x509-certificate", "d41d8cd98f00b204e9800998ecf8427e"),
+    ]
+    assert candidates("10.0.0.1", "domain-name") == [("domain-name", "10.0.0.1")]
+    assert candidates("words and spaces") == []
+
+
+def _case(draw: Any, text: str) -> str:
+    flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
+    return "".join(c.upper() if flip else c for c, flip in zip(text, flips, strict=True))
+
+
+@st.composite
+def spelled(draw: Any) -> tuple[str, str, str]:
+    """(type, a spelling, the normalized value)."""
+    kind = draw(st.sampled_from(["ipv4-addr", "ipv6-addr", "domain-name", "file"]))
+    if kind == "ipv4-addr":
+        address = ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1)))
+        return kind, str(address), str(address)
+    if kind == "ipv6-addr":
+        address6 = ipaddress.IPv6Address(draw(st.integers(0, 2**128 - 1)))
+        return kind, _case(draw, address6.exploded), str(address6)
+    if kind == "domain-name":
+        labels = draw(
+            st.lists(st.from_regex(r"[a-z0-9]{1,10}", fullmatch=True), min_size=2, max_size=4)
+        )
+        domain = ".".join(labels)
+        return kind, _case(draw, domain) + draw(st.sampled_from(["", "."])), domain
+    digest = draw(st.from_regex(r"[0-9a-f]{64}", fullmatch=True))
+    return kind, _case(draw, digest), digest
+
+
+_PATHS = {
+    "ipv4-addr": "ipv4-addr:value",
+    "ipv6-addr": "ipv6-addr:value",
+    "domain-name": "domain-name:value",
+    "file": "file:hashes.'SHA-256'",
+}
+
+
+@st.composite
+def patterns(draw: Any) -> tuple[str, set[tuple[str, str]]]:
+    """A pattern of several observations, and the values it compares for equality."""
+    expected: set[tuple[str, str]] = set()
+    observations = []
+    for _ in range(draw(st.integers(1, 3))):
+        parts = []
+        for _ in range(draw(st.integers(1, 3))):
+            kind, written, normalized = draw(spelled())
+            # The library judges a hash comparison's whole literal as one hash: no sets.
+            operators = ["=", "!=", "NOT =", "LIKE"] + ([] if kind == "file" else ["IN"])
+            operator = draw(st.sampled_from(operators))
+            literal = f"('{written}', '{written}')" if operator == "IN" else f"'{written}'"
+            if operator in ("=", "IN"):
+                expected.add((kind, normalized))
+            parts.append(f"{_PATHS[kind]} {operator} {literal}")
+        observation = "[" + draw(st.sampled_from([" AND ", " OR "])).join(parts) + "]"
+        if draw(st.booleans()):
+            observation = f"({observation})"
+        observations.append(observation)
+    joined = draw(st.sampled_from([" AND ", " OR ", " FOLLOWEDBY "])).join(observations)
+    if draw(st.booleans()):
+        joined = f"({joined}) WITHIN 600 SECONDS"
+    return joined, expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(patterns())
+def test_extraction_agrees_with_the_pattern_library(case: tuple[str, set[tuple[str, str]]]) -> None:
+    pattern, expected = case
+    assert run_validator(pattern, stix_version="2.1") == [], pattern
+    assert sorted(comparisons(pattern)) == sorted(_library_comparisons(pattern))
+    indicator = {"type": "indicator", "pattern_type": "stix", "pattern": pattern}
+    assert observables_in(indicator) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(spelled())
+def test_every_spelling_of_a_value_is_one_value(case: tuple[str, str, str]) -> None:
+    kind, written, normalized = case
+    assert normalize(kind, written) == normalized
+    assert normalize(kind, normalized) == normalized
+
+
+def test_observable_objects_and_their_hashes() -> None:
+    assert observables_in({"type": "ipv4-addr", "value": "198.51.100.0/24"}) == {
+        ("ipv4-addr", "198.51.100.0/24")
+    }
+    assert observables_in(
+        {"type": "file", "hashes": {"MD5": "D41D8CD98F00B204E9800998ECF8427E", "SHA-1": "aa"}}
+    ) == {("file", "d41d8cd98f00b204e9800998ecf8427e"), ("file", "aa")}
+    assert observables_in({"type": "autonomous-system", "number": 15169}) == {
+        ("autonomous-system", "15169")
+    }
+    assert observables_in({"type": "indicator", "pattern_type": "sigma", "pattern": "x"}) == set()
+    assert observables_in(
+        {
+            "type": "indicator",
+            "pattern_type": "stix",
+            "pattern": "[network-traffic:dst_ref.value = '203.0.113.9' AND "
+            "email-message:from_ref.value = 'X@Phish.Example'] AND "
+            "[ipv4-addr:value ISSUBSET '203.0.113.0/24'] AND [file:size > 10]",
+        }
+    ) == {
+        ("ipv4-addr", "203.0.113.9"),
+        ("email-addr", "x@phish.example"),
+        ("ipv4-addr", "203.0.113.0/24"),
+    }
