@@ -42,6 +42,7 @@ class Settings:
     checkpoint_seconds: int = 60
     retention_interval: int = 3600
     common_after: int = 1000
+    match_interval: int = 5
 
     @property
     def effective_database_url(self) -> str:
@@ -66,6 +67,7 @@ ENVIRONMENT: dict[str, str] = {
     "checkpoint_seconds": "ALLYSHARE_CHECKPOINT_SECONDS",
     "retention_interval": "ALLYSHARE_RETENTION_INTERVAL",
     "common_after": "ALLYSHARE_COMMON_AFTER",
+    "match_interval": "ALLYSHARE_MATCH_INTERVAL",
 }
 
 _TOML_SECTIONS: dict[str, tuple[str, str]] = {
@@ -83,6 +85,7 @@ _TOML_SECTIONS: dict[str, tuple[str, str]] = {
     "checkpoint_seconds": ("audit", "checkpoint_seconds"),
     "retention_interval": ("retention", "interval_seconds"),
     "common_after": ("correlation", "common_after"),
+    "match_interval": ("matching", "min_interval_seconds"),
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
@@ -185,6 +188,10 @@ def write_settings_file(settings: Settings) -> Path:
         "[correlation]",
         "# a value in more objects than this is reported as common, with its count, not listed",
         f"common_after = {settings.common_after}",
+        "",
+        "[matching]",
+        "# seconds between one organization's private matching requests to one collection",
+        f"min_interval_seconds = {settings.match_interval}",
         "",
     ]
     path = settings.data_dir / CONFIG_FILE

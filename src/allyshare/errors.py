@@ -59,3 +59,12 @@ class AuthenticationFailed(AllyshareError):
 
 class PermissionDenied(AllyshareError):
     """The user is known but may not perform this action."""
+
+
+class OverBudget(AllyshareError):
+    """A request a budget does not allow now; ``retry_at`` (microseconds since the epoch) is
+    when it would."""
+
+    def __init__(self, message: str, retry_at: int) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at

@@ -420,6 +420,7 @@ def test_agreements_are_applied_once_per_version(site: Site, analyst: str) -> No
         "anonymous_by_default": False,
         "reveal_approvals": 1,
         "scrub_pii": False,
+        "match_budget": 10000,
     }
     # Members read the rules they share by; only admins set them.
     listed = site.call("GET", "/agreements", analyst)
@@ -830,3 +831,37 @@ def test_observables_are_looked_up_as_the_caller_may_see_them(site: Site, analys
         site.call("GET", "/observables?value=x&type=nonsense", analyst), 400
     )
     assert problem(site.call("POST", "/observables/lookup", analyst, body={"values": []}), 400)
+
+
+def test_private_matching_answers_a_member_and_says_when_to_come_back(
+    site: Site, analyst: str
+) -> None:
+    match_only = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": "marking-definition--6c1c1a3e-0000-4000-8000-000000000021",
+        "created": "2026-01-01T00:00:00.000Z",
+        "name": "match-only",
+        "extensions": {
+            ALLYSHARE_EXTENSION_ID: {"extension_type": "property-extension", "match_only": True}
+        },
+    }
+    held = {
+        "type": "ipv4-addr",
+        "spec_version": "2.1",
+        "id": "ipv4-addr--6c1c1a3e-0000-4000-8000-000000000022",
+        "value": "198.51.100.7",
+        "object_marking_refs": [match_only["id"]],
+    }
+    assert site.node.add_objects(site.node.user("root"), site.collection, [match_only, held])
+    body = {"collection": site.collection, "values": ["198.51.100.7", "198.51.100.8"]}
+    found = site.call("POST", "/match", analyst, body=body)
+    assert found.status_code == 200, found.text
+    assert found.json()["matched"] == ["198.51.100.7"]
+    assert found.json()["budget_left"] == 9998
+    again = site.call("POST", "/match", analyst, body=body)
+    assert "one request per 5 s" in problem(again, 429)
+    assert 1 <= int(again.headers["retry-after"]) <= 5
+    assert problem(site.call("POST", "/match", analyst, body={**body, "values": []}), 400)
+    unknown = {**body, "collection": "no-such-collection"}
+    assert problem(site.call("POST", "/match", analyst, body=unknown), 404)

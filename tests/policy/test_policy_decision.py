@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -26,6 +27,7 @@ from allyshare.policy import (
     apply,
     decide,
     decide_label,
+    may_match,
     object_label,
 )
 
@@ -249,10 +251,33 @@ def test_match_only() -> None:
     match_only = label(match_only=True, recipients=frozenset({"KOR.KISA"}))
     assert isinstance(read(user(KISA), match_only), Allow)
     assert reasons(read(user(DHS), match_only)) == (
-        "match-only: organization USA.DHS may not read it; matching its own values against it "
-        "privately will come with the `allyshare match` command, which this node does not have yet"
+        "match-only: organization USA.DHS may not read it, only match its own values against "
+        "it privately (`allyshare match`)"
     )
     assert isinstance(read(user(CISA), match_only), Allow)
+
+
+def test_who_may_match_what_it_may_not_read() -> None:
+    match_only = label(match_only=True, recipients=frozenset({"KOR.KISA"}))
+    assert may_match(user(DHS), match_only, CISA, KR_US)
+    # A recipient reads it, so it is not matched; the originator's organization neither.
+    assert not may_match(user(KISA), match_only, CISA, KR_US)
+    assert not may_match(user(CISA), match_only, CISA, KR_US)
+    # Any other rule that keeps the reader out keeps it from matching too.
+    noforn = label(match_only=True, noforn=True)
+    assert may_match(user(DHS), noforn, CISA, KR_US)
+    assert not may_match(user(KISA), noforn, CISA, KR_US)
+    assert not may_match(user(NCSC), label(match_only=True, tlp=Tlp.GREEN), CISA, KR_US)
+    assert not may_match(
+        user(DHS, clearance=U), label(match_only=True, classification=S), CISA, KR_US
+    )
+    # Data the reader may read, or data without a match-only marking, is not matched.
+    assert not may_match(user(DHS), label(), CISA, KR_US)
+    # PROPIN is match-only where the agreement says so, and simply closed where it does not.
+    propin = label(caveats=frozenset({"PROPIN"}), recipients=frozenset({"USA.ACME"}))
+    assert may_match(user(DHS), propin, CISA, replace(KR_US, propin_match_only=True))
+    assert not may_match(user(DHS), propin, CISA, KR_US)
+    assert not may_match(user(ACME), propin, CISA, replace(KR_US, propin_match_only=True))
 
 
 def test_share_follows_the_tlp_egress_rules() -> None:

@@ -31,18 +31,24 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     lookup.set_defaults(run=look_up)
 
 
+def read_values(path: Path) -> list[str]:
+    """The values in a file, one per line ('-': standard input), blank lines and # comments
+    left out."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path}: cannot read: {exc}") from None
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
 def _values(args: argparse.Namespace) -> list[str]:
     values = list(args.values)
     if args.file is not None:
-        try:
-            text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidInput(f"{args.file}: cannot read: {exc}") from None
-        values += [
-            line.strip()
-            for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")
-        ]
+        values += read_values(args.file)
     if not values:
         raise InvalidInput("name values to look up, or --file FILE")
     return values

@@ -1,6 +1,6 @@
 """Sharing agreements as operators write them: TOML or JSON documents, checked field by field.
 
-The document shape (the last four fields optional)::
+The document shape (the last five fields optional)::
 
     name = "us-rok-tech"
     version = 1
@@ -14,6 +14,7 @@ The document shape (the last four fields optional)::
     anonymous_by_default = false    # contributors anonymous unless they ask otherwise
     reveal_approvals = 1            # 2: a second admin confirms a reveal
     scrub_pii = false               # personal data replaced before anything is stored
+    match_budget = 10000            # values each organization may match a day per collection
 
 A document that breaks a rule is refused whole, with every problem named, so an agreement is
 never applied half-understood.
@@ -49,6 +50,7 @@ _KNOWN_FIELDS = {
     "anonymous_by_default",
     "reveal_approvals",
     "scrub_pii",
+    "match_budget",
 }
 
 
@@ -134,6 +136,9 @@ def agreement_from_document(document: Mapping[str, Any]) -> Agreement:
     if approvals is not None and approvals not in (1, 2):
         problems.append("'reveal_approvals' must be 1 or 2 (admins who reveal a contributor)")
     scrub = field("scrub_pii", bool, required=False)
+    budget = field("match_budget", int, required=False)
+    if budget is not None and budget < 1:
+        problems.append("'match_budget' must be 1 or more (values a day)")
     if problems:
         raise InvalidInput("agreement refused: " + "; ".join(problems))
     return Agreement(
@@ -150,6 +155,7 @@ def agreement_from_document(document: Mapping[str, Any]) -> Agreement:
         anonymous_by_default=bool(anonymous),
         reveal_approvals=approvals or 1,
         scrub_pii=bool(scrub),
+        match_budget=10_000 if budget is None else budget,
     )
 
 

@@ -23,8 +23,8 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse
 
 from allyshare import __version__
-from allyshare.clock import parse_us
-from allyshare.errors import AllyshareError, NotFound
+from allyshare.clock import now_us, parse_us
+from allyshare.errors import AllyshareError, NotFound, OverBudget
 from allyshare.federation.peers import (
     Credentials,
     add_peer,
@@ -49,8 +49,10 @@ from allyshare.manage.models import (
     ExplanationOut,
     InclusionProofOut,
     LookupOut,
+    MatchedOut,
     NewCollection,
     NewLookup,
+    NewMatch,
     NewOrconApproval,
     NewOrganization,
     NewPeer,
@@ -486,6 +488,16 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         found = node.lookup(body.values, body.type, actor=user)
         return LookupOut(results=[CorrelatedOut(**c.as_json()) for c in found])
 
+    @app.post("/match", tags=["correlation"], responses=_problems(400, 403, 404, 429))
+    def match(body: NewMatch, user: Anyone) -> MatchedOut:
+        """Which of your values the collection's match-only data (which you may not read)
+        holds, by private set intersection: you learn nothing of its other values, and its
+        originators learn how many of your values matched theirs. On a budget per
+        organization and collection (values a day, one request per interval): 429 says when
+        to come back."""
+        found = node.match(body.collection, body.values, body.type, actor=user)
+        return MatchedOut(**found.as_json())
+
     @app.get("/sightings", tags=["sources"], responses=_problems(400, 404))
     def sightings(
         of: Annotated[str, Query(min_length=1, max_length=300)],
@@ -616,6 +628,9 @@ async def _allyshare_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AllyshareError)
     if isinstance(exc, LoginsLimited):
         return problem_response(429, str(exc), exc.headers)
+    if isinstance(exc, OverBudget):
+        wait = max(1, -(-(exc.retry_at - now_us()) // 1_000_000))
+        return problem_response(429, str(exc), {"Retry-After": str(wait)})
     status = status_for(exc)
     if status == 500:
         return await _server_error(request, exc)

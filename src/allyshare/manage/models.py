@@ -179,6 +179,9 @@ class AgreementDocument(_Request):
     scrub_pii: bool | None = Field(
         default=None, description="e-mail addresses, phone numbers and person names replaced"
     )
+    match_budget: Int64 | None = Field(
+        default=None, description="values each organization may match a day per collection"
+    )
 
 
 class PartiesOut(BaseModel):
@@ -199,6 +202,7 @@ class AgreementOut(BaseModel):
     anonymous_by_default: bool
     reveal_approvals: int
     scrub_pii: bool
+    match_budget: int
 
     @classmethod
     def of(cls, agreement: Agreement) -> AgreementOut:
@@ -218,6 +222,7 @@ class AgreementOut(BaseModel):
             anonymous_by_default=agreement.anonymous_by_default,
             reveal_approvals=agreement.reveal_approvals,
             scrub_pii=agreement.scrub_pii,
+            match_budget=agreement.match_budget,
         )
 
 
@@ -390,6 +395,22 @@ class NewLookup(_Request):
         min_length=1, max_length=10_000
     )
     type: str | None = Field(default=None, description="the observable type, when known")
+
+
+class NewMatch(_Request):
+    collection: str = Field(min_length=1, max_length=64)
+    values: list[Annotated[str, Field(min_length=1, max_length=2048)]] = Field(
+        min_length=1, max_length=10_000
+    )
+    type: str | None = Field(default=None, description="the observable type, when known")
+
+
+class MatchedOut(BaseModel):
+    collection: str
+    asked: int
+    matched: list[str] = Field(description="those of your values the match-only data holds")
+    budget_left: int = Field(description="values you may still match today against it")
+    budget_resets: str
 
 
 class RevealOut(BaseModel):

@@ -20,6 +20,7 @@ from allyshare.policy.decision import (
     apply,
     decide,
     decide_label,
+    may_match,
     without_denied,
 )
 from allyshare.policy.explain import describe_label, explain
@@ -74,6 +75,7 @@ __all__ = [
     "describe_label",
     "explain",
     "label_of",
+    "may_match",
     "object_label",
     "redact",
     "without_denied",

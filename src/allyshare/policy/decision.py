@@ -76,7 +76,7 @@ Where DESIGN leaves the rule open, the choice made (what a CERT analyst would ex
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import MappingProxyType
 from typing import Any, Literal
 
@@ -230,9 +230,8 @@ def _release_problems(
         )
     if label.match_only and not _org_in(subject, label.recipients):
         problems.append(
-            f"match-only: {_who(subject)} may not read it; matching its own values against it "
-            "privately will come with the `allyshare match` command, which this node does not "
-            "have yet"
+            f"match-only: {_who(subject)} may not read it, only match its own values against "
+            "it privately (`allyshare match`)"
         )
     if label.writer_only:
         problems.append(
@@ -310,6 +309,41 @@ def decide_label(
         return Deny(tuple(problems))
     notes.extend(f"statement: {text}" for text in sorted(label.statements))
     return Allow(tuple(notes))
+
+
+def may_match(
+    subject: Subject,
+    label: AccessLabel,
+    originator: Organization,
+    agreement: Agreement,
+    approvals: frozenset[str] = frozenset(),
+    orcon_held: bool = True,
+) -> bool:
+    """Whether the subject may test its own values against an object it may not read.
+
+    It may when the object is match-only for it (the allyshare marking's ``match_only`` and
+    the subject not a named recipient, or PROPIN under an agreement with
+    ``propin_match_only`` and the subject not named) and nothing else stops it: with those
+    restrictions set aside, the decision would let it read. Data it may read is not
+    matched (a lookup finds it), and data another rule keeps from it (NOFORN of another
+    country, a non-party, a classification above its clearance) matches nothing.
+    """
+    match_only = label.match_only and not _org_in(subject, label.recipients)
+    propin = (
+        agreement.propin_match_only
+        and label.proprietary
+        and not _org_in(subject, label.named_organizations)
+    )
+    own = subject.organization is not None and subject.organization.id == originator.id
+    if not (match_only or propin) or own or subject.kind == "system":
+        return False
+    relaxed = replace(
+        label,
+        match_only=label.match_only and not match_only,
+        caveats=frozenset() if propin else label.caveats,
+    )
+    decision = decide_label(subject, relaxed, originator, agreement, "read", approvals, orcon_held)
+    return isinstance(decision, Allow)
 
 
 def _granular_entries(obj: Mapping[str, Any]) -> list[tuple[str, list[str]]] | None:

@@ -24,6 +24,7 @@ class Operation(StrEnum):
     OBJECTS_RECEIVE = "objects:receive"
     OBJECTS_EXPIRE = "objects:expire"
     OBJECTS_SCRUB = "objects:scrub"
+    OBJECTS_MATCH = "objects:match"
     MEMBERS_READ = "members:read"
     COLLECTIONS_WRITE = "collections:write"
     MEMBERS_WRITE = "members:write"

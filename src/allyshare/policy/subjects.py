@@ -92,6 +92,7 @@ class Agreement:
     anonymous_by_default: bool = False
     reveal_approvals: int = 1
     scrub_pii: bool = False
+    match_budget: int = 10_000
 
     def has_party(self, organization: Organization) -> bool:
         """Whether the organization is bound by this agreement, by name or by its country."""

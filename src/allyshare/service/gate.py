@@ -50,7 +50,7 @@ from allyshare.policy import (
 )
 from allyshare.policy.rights import Operation, administers, collection_rights
 from allyshare.service.audit import Audit, actor_of
-from allyshare.service.views import Releases, View, build_view
+from allyshare.service.views import Releases, View, build_view, matchable_keys
 from allyshare.storage import (
     NODE_ORIGINATOR,
     Collection,
@@ -323,6 +323,18 @@ class Gate:
         """The decision for one object version, for ``policy explain`` (reads decide through
         the views, `build_view`)."""
         return decide(subject, target, self.registry())
+
+    def matchable(self, user: User, collection: Collection) -> frozenset[int]:
+        """The access keys of versions in the collection the user may match its values
+        against, not read (`matchable_keys`)."""
+        _, registry = self.current_registry()
+        return matchable_keys(
+            self.subject_of(user),
+            self.agreement(collection),
+            registry,
+            self._store.access_keys(),
+            self.organization,
+        )
 
     def view(self, user: User, collection: Collection) -> View:
         """What the user may see in the collection; judged keys are remembered per subject,

@@ -21,6 +21,7 @@ from allyshare.service.audit import Audit, Verification
 from allyshare.service.correlation import Correlated, Correlation
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
+from allyshare.service.matching import Matched, Matching
 from allyshare.service.members import CONSOLE, Members
 from allyshare.service.objects import Objects, Received
 from allyshare.service.orcon import Orcon
@@ -70,6 +71,7 @@ class Node:
         self._retention = Retention(store, self._gate)
         self._sightings = Sightings(store, self._gate, self._reads)
         self._correlation = Correlation(settings, store, self._gate)
+        self._matching = Matching(settings, store, self._gate)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -361,6 +363,16 @@ class Node:
         self, values: Sequence[str], kind: str | None = None, *, actor: User = CONSOLE
     ) -> list[Correlated]:
         return self._correlation.lookup(actor, values, kind)
+
+    def match(
+        self,
+        collection_id: str,
+        values: Sequence[str],
+        kind: str | None = None,
+        *,
+        actor: User = CONSOLE,
+    ) -> Matched:
+        return self._matching.match(actor, collection_id, values, kind)
 
     def sightings(self, object_id: str, *, actor: User = CONSOLE) -> Sighted:
         return self._sightings.of(actor, object_id)

@@ -36,6 +36,7 @@ from allyshare.policy import (
     AccessLabel,
     Action,
     Agreement,
+    Allow,
     Deny,
     MarkingRegistry,
     Organization,
@@ -45,6 +46,7 @@ from allyshare.policy import (
     decide,
     decide_label,
     label_of,
+    may_match,
     without_denied,
 )
 from allyshare.storage import AccessKey, StoredVersion, sender_of
@@ -269,3 +271,31 @@ def build_view(
         frozenset(apart),
         denied,
     )
+
+
+def matchable_keys(
+    subject: Subject,
+    agreement: Agreement,
+    registry: MarkingRegistry,
+    keys: Mapping[int, AccessKey],
+    organization_of: Callable[[str], Organization],
+) -> frozenset[int]:
+    """The access keys of versions the subject may match its values against but not read
+    (`may_match`): match-only as a whole, and no field marked more tightly than it may read
+    or match."""
+    label = cache(lambda refs: label_of(refs, registry))
+    organization_of = cache(organization_of)
+    found = set()
+    for seq, key in keys.items():
+        originator = organization_of(key.originator)
+        if not may_match(subject, label(key.marking_refs), originator, agreement):
+            continue
+        if all(
+            may_match(subject, label((ref,)), originator, agreement)
+            or isinstance(
+                decide_label(subject, label((ref,)), originator, agreement, "read"), Allow
+            )
+            for ref in key.granular_refs
+        ):
+            found.add(seq)
+    return frozenset(found)

@@ -246,6 +246,18 @@ Index("observables_by_value", observables.c.digest, observables.c.label_seq)
 Index("observables_by_version", observables.c.collection_seq, observables.c.date_added)
 Index("observables_by_range", observables.c.kind, observables.c.low)
 
+# What each organization has matched against each collection today, and when it last asked
+# (allyshare.matching.budget): kept in the database so that a restart resets nothing.
+match_budgets = Table(
+    "match_budgets",
+    metadata,
+    Column("organization", String(300), primary_key=True),
+    Column("collection_seq", Integer, primary_key=True, autoincrement=False),
+    Column("day", Integer, nullable=False),
+    Column("used", Integer, nullable=False),
+    Column("last_at", BigInteger, nullable=False),
+)
+
 # Reveals of anonymous contributors asked for, each waiting for a second admin when the
 # agreement wants two (allyshare.service.sources).
 reveals = Table(

@@ -79,6 +79,7 @@ from allyshare.storage.schema import (
     collection_keys,
     collections,
     marking_definitions,
+    match_budgets,
     objects,
     observables,
     orcon_approvals,
@@ -950,6 +951,38 @@ class Store:
         with self._read.connect() as connection:
             return [Occurrence(*row) for row in connection.execute(query)]
 
+    def observable_values(
+        self, collection_id: str, labels: frozenset[int]
+    ) -> list[tuple[str, str]]:
+        """Each (kind, value) the collection's versions under ``labels`` mention, once."""
+        if not labels:
+            return []
+        query = (
+            select(observables.c.kind, observables.c.value)
+            .where(
+                observables.c.collection_seq == _seq_of(collection_id),
+                observables.c.label_seq.in_(sorted(labels)),
+            )
+            .distinct()
+        )
+        with self._read.connect() as connection:
+            return [(kind, value) for kind, value in connection.execute(query)]
+
+    def observables_generation(self, collection_id: str) -> tuple[int, int]:
+        """What changes whenever the collection's indexed values do: its last addition and
+        how many index rows it holds (a removal lowers the count)."""
+        seq = _seq_of(collection_id)
+        with self._read.connect() as connection:
+            last = connection.execute(
+                select(collections.c.last_added).where(collections.c.id == collection_id)
+            ).scalar_one()
+            count = connection.execute(
+                select(func.count())
+                .select_from(observables)
+                .where(observables.c.collection_seq == seq)
+            ).scalar_one()
+        return int(last), int(count)
+
     def bodies_at(self, collection_id: str, dates: Sequence[int]) -> dict[int, bytes]:
         """The bodies of the collection's versions added at ``dates``."""
         if not dates:
@@ -1102,6 +1135,45 @@ class Unit:
         ).scalar_one()
         self.connection.exec_driver_sql(
             self._store._seal_sql, [(seq, added, record) for added, record in sealed.items()]
+        )
+
+    def match_usage(self, organization: str, collection_id: str) -> tuple[int, int, int] | None:
+        """(day, values used that day, last request time) of the organization's matching
+        against the collection, if it ever matched; held until the unit ends (PostgreSQL
+        locks the row, SQLite the whole database), so two requests cannot both spend it."""
+        query = select(match_budgets.c.day, match_budgets.c.used, match_budgets.c.last_at).where(
+            match_budgets.c.organization == organization,
+            match_budgets.c.collection_seq == _seq_of(collection_id),
+        )
+        if not self._store.is_sqlite:
+            query = query.with_for_update()
+        row = self.connection.execute(query).first()
+        return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+    def charge_match(
+        self, organization: str, collection_id: str, day: int, values: int, now: int
+    ) -> None:
+        """Count ``values`` matched today against the organization's budget, and the time."""
+        seq = self.connection.execute(
+            select(collections.c.seq).where(collections.c.id == collection_id)
+        ).scalar_one()
+        where = (match_budgets.c.organization == organization) & (
+            match_budgets.c.collection_seq == seq
+        )
+        row = self.connection.execute(
+            select(match_budgets.c.day, match_budgets.c.used).where(where)
+        ).first()
+        if row is None:
+            self.connection.execute(
+                insert(match_budgets).values(
+                    organization=organization, collection_seq=seq, day=day, used=values,
+                    last_at=now,
+                )
+            )  # fmt: skip
+            return
+        used = values + (int(row[1]) if int(row[0]) == day else 0)
+        self.connection.execute(
+            update(match_budgets).where(where).values(day=day, used=used, last_at=now)
         )
 
     def append_audit(self, entries: Sequence[AuditEntry], key: bytes) -> Frontier:

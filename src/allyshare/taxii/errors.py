@@ -11,6 +11,7 @@ from allyshare.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    OverBudget,
     PermissionDenied,
 )
 from allyshare.taxii.media import TAXII_21
@@ -63,4 +64,6 @@ def status_for(error: AllyshareError) -> int:
         return 409
     if isinstance(error, InvalidInput):
         return 400
+    if isinstance(error, OverBudget):
+        return 429
     return 500

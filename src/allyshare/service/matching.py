@@ -1,0 +1,188 @@
+"""Private matching on the node: a member's values against the match-only values of a
+collection, by private set intersection, on a budget, recorded on both sides.
+
+The node holds the collection's values: for each reader view (the access keys the reader may
+match, `Gate.matchable`) it commits them once in a PSI setup, cached until the collection's
+indexed values change, since a setup costs far more than answering a request. A member's
+values are blinded under a key of their own request; the node answers with its key; the
+member's side finds which of its values the set holds. What the member learns is which of its
+own values occur there. What the log keeps: on the member's side, how many values it asked and
+how many matched; for each organization whose values were matched, an entry it sees, naming
+the organization that matched and how many of its values, never which.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from allyshare.audit.entries import AuditEntry, AuditOutcome, ObjectRefs
+from allyshare.clock import format_us, now_us
+from allyshare.config import Settings
+from allyshare.errors import InvalidInput, OverBudget, PermissionDenied
+from allyshare.matching import Budget, Holder, Seeker, element
+from allyshare.matching.psi import MAX_REQUEST
+from allyshare.observables import KINDS
+from allyshare.observables.lookup import candidates
+from allyshare.policy.rights import Operation
+from allyshare.service.audit import actor_of
+from allyshare.service.gate import Gate
+from allyshare.storage import Collection, Store, User
+from allyshare.storage.observables import observable_digest
+
+
+@dataclass(frozen=True)
+class Matched:
+    """What a member learns from one request."""
+
+    collection: str
+    asked: int
+    matched: list[str]
+    budget_left: int
+    budget_resets: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "collection": self.collection,
+            "asked": self.asked,
+            "matched": self.matched,
+            "budget_left": self.budget_left,
+            "budget_resets": format_us(self.budget_resets),
+        }
+
+
+class Matching:
+    def __init__(self, settings: Settings, store: Store, gate: Gate) -> None:
+        self._settings = settings
+        self._store = store
+        self._gate = gate
+        self._holders: dict[tuple[str, frozenset[int]], tuple[tuple[int, int], Holder]] = {}
+        self._lock = threading.Lock()
+
+    def match(
+        self, user: User, collection_id: str, values: Sequence[str], kind: str | None = None
+    ) -> Matched:
+        """Which of ``values`` the collection's match-only data holds (module docstring)."""
+        access = self._gate.collection_for(user, collection_id, "read", Operation.OBJECTS_MATCH)
+        organization = user.organization_id
+        if organization is None or user.peer is not None:
+            raise PermissionDenied(
+                "private matching is for members' users, who match their organization's values"
+            )
+        wanted = self._elements(values, kind)
+        budget = Budget(
+            self._gate.agreement(access.collection).match_budget,
+            self._settings.match_interval * 1_000_000,
+        )
+        now = now_us()
+        day = Budget.day_of(now)
+        with self._store.begin() as unit:
+            usage = unit.match_usage(organization, collection_id)
+            used = usage[1] if usage is not None and usage[0] == day else 0
+            refusal = budget.refusal(len(values), used, usage[2] if usage else None, now)
+            if refusal is None:
+                unit.charge_match(organization, collection_id, day, len(values), now)
+        if refusal is not None:
+            self._gate.record(
+                AuditEntry(
+                    Operation.OBJECTS_MATCH,
+                    actor_of(user),
+                    AuditOutcome.DENIED,
+                    collection_id,
+                    reason=refusal.reason,
+                    detail={"asked": len(values)},
+                )
+            )
+            raise OverBudget(
+                f"{refusal.reason}; try again after {format_us(refusal.retry_at)}",
+                refusal.retry_at,
+            )
+        holder = self._holder(user, access.collection)
+        seeker = Seeker([each for each, _ in wanted])
+        found = seeker.matched(holder.setup, holder.answer(seeker.request()))
+        matched = sorted({wanted[position][1] for position in found})
+        self._record(user, collection_id, len(values), [wanted[p][0] for p in found])
+        return Matched(
+            collection_id,
+            len(values),
+            [values[i] for i in matched],
+            budget.values_per_day - used - len(values),
+            (day + 1) * 86_400_000_000,
+        )
+
+    def _elements(self, values: Sequence[str], kind: str | None) -> list[tuple[str, int]]:
+        """Each value's set elements, with the value's position (a hash may be of a file
+        or a certificate: both are asked)."""
+        if not values:
+            raise InvalidInput("name at least one value to match")
+        if kind is not None and kind not in KINDS:
+            raise InvalidInput(f"unknown observable type {kind!r}; one of: {', '.join(KINDS)}")
+        wanted = [
+            (element(k, v), position)
+            for position, value in enumerate(values)
+            for k, v in candidates(value, kind)
+        ]
+        if len(wanted) > MAX_REQUEST:
+            raise InvalidInput(f"at most {MAX_REQUEST:,} values per request")
+        return wanted
+
+    def _holder(self, user: User, collection: Collection) -> Holder:
+        """The setup over the values this reader may match, built once per change of them."""
+        labels = self._gate.matchable(user, collection)
+        generation = self._store.observables_generation(collection.id)
+        key = (collection.id, labels)
+        with self._lock:
+            cached = self._holders.get(key)
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            values = self._store.observable_values(collection.id, labels)
+            holder = Holder.of([element(kind, value) for kind, value in values])
+            self._holders[key] = (generation, holder)
+            return holder
+
+    def _record(self, user: User, collection_id: str, asked: int, matched: Sequence[str]) -> None:
+        """The matcher's entry, and one per organization whose values matched, naming the
+        matcher and how many of its values; which values, neither says."""
+        entries = [
+            AuditEntry(
+                Operation.OBJECTS_MATCH,
+                actor_of(user),
+                AuditOutcome.ALLOWED,
+                collection_id,
+                detail={"asked": asked, "matched": len(matched)},
+            )
+        ]
+        for originator, count in sorted(self._holders_of(user, collection_id, matched).items()):
+            about = ObjectRefs()
+            about.versions_of(originator)
+            entries.append(
+                AuditEntry(
+                    Operation.OBJECTS_MATCH,
+                    actor_of(user),
+                    AuditOutcome.ALLOWED,
+                    collection_id,
+                    about,
+                    detail={"asked": asked, "matched_of_yours": count},
+                )
+            )
+        for entry in entries:
+            self._gate.record(entry)
+
+    def _holders_of(self, user: User, collection_id: str, matched: Sequence[str]) -> Counter[str]:
+        """How many of the matched values each originator (as the log names it) holds in
+        what the user matched against."""
+        if not matched:
+            return Counter()
+        collection = self._gate.collection(collection_id)
+        labels = self._gate.matchable(user, collection)
+        digests = [observable_digest(*each.split("\x00", 1)) for each in matched]
+        keys = self._store.access_keys()
+        recorded_as = self._gate.audit.recorded_as
+        held: dict[str, set[tuple[str, str]]] = {}
+        for row in self._store.occurrences(collection_id, digests):
+            if row.label in labels:
+                held.setdefault(recorded_as(keys[row.label]), set()).add((row.kind, row.value))
+        return Counter({originator: len(values) for originator, values in held.items()})

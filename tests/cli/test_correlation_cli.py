@@ -1,0 +1,103 @@
+"""``allyshare lookup`` and ``allyshare match`` from the command line: values given or read
+from a file, as a user may see them or match them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from allyshare.cli.main import main
+from allyshare.policy import ALLYSHARE_EXTENSION_ID
+
+from support.agreements import US_ROK_TECH
+
+INDICATOR = {
+    "type": "indicator",
+    "spec_version": "2.1",
+    "id": "indicator--5b0e3f52-0000-4000-8000-000000000011",
+    "created": "2026-01-01T00:00:00.000Z",
+    "modified": "2026-01-01T00:00:00.000Z",
+    "pattern": "[ipv4-addr:value = '198.51.100.7'] OR [domain-name:value = 'c2.example']",
+    "pattern_type": "stix",
+    "valid_from": "2026-01-01T00:00:00Z",
+}
+
+
+def run(capsys: pytest.CaptureFixture[str], node_dir: Path, *args: str) -> tuple[int, str, str]:
+    code = main([*args, "--data-dir", str(node_dir)])
+    captured = capsys.readouterr()
+    return code, captured.out.strip(), captured.err.strip()
+
+
+def test_lookup_from_arguments_and_a_file(
+    node_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, collection, _ = run(capsys, node_dir, "collection", "add", "Feed")
+    assert code == 0
+    bundle = tmp_path / "bundle.json"
+    bundle.write_bytes(orjson.dumps(INDICATOR))
+    assert run(capsys, node_dir, "import", str(bundle), "--collection", collection)[0] == 0
+    code, out, err = run(capsys, node_dir, "lookup", "198.51.100.7", "C2.Example.", "nothing")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "198.51.100.7 (ipv4-addr 198.51.100.7): 1 object(s)"
+    assert lines[1].startswith(f"  {INDICATOR['id']} in {collection}, added ")
+    assert lines[2] == "C2.Example. (domain-name c2.example): 1 object(s)"
+    assert lines[4] == "nothing: not an observable value"
+    values = tmp_path / "values.txt"
+    values.write_text("# from the incident\n203.0.113.5\n\nc2.example\n")
+    code, out, _ = run(capsys, node_dir, "lookup", "--file", str(values), "--json")
+    found = [orjson.loads(line) for line in out.splitlines()]
+    assert [(f["value"], f["count"]) for f in found] == [("203.0.113.5", 0), ("c2.example", 1)]
+    code, _, err = run(capsys, node_dir, "lookup")
+    assert code == 1 and "name values" in err
+    code, _, err = run(capsys, node_dir, "lookup", "--file", str(tmp_path / "missing.txt"))
+    assert code == 1 and "cannot read" in err
+
+
+def test_match_a_file_as_a_member(
+    node_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    agreement = tmp_path / "agreement.toml"
+    agreement.write_text(US_ROK_TECH)
+    assert run(capsys, node_dir, "agreement", "apply", str(agreement))[0] == 0
+    for name, country in (("KISA", "KOR"), ("CISA", "USA")):
+        code, org, _ = run(capsys, node_dir, "org", "add", name, "--country", country,
+                           "--kind", "cert")  # fmt: skip
+        assert code == 0
+        run(capsys, node_dir, "user", "add", name.lower(), "--org", org, "--role", "contributor")
+    code, collection, _ = run(capsys, node_dir, "collection", "add", "Shared", "--agreement",
+                              "us-rok-tech", "--category", "cyber-threat")  # fmt: skip
+    match_only = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": "marking-definition--6c1c1a3e-0000-4000-8000-000000000011",
+        "created": "2026-01-01T00:00:00.000Z",
+        "name": "match-only",
+        "extensions": {
+            ALLYSHARE_EXTENSION_ID: {"extension_type": "property-extension", "match_only": True}
+        },
+    }
+    held = {**INDICATOR, "object_marking_refs": [match_only["id"]]}
+    bundle = tmp_path / "held.json"
+    bundle.write_bytes(orjson.dumps([match_only, held]))
+    code, _, err = run(capsys, node_dir, "import", str(bundle), "--collection", collection,
+                       "--as", "kisa")  # fmt: skip
+    assert code == 0, err
+    mine = tmp_path / "mine.txt"
+    mine.write_text("198.51.100.7\n203.0.113.1\nc2.example\n")
+    code, out, err = run(capsys, node_dir, "match", str(mine), "--collection", collection,
+                         "--as", "cisa")  # fmt: skip
+    assert code == 0, err
+    assert out.splitlines() == ["198.51.100.7", "c2.example"]
+    assert err.startswith("2 of 3 values matched; 9,997 left today (resets ")
+    code, _, err = run(capsys, node_dir, "match", str(mine), "--collection", collection,
+                       "--as", "cisa")  # fmt: skip
+    assert code == 1 and "one request per 5 s" in err
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing\n")
+    code, _, err = run(capsys, node_dir, "match", str(empty), "--collection", collection,
+                       "--as", "kisa")  # fmt: skip
+    assert code == 1 and "at least one value" in err
