@@ -12,6 +12,7 @@ import orjson
 
 from allyshare.cli.commands import acting, open_node
 from allyshare.cli.lookup import read_values
+from allyshare.federation.matching import match_at_peer
 from allyshare.observables import KINDS
 
 
@@ -22,7 +23,8 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         help="which of your values a collection's match-only data holds (private matching)",
     )
     match.add_argument("file", type=Path, metavar="FILE", help="values one per line ('-': stdin)")
-    match.add_argument("--collection", required=True, metavar="C")
+    match.add_argument("--collection", required=True, metavar="C", help="on the peer, if named")
+    match.add_argument("--peer", metavar="NAME", help="match against this peer's collection")
     match.add_argument("--type", dest="kind", choices=sorted(KINDS), help="the values' type")
     match.add_argument("--as", dest="as_user", metavar="USER", help="the member matching")
     match.add_argument("--json", action="store_true", help="the answer as one JSON document")
@@ -32,7 +34,11 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 def match_values(args: argparse.Namespace) -> int:
     values = read_values(args.file)
     with open_node(args.data_dir) as node:
-        found = node.match(args.collection, values, args.kind, actor=acting(node, args.as_user))
+        actor = acting(node, args.as_user)
+        if args.peer is not None:
+            found = match_at_peer(node, args.peer, args.collection, values, args.kind, actor=actor)
+        else:
+            found = node.match(args.collection, values, args.kind, actor=actor)
     if args.json:
         print(orjson.dumps(found.as_json()).decode())
         return 0

@@ -9,6 +9,7 @@ clients do, with the same brake on guessing.
 # No ``from __future__ import annotations``: FastAPI reads the endpoints' annotations at
 # runtime, and the ``Anyone``/``allowed_to`` dependencies are local to create_management_app.
 
+import base64
 import logging
 from dataclasses import asdict
 from functools import cache
@@ -23,8 +24,9 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse
 
 from allyshare import __version__
-from allyshare.clock import now_us, parse_us
-from allyshare.errors import AllyshareError, NotFound, OverBudget
+from allyshare.clock import format_us, now_us, parse_us
+from allyshare.errors import AllyshareError, InvalidInput, NotFound, OverBudget
+from allyshare.federation.matching import match_at_peer
 from allyshare.federation.peers import (
     Credentials,
     add_peer,
@@ -68,6 +70,8 @@ from allyshare.manage.models import (
     PeerOut,
     PeersOut,
     Problem,
+    PsiAnswer,
+    PsiRequest,
     RevealOut,
     SightingsOut,
     SubscriptionOut,
@@ -495,8 +499,32 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         originators learn how many of your values matched theirs. On a budget per
         organization and collection (values a day, one request per interval): 429 says when
         to come back."""
-        found = node.match(body.collection, body.values, body.type, actor=user)
+        if body.peer is not None:
+            found = match_at_peer(
+                node, body.peer, body.collection, body.values, body.type, actor=user
+            )
+        else:
+            found = node.match(body.collection, body.values, body.type, actor=user)
         return MatchedOut(**found.as_json())
+
+    @app.post("/match/psi", tags=["federation"], responses=_problems(400, 403, 404, 429))
+    def answer_match(body: PsiRequest, user: Anyone) -> PsiAnswer:
+        """A peer node's private matching request for one of its members (signed by the
+        peer): the setup over what the peer may match in the collection and the answer to
+        the request. The member's budget here is its own."""
+        try:
+            request = base64.b64decode(body.request, validate=True)
+        except ValueError:
+            raise InvalidInput("request: not base64") from None
+        setup, response, left, resets = node.answer_match(
+            user, body.collection, body.organization, request
+        )
+        return PsiAnswer(
+            setup=base64.b64encode(setup).decode("ascii"),
+            response=base64.b64encode(response).decode("ascii"),
+            budget_left=left,
+            budget_resets=format_us(resets),
+        )
 
     @app.get("/sightings", tags=["sources"], responses=_problems(400, 404))
     def sightings(

@@ -398,11 +398,29 @@ class NewLookup(_Request):
 
 
 class NewMatch(_Request):
-    collection: str = Field(min_length=1, max_length=64)
+    collection: str = Field(min_length=1, max_length=64, description="on the peer, if named")
+    peer: str | None = Field(
+        default=None, max_length=100, description="match against this peer's collection"
+    )
     values: list[Annotated[str, Field(min_length=1, max_length=2048)]] = Field(
         min_length=1, max_length=10_000
     )
     type: str | None = Field(default=None, description="the observable type, when known")
+
+
+class PsiRequest(_Request):
+    """A peer node's request on behalf of one of its members (node-to-node, signed)."""
+
+    collection: str = Field(min_length=1, max_length=64)
+    organization: str = Field(min_length=1, max_length=200)
+    request: str = Field(min_length=1, max_length=2_000_000, description="base64 PSI request")
+
+
+class PsiAnswer(BaseModel):
+    setup: str = Field(description="base64 PSI server setup")
+    response: str = Field(description="base64 PSI response")
+    budget_left: int
+    budget_resets: str
 
 
 class MatchedOut(BaseModel):

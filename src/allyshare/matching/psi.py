@@ -13,10 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import private_set_intersection.python as psi
 
-__all__ = ["FALSE_POSITIVES", "MAX_REQUEST", "Holder", "Seeker", "element"]
+__all__ = [
+    "FALSE_POSITIVES",
+    "MAX_REQUEST",
+    "Holder",
+    "Seeker",
+    "element",
+    "parse_request",
+    "request_size",
+]
 
 FALSE_POSITIVES = 1e-9
 MAX_REQUEST = 10_000
@@ -51,11 +60,27 @@ class Holder:
     def answer(self, request: bytes) -> bytes:
         """The response to a seeker's request: its values, under this holder's key too."""
         server = psi.server.CreateFromKey(self.key, True)
-        message = psi.Request()
+        return bytes(server.ProcessRequest(parse_request(request)).SerializeToString())
+
+
+def parse_request(request: bytes) -> Any:
+    """A seeker's request as the library reads it; ValueError when it is not one, or holds
+    more than `MAX_REQUEST` values."""
+    message = psi.Request()
+    try:
         message.ParseFromString(request)
-        if len(message.encrypted_elements) > MAX_REQUEST:
-            raise ValueError(f"a request holds at most {MAX_REQUEST:,} values")
-        return bytes(server.ProcessRequest(message).SerializeToString())
+    except Exception as exc:  # the protobuf runtime raises its own DecodeError
+        raise ValueError(f"not a private matching request: {exc}") from None
+    if len(message.encrypted_elements) > MAX_REQUEST:
+        raise ValueError(f"a request holds at most {MAX_REQUEST:,} values")
+    if not message.encrypted_elements:
+        raise ValueError("a request holds at least one value")
+    return message
+
+
+def request_size(request: bytes) -> int:
+    """How many values a request holds (all the holder learns of it)."""
+    return len(parse_request(request).encrypted_elements)
 
 
 class Seeker:

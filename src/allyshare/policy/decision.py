@@ -318,13 +318,15 @@ def may_match(
     agreement: Agreement,
     approvals: frozenset[str] = frozenset(),
     orcon_held: bool = True,
+    action: Action = "read",
 ) -> bool:
     """Whether the subject may test its own values against an object it may not read.
 
     It may when the object is match-only for it (the allyshare marking's ``match_only`` and
     the subject not a named recipient, or PROPIN under an agreement with
     ``propin_match_only`` and the subject not named) and nothing else stops it: with those
-    restrictions set aside, the decision would let it read. Data it may read is not
+    restrictions set aside, the decision would let it read (for a peer node, ``share``: have
+    it sent). Data it may read is not
     matched (a lookup finds it), and data another rule keeps from it (NOFORN of another
     country, a non-party, a classification above its clearance) matches nothing.
     """
@@ -342,7 +344,7 @@ def may_match(
         match_only=label.match_only and not match_only,
         caveats=frozenset() if propin else label.caveats,
     )
-    decision = decide_label(subject, relaxed, originator, agreement, "read", approvals, orcon_held)
+    decision = decide_label(subject, relaxed, originator, agreement, action, approvals, orcon_held)
     return isinstance(decision, Allow)
 
 

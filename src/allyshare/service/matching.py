@@ -24,7 +24,8 @@ from allyshare.clock import format_us, now_us
 from allyshare.config import Settings
 from allyshare.errors import InvalidInput, OverBudget, PermissionDenied
 from allyshare.matching import Budget, Holder, Seeker, element
-from allyshare.matching.psi import MAX_REQUEST
+from allyshare.matching.budget import DAY_US
+from allyshare.matching.psi import MAX_REQUEST, request_size
 from allyshare.observables import KINDS
 from allyshare.observables.lookup import candidates
 from allyshare.policy.rights import Operation
@@ -32,6 +33,21 @@ from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
 from allyshare.storage import Collection, Store, User
 from allyshare.storage.observables import observable_digest
+
+
+@dataclass(frozen=True)
+class Seeking:
+    """A member's side of one request: its values, their set elements (each with the
+    value's position), and the blinded request; the key stays in ``seeker``."""
+
+    values: list[str]
+    wanted: list[tuple[str, int]]
+    seeker: Seeker
+    request: bytes
+
+    def values_at(self, found: Sequence[int]) -> list[str]:
+        """The member's values at the matched element positions, in the order asked."""
+        return [self.values[i] for i in sorted({self.wanted[p][1] for p in found})]
 
 
 @dataclass(frozen=True)
@@ -67,24 +83,109 @@ class Matching:
     ) -> Matched:
         """Which of ``values`` the collection's match-only data holds (module docstring)."""
         access = self._gate.collection_for(user, collection_id, "read", Operation.OBJECTS_MATCH)
-        organization = user.organization_id
-        if organization is None or user.peer is not None:
+        seeking = self.seek(user, values, kind)
+        agreement = self._gate.agreement(access.collection)
+        left, resets = self._charge(
+            user, user.organization_id or "", collection_id, len(values), agreement.match_budget
+        )
+        holder = self._holder(user, access.collection)
+        found = seeking.seeker.matched(holder.setup, holder.answer(seeking.request))
+        matched = seeking.values_at(found)
+        self._record(user, collection_id, len(values), [seeking.wanted[p][0] for p in found])
+        return Matched(collection_id, len(values), matched, left, resets)
+
+    def seek(self, user: User, values: Sequence[str], kind: str | None = None) -> Seeking:
+        """A member's side of a request: its values, blinded under a key of this request."""
+        if user.organization_id is None or user.peer is not None:
             raise PermissionDenied(
                 "private matching is for members' users, who match their organization's values"
             )
         wanted = self._elements(values, kind)
-        budget = Budget(
-            self._gate.agreement(access.collection).match_budget,
-            self._settings.match_interval * 1_000_000,
+        seeker = Seeker([each for each, _ in wanted])
+        return Seeking(list(values), wanted, seeker, seeker.request())
+
+    def found_at_peer(
+        self,
+        user: User,
+        peer: str,
+        collection_id: str,
+        seeking: Seeking,
+        setup: bytes,
+        response: bytes,
+        budget: tuple[int, int],
+    ) -> Matched:
+        """What a peer's answer tells the member, recorded on this node (the values asked
+        and matched are counted, never named)."""
+        try:
+            found = seeking.seeker.matched(setup, response)
+        except Exception as exc:  # the library's parser rejects what is not its messages
+            raise InvalidInput(f"peer {peer} answered with what is not a PSI answer") from exc
+        matched = seeking.values_at(found)
+        self._gate.record(
+            AuditEntry(
+                Operation.OBJECTS_MATCH,
+                actor_of(user),
+                AuditOutcome.ALLOWED,
+                peer=peer,
+                detail={
+                    "remote_collection": collection_id,
+                    "asked": len(seeking.values),
+                    "matched": len(matched),
+                },
+            )
         )
+        return Matched(collection_id, len(seeking.values), matched, *budget)
+
+    def answer_peer(
+        self, peer_user: User, collection_id: str, organization: str, request: bytes
+    ) -> tuple[bytes, bytes, int, int]:
+        """The holder's side of a peer member's request: (setup, response, budget left,
+        when it resets). The peer answers for its member (``organization``), whose budget
+        here is its own; what it may match is what this node would send the peer."""
+        if peer_user.peer is None:
+            raise PermissionDenied("only a peer node asks on behalf of its members")
+        access = self._gate.collection_for(
+            peer_user, collection_id, "read", Operation.OBJECTS_MATCH
+        )
+        try:
+            asked = request_size(request)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        agreement = self._gate.agreement(access.collection)
+        who = f"{peer_user.peer}/{organization}"
+        left, resets = self._charge(peer_user, who, collection_id, asked, agreement.match_budget)
+        holder = self._holder(peer_user, access.collection)
+        response = holder.answer(request)
+        about = ObjectRefs()
+        for originator in self._originators_in(peer_user, access.collection):
+            about.versions_of(originator)
+        self._gate.record(
+            AuditEntry(
+                Operation.OBJECTS_MATCH,
+                actor_of(peer_user),
+                AuditOutcome.ALLOWED,
+                collection_id,
+                about,
+                peer=peer_user.peer,
+                detail={"organization": organization, "asked": asked},
+            )
+        )
+        return holder.setup, response, left, resets
+
+    def _charge(
+        self, user: User, organization: str, collection_id: str, asked: int, per_day: int
+    ) -> tuple[int, int]:
+        """Spend ``asked`` of the organization's budget against the collection, or refuse
+        (recorded) saying when to come back; (values left today, when the day ends)."""
+        budget = Budget(per_day, self._settings.match_interval * 1_000_000)
         now = now_us()
         day = Budget.day_of(now)
         with self._store.begin() as unit:
             usage = unit.match_usage(organization, collection_id)
             used = usage[1] if usage is not None and usage[0] == day else 0
-            refusal = budget.refusal(len(values), used, usage[2] if usage else None, now)
+            refusal = budget.refusal(asked, used, usage[2] if usage else None, now)
             if refusal is None:
-                unit.charge_match(organization, collection_id, day, len(values), now)
+                unit.charge_match(organization, collection_id, day, asked, now)
         if refusal is not None:
             self._gate.record(
                 AuditEntry(
@@ -92,26 +193,22 @@ class Matching:
                     actor_of(user),
                     AuditOutcome.DENIED,
                     collection_id,
+                    peer=user.peer,
                     reason=refusal.reason,
-                    detail={"asked": len(values)},
+                    detail={"asked": asked},
                 )
             )
             raise OverBudget(
                 f"{refusal.reason}; try again after {format_us(refusal.retry_at)}",
                 refusal.retry_at,
             )
-        holder = self._holder(user, access.collection)
-        seeker = Seeker([each for each, _ in wanted])
-        found = seeker.matched(holder.setup, holder.answer(seeker.request()))
-        matched = sorted({wanted[position][1] for position in found})
-        self._record(user, collection_id, len(values), [wanted[p][0] for p in found])
-        return Matched(
-            collection_id,
-            len(values),
-            [values[i] for i in matched],
-            budget.values_per_day - used - len(values),
-            (day + 1) * 86_400_000_000,
-        )
+        return per_day - used - asked, (day + 1) * DAY_US
+
+    def _originators_in(self, user: User, collection: Collection) -> set[str]:
+        """The organizations, as the log names them, whose values the user may match."""
+        keys = self._store.access_keys()
+        recorded_as = self._gate.audit.recorded_as
+        return {recorded_as(keys[label]) for label in self._gate.matchable(user, collection)}
 
     def _elements(self, values: Sequence[str], kind: str | None) -> list[tuple[str, int]]:
         """Each value's set elements, with the value's position (a hash may be of a file

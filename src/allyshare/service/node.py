@@ -21,7 +21,7 @@ from allyshare.service.audit import Audit, Verification
 from allyshare.service.correlation import Correlated, Correlation
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
-from allyshare.service.matching import Matched, Matching
+from allyshare.service.matching import Matched, Matching, Seeking
 from allyshare.service.members import CONSOLE, Members
 from allyshare.service.objects import Objects, Received
 from allyshare.service.orcon import Orcon
@@ -373,6 +373,29 @@ class Node:
         actor: User = CONSOLE,
     ) -> Matched:
         return self._matching.match(actor, collection_id, values, kind)
+
+    def seek(self, values: Sequence[str], kind: str | None = None, *, actor: User) -> Seeking:
+        return self._matching.seek(actor, values, kind)
+
+    def found_at_peer(
+        self,
+        peer: str,
+        collection_id: str,
+        seeking: Seeking,
+        setup: bytes,
+        response: bytes,
+        budget: tuple[int, int],
+        *,
+        actor: User,
+    ) -> Matched:
+        return self._matching.found_at_peer(
+            actor, peer, collection_id, seeking, setup, response, budget
+        )
+
+    def answer_match(
+        self, peer_user: User, collection_id: str, organization: str, request: bytes
+    ) -> tuple[bytes, bytes, int, int]:
+        return self._matching.answer_peer(peer_user, collection_id, organization, request)
 
     def sightings(self, object_id: str, *, actor: User = CONSOLE) -> Sighted:
         return self._sightings.of(actor, object_id)

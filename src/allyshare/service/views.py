@@ -285,15 +285,16 @@ def matchable_keys(
     or match."""
     label = cache(lambda refs: label_of(refs, registry))
     organization_of = cache(organization_of)
+    action = action_of(subject)
     found = set()
     for seq, key in keys.items():
         originator = organization_of(key.originator)
-        if not may_match(subject, label(key.marking_refs), originator, agreement):
+        if not may_match(subject, label(key.marking_refs), originator, agreement, action=action):
             continue
         if all(
-            may_match(subject, label((ref,)), originator, agreement)
+            may_match(subject, label((ref,)), originator, agreement, action=action)
             or isinstance(
-                decide_label(subject, label((ref,)), originator, agreement, "read"), Allow
+                decide_label(subject, label((ref,)), originator, agreement, action), Allow
             )
             for ref in key.granular_refs
         ):
