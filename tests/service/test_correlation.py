@@ -179,3 +179,12 @@ def test_values_that_are_no_observable_and_empty_lookups(site: Site) -> None:
     with pytest.raises(InvalidInput):
         site.node.lookup([], actor=site.users["kisa"])
     assert site.ids("kisa", "AS15169", "autonomous-system") == []
+
+
+def test_a_lookup_of_thousands_of_values_answers_each(site: Site) -> None:
+    site.add("cisa", site.shared, indicator(40, "[ipv4-addr:value ISSUBSET '10.9.0.0/16']"))
+    site.add("cisa", site.shared, indicator(41, "[ipv4-addr:value = '10.8.3.4']"))
+    asked = [f"10.{8 + n // 1000}.{(n // 250) % 4}.{n % 250}" for n in range(1_500)]
+    found = site.node.lookup(asked, actor=site.users["kisa"])
+    counts = {each.value: each.count for each in found if each.count}
+    assert counts == {"10.8.3.4": 1, **{v: 1 for v in asked if v.startswith("10.9.")}}

@@ -31,6 +31,9 @@ from allyshare.storage import Occurrence, Store, StoredVersion, User
 from allyshare.storage.observables import observable_digest
 
 MAX_VALUES = 10_000
+_CHUNK = 500
+"""Observables asked per index query: a query's parameters stay within every database's
+limit (three per address)."""
 
 
 @dataclass
@@ -122,32 +125,33 @@ class Correlation:
                 by_observable.setdefault(observable, []).append(each)
         if not by_observable:
             return asked
-        digests = [observable_digest(k, v) for k, v in by_observable]
-        covering = [span for span in map(_span, by_observable) if span is not None]
         shown = ObjectRefs()
         recorded_as = self._gate.audit.recorded_as
         keys = self._store.access_keys()
-        for access in self._gate.collections_for(user):
-            if not access.can_read:
-                continue
-            collection = access.collection
-            rows = self._store.occurrences(collection.id, digests, covering)
-            if not rows:
-                continue
-            view = self._gate.view(user, collection)
-            seen = self._seen(view, collection.id, rows)
-            k = self._gate.agreement(collection).aggregate_k
-            for row, visible in zip(rows, seen, strict=True):
-                for each in _asking(by_observable, row):
-                    if visible:
-                        mention = each.mentions.setdefault(
-                            row.object_id, Mention(row.object_id, row.type)
-                        )
-                        mention.add(collection.id, row.date_added)
-                        each.versions.append((row.object_id, row.version, row.label))
-                    else:
-                        each.hidden_holders.add(keys[row.label].originator)
-                        each.k = max(each.k, k)
+        readable = [a.collection for a in self._gate.collections_for(user) if a.can_read]
+        asked_observables = list(by_observable)
+        for start in range(0, len(asked_observables), _CHUNK):
+            chunk = {o: by_observable[o] for o in asked_observables[start : start + _CHUNK]}
+            digests = [observable_digest(k, v) for k, v in chunk]
+            covering = [span for span in map(_span, chunk) if span is not None]
+            for collection in readable:
+                rows = self._store.occurrences(collection.id, digests, covering)
+                if not rows:
+                    continue
+                view = self._gate.view(user, collection)
+                seen = self._seen(view, collection.id, rows)
+                k = self._gate.agreement(collection).aggregate_k
+                for row, visible in zip(rows, seen, strict=True):
+                    for each in _asking(chunk, row):
+                        if visible:
+                            mention = each.mentions.setdefault(
+                                row.object_id, Mention(row.object_id, row.type)
+                            )
+                            mention.add(collection.id, row.date_added)
+                            each.versions.append((row.object_id, row.version, row.label))
+                        else:
+                            each.hidden_holders.add(keys[row.label].originator)
+                            each.k = max(each.k, k)
         common_after = self._settings.common_after
         listed: set[tuple[str, str]] = set()
         for each in asked:
@@ -196,17 +200,17 @@ def _span(observable: tuple[str, str]) -> tuple[str, str, str] | None:
 def _asking(
     by_observable: dict[tuple[str, str], list[Correlated]], row: Occurrence
 ) -> list[Correlated]:
-    """The asked values an occurrence answers: the same value, or a range holding it."""
-    exact = by_observable.get((row.kind, row.value), [])
+    """The asked values an occurrence answers: the same value, or, for a range, each asked
+    address or range inside it."""
+    answered = list(by_observable.get((row.kind, row.value), []))
     covered = range_of(row.kind, row.value)
     if covered is None:
-        return exact
-    inside = [
-        each
-        for (kind, value), askers in by_observable.items()
-        if kind == row.kind and (value != row.value)
-        for span in [_span((kind, value))]
-        if span is not None and covered[0] <= span[1] and span[2] <= covered[1]
-        for each in askers
-    ]
-    return exact + inside
+        return answered
+    low, high = covered
+    for (kind, value), askers in by_observable.items():
+        if kind != row.kind or value == row.value:
+            continue
+        span = _span((kind, value))
+        if span is not None and low <= span[1] and span[2] <= high:
+            answered.extend(askers)
+    return answered
