@@ -38,7 +38,7 @@ class Client:
         """One exchange; raises ``TimeoutError`` when no answer comes within ``timeout`` s."""
         headers = dict(self._headers)
         if body is not None:
-            headers["Content-Type"] = TAXII_21
+            headers.setdefault("Content-Type", TAXII_21)
         try:
             return self._send(method, target, body, headers, timeout)
         except _STALE:
