@@ -101,3 +101,41 @@ def test_match_a_file_as_a_member(
     code, _, err = run(capsys, node_dir, "match", str(empty), "--collection", collection,
                        "--as", "kisa")  # fmt: skip
     assert code == 1 and "at least one value" in err
+
+
+def test_contacts_from_the_command_line(
+    node_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    agreement = tmp_path / "agreement.toml"
+    agreement.write_text(US_ROK_TECH)
+    run(capsys, node_dir, "agreement", "apply", str(agreement))
+    for name, country in (("KISA", "KOR"), ("CISA", "USA")):
+        org = run(capsys, node_dir, "org", "add", name, "--country", country, "--kind", "cert")[1]
+        run(capsys, node_dir, "user", "add", name.lower(), "--org", org, "--role", "contributor")
+    collection = run(capsys, node_dir, "collection", "add", "Shared", "--agreement",
+                     "us-rok-tech", "--category", "cyber-threat")[1]  # fmt: skip
+    match_only = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": "marking-definition--6c1c1a3e-0000-4000-8000-000000000012",
+        "created": "2026-01-01T00:00:00.000Z",
+        "name": "match-only",
+        "extensions": {
+            ALLYSHARE_EXTENSION_ID: {"extension_type": "property-extension", "match_only": True}
+        },
+    }
+    bundle = tmp_path / "held.json"
+    bundle.write_bytes(
+        orjson.dumps([match_only, {**INDICATOR, "object_marking_refs": [match_only["id"]]}])
+    )
+    run(capsys, node_dir, "import", str(bundle), "--collection", collection, "--as", "kisa")
+    mine = tmp_path / "mine.txt"
+    mine.write_text("c2.example\n")
+    code, out, err = run(capsys, node_dir, "match", str(mine), "--collection", collection,
+                         "--as", "cisa", "--contact", "seen here too")  # fmt: skip
+    assert (code, out) == (0, "c2.example"), err
+    code, out, _ = run(capsys, node_dir, "contacts", "--as", "kisa")
+    lines = out.splitlines()
+    assert lines[0].endswith(f"USA.CISA (cisa) in {collection}: seen here too")
+    assert lines[1] == f"  {INDICATOR['id']}"
+    assert run(capsys, node_dir, "contacts", "--as", "cisa")[1] == ""

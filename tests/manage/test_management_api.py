@@ -865,3 +865,6 @@ def test_private_matching_answers_a_member_and_says_when_to_come_back(
     assert problem(site.call("POST", "/match", analyst, body={**body, "values": []}), 400)
     unknown = {**body, "collection": "no-such-collection"}
     assert problem(site.call("POST", "/match", analyst, body=unknown), 404)
+    # The node wrote what matched: no member organization to contact, nothing received.
+    assert site.call("GET", "/contacts", analyst).json() == {"contacts": []}
+    assert problem(site.call("GET", "/contacts"), 403)

@@ -15,7 +15,7 @@ import pytest
 
 import allyshare.service.matching
 from allyshare.config import Settings
-from allyshare.errors import OverBudget, PermissionDenied
+from allyshare.errors import InvalidInput, OverBudget, PermissionDenied
 from allyshare.policy import ACS_EXTENSION_ID, ALLYSHARE_EXTENSION_ID
 from allyshare.service import CONSOLE, Node
 from allyshare.storage import EntryFilter, User
@@ -205,3 +205,41 @@ def test_the_holder_sees_who_matched_how_many_of_its_values_never_which(
     every = site.node.audit_entries(CONSOLE, EntryFilter(action="objects:match"), limit=10)
     assert {e["detail"].get("matched") for e in every} == {2, None}
     assert not any(HELD[0].encode() in orjson.dumps(e) for e in every)
+
+
+def test_a_contact_request_reaches_the_originator_and_tells_the_matcher_nothing_more(
+    site: Site, clock: list[int]
+) -> None:
+    found = site.node.match(
+        site.collection,
+        [HELD[0], "203.0.113.250"],
+        contact="We saw this address in our network on 1 March; can we compare notes?",
+        actor=site.user("cisa"),
+    )
+    assert found.matched == [HELD[0]]
+    told = orjson.dumps(found.as_json())
+    assert b"HANBIT" not in told and b"indicator--" not in told
+    [received] = site.node.contacts(actor=site.user("hanbit"))
+    assert received.object_ids == ("indicator--00000001-0000-4000-8000-000000000000",)
+    assert (received.from_organization, received.from_user) == ("USA.CISA", "cisa")
+    assert received.message.startswith("We saw this address")
+    assert site.node.contacts(actor=site.user("kisa")) == []
+    assert site.node.contacts(actor=site.user("cisa")) == []
+    [entry] = [
+        e
+        for e in site.node.audit_entries(
+            site.user("hanbit"), EntryFilter(action="objects:match"), limit=10
+        )
+        if "contact" in e["detail"]
+    ]
+    assert entry["detail"] == {"contact": received.id, "objects": 1}
+
+
+def test_no_match_sends_no_contact_and_an_empty_message_is_refused(
+    site: Site, clock: list[int]
+) -> None:
+    site.node.match(site.collection, ["203.0.113.250"], contact="hello", actor=site.user("cisa"))
+    assert site.node.contacts(actor=site.user("hanbit")) == []
+    clock[0] += 10_000_000
+    with pytest.raises(InvalidInput):
+        site.node.match(site.collection, [HELD[0]], contact="  ", actor=site.user("cisa"))

@@ -12,6 +12,8 @@ import orjson
 
 from allyshare.cli.commands import acting, open_node
 from allyshare.cli.lookup import read_values
+from allyshare.clock import format_us
+from allyshare.errors import InvalidInput
 from allyshare.federation.matching import match_at_peer
 from allyshare.observables import KINDS
 
@@ -27,8 +29,20 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     match.add_argument("--peer", metavar="NAME", help="match against this peer's collection")
     match.add_argument("--type", dest="kind", choices=sorted(KINDS), help="the values' type")
     match.add_argument("--as", dest="as_user", metavar="USER", help="the member matching")
+    match.add_argument(
+        "--contact",
+        metavar="MESSAGE",
+        help="ask the originators of what matches to get in touch (they see who you are)",
+    )
     match.add_argument("--json", action="store_true", help="the answer as one JSON document")
     match.set_defaults(run=match_values)
+    contacts = sub.add_parser(
+        "contacts",
+        parents=[common],
+        help="contact requests sent to your organization after private matches",
+    )
+    contacts.add_argument("--as", dest="as_user", metavar="USER", help="a member user")
+    contacts.set_defaults(run=list_contacts)
 
 
 def match_values(args: argparse.Namespace) -> int:
@@ -36,9 +50,13 @@ def match_values(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
         actor = acting(node, args.as_user)
         if args.peer is not None:
+            if args.contact is not None:
+                raise InvalidInput("--contact goes to this node's originators only")
             found = match_at_peer(node, args.peer, args.collection, values, args.kind, actor=actor)
         else:
-            found = node.match(args.collection, values, args.kind, actor=actor)
+            found = node.match(
+                args.collection, values, args.kind, contact=args.contact, actor=actor
+            )
     if args.json:
         print(orjson.dumps(found.as_json()).decode())
         return 0
@@ -50,4 +68,17 @@ def match_values(args: argparse.Namespace) -> int:
         f"today (resets {shown['budget_resets']})",
         file=sys.stderr,
     )
+    return 0
+
+
+def list_contacts(args: argparse.Namespace) -> int:
+    with open_node(args.data_dir) as node:
+        received = node.contacts(actor=acting(node, args.as_user))
+    for contact in received:
+        print(
+            f"{format_us(contact.created_at)} {contact.from_organization} ({contact.from_user}) "
+            f"in {contact.collection_id}: {contact.message}"
+        )
+        for object_id in contact.object_ids:
+            print(f"  {object_id}")
     return 0

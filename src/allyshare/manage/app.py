@@ -43,6 +43,8 @@ from allyshare.manage.models import (
     CollectionOut,
     CollectionsOut,
     ConsistencyProofOut,
+    ContactOut,
+    ContactsOut,
     CorrelatedOut,
     CosignatureIn,
     CosignatureOut,
@@ -500,12 +502,35 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         organization and collection (values a day, one request per interval): 429 says when
         to come back."""
         if body.peer is not None:
+            if body.contact is not None:
+                raise InvalidInput("a contact request goes to this node's originators only")
             found = match_at_peer(
                 node, body.peer, body.collection, body.values, body.type, actor=user
             )
         else:
-            found = node.match(body.collection, body.values, body.type, actor=user)
+            found = node.match(
+                body.collection, body.values, body.type, contact=body.contact, actor=user
+            )
         return MatchedOut(**found.as_json())
+
+    @app.get("/contacts", tags=["correlation"], responses=_problems(403))
+    def contacts(user: Anyone) -> ContactsOut:
+        """Contact requests sent to your organization by members who matched values of its
+        match-only objects, newest first."""
+        return ContactsOut(
+            contacts=[
+                ContactOut(
+                    id=c.id,
+                    collection=c.collection_id,
+                    objects=list(c.object_ids),
+                    from_organization=c.from_organization,
+                    from_user=c.from_user,
+                    message=c.message,
+                    sent=format_us(c.created_at),
+                )
+                for c in node.contacts(actor=user)
+            ]
+        )
 
     @app.post("/match/psi", tags=["federation"], responses=_problems(400, 403, 404, 429))
     def answer_match(body: PsiRequest, user: Anyone) -> PsiAnswer:

@@ -406,6 +406,27 @@ class NewMatch(_Request):
         min_length=1, max_length=10_000
     )
     type: str | None = Field(default=None, description="the observable type, when known")
+    contact: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="a message for the originators of what matches, asking to be in touch "
+        "(they learn who matched and which of their objects; you do not learn who they are)",
+    )
+
+
+class ContactOut(BaseModel):
+    id: str
+    collection: str
+    objects: list[str] = Field(description="your objects holding values the sender matched")
+    from_organization: str
+    from_user: str
+    message: str
+    sent: str
+
+
+class ContactsOut(BaseModel):
+    contacts: list[ContactOut]
 
 
 class PsiRequest(_Request):

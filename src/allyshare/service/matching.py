@@ -14,6 +14,7 @@ the organization that matched and how many of its values, never which.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from allyshare.observables.lookup import candidates
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
-from allyshare.storage import Collection, Store, User
+from allyshare.storage import Collection, ContactRecord, Store, User
 from allyshare.storage.observables import observable_digest
 
 
@@ -70,6 +71,9 @@ class Matched:
         }
 
 
+_LONGEST_MESSAGE = 2000
+
+
 class Matching:
     def __init__(self, settings: Settings, store: Store, gate: Gate) -> None:
         self._settings = settings
@@ -79,10 +83,19 @@ class Matching:
         self._lock = threading.Lock()
 
     def match(
-        self, user: User, collection_id: str, values: Sequence[str], kind: str | None = None
+        self,
+        user: User,
+        collection_id: str,
+        values: Sequence[str],
+        kind: str | None = None,
+        contact: str | None = None,
     ) -> Matched:
-        """Which of ``values`` the collection's match-only data holds (module docstring)."""
+        """Which of ``values`` the collection's match-only data holds (module docstring);
+        with a ``contact`` message, sent to the originators of the objects holding the
+        values matched (`contacts`), which the member does not learn."""
         access = self._gate.collection_for(user, collection_id, "read", Operation.OBJECTS_MATCH)
+        if contact is not None and not 0 < len(contact.strip()) <= _LONGEST_MESSAGE:
+            raise InvalidInput(f"a contact message is 1 to {_LONGEST_MESSAGE:,} characters")
         seeking = self.seek(user, values, kind)
         agreement = self._gate.agreement(access.collection)
         left, resets = self._charge(
@@ -91,8 +104,65 @@ class Matching:
         holder = self._holder(user, access.collection)
         found = seeking.seeker.matched(holder.setup, holder.answer(seeking.request))
         matched = seeking.values_at(found)
-        self._record(user, collection_id, len(values), [seeking.wanted[p][0] for p in found])
+        elements = [seeking.wanted[p][0] for p in found]
+        self._record(user, collection_id, len(values), elements)
+        if contact is not None and elements:
+            self._contact(user, access.collection, elements, contact)
         return Matched(collection_id, len(values), matched, left, resets)
+
+    def contacts(self, user: User) -> list[ContactRecord]:
+        """The contact requests sent to the user's organization."""
+        if user.organization_id is None or user.peer is not None:
+            raise PermissionDenied("contact requests are for the originating organization")
+        return self._store.contacts_for(user.organization_id)
+
+    def _contact(
+        self, user: User, collection: Collection, elements: Sequence[str], message: str
+    ) -> None:
+        """A contact request to each originator whose objects hold matched values, naming
+        those objects, for that originator alone; recorded as an entry about them."""
+        labels = self._gate.matchable(user, collection)
+        keys = self._store.access_keys()
+        digests = [observable_digest(*each.split("\x00", 1)) for each in elements]
+        recorded_as = self._gate.audit.recorded_as
+        objects: dict[tuple[str, str], set[str]] = {}
+        for row in self._store.occurrences(collection.id, digests):
+            if row.label in labels:
+                key = keys[row.label]
+                objects.setdefault((key.originator, recorded_as(key)), set()).add(row.object_id)
+        now = now_us()
+        sent = [
+            (
+                ContactRecord(
+                    str(uuid.uuid4()),
+                    collection.id,
+                    originator,
+                    tuple(sorted(ids)),
+                    user.organization_id or "",
+                    user.name,
+                    message,
+                    now,
+                ),
+                logged_as,
+            )
+            for (originator, logged_as), ids in sorted(objects.items())
+        ]
+        with self._store.begin() as unit:
+            unit.add_contacts([contact for contact, _ in sent])
+            for contact, logged_as in sent:
+                about = ObjectRefs()
+                about.versions_of(logged_as)
+                self._gate.record(
+                    AuditEntry(
+                        Operation.OBJECTS_MATCH,
+                        actor_of(user),
+                        AuditOutcome.ALLOWED,
+                        collection.id,
+                        about,
+                        detail={"contact": contact.id, "objects": len(contact.object_ids)},
+                    ),
+                    unit,
+                )
 
     def seek(self, user: User, values: Sequence[str], kind: str | None = None) -> Seeking:
         """A member's side of a request: its values, blinded under a key of this request."""

@@ -34,6 +34,7 @@ from allyshare.service.views import View
 from allyshare.service.witnessing import Witnessed, Witnessing
 from allyshare.storage import (
     Collection,
+    ContactRecord,
     EntryFilter,
     OrganizationRecord,
     Page,
@@ -370,9 +371,13 @@ class Node:
         values: Sequence[str],
         kind: str | None = None,
         *,
+        contact: str | None = None,
         actor: User = CONSOLE,
     ) -> Matched:
-        return self._matching.match(actor, collection_id, values, kind)
+        return self._matching.match(actor, collection_id, values, kind, contact)
+
+    def contacts(self, *, actor: User) -> list[ContactRecord]:
+        return self._matching.contacts(actor)
 
     def seek(self, values: Sequence[str], kind: str | None = None, *, actor: User) -> Seeking:
         return self._matching.seek(actor, values, kind)

@@ -12,6 +12,7 @@ from allyshare.storage.audit import EntryFilter
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
+    ContactRecord,
     IdReuse,
     IngestResult,
     NewVersion,
@@ -34,6 +35,7 @@ __all__ = [
     "AccessKey",
     "AgreementRecord",
     "Collection",
+    "ContactRecord",
     "EntryFilter",
     "IdReuse",
     "IngestResult",

@@ -118,6 +118,21 @@ class Occurrence(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class ContactRecord:
+    """A member's request to be put in touch with the originator of objects holding values
+    it matched privately: for that originator's organization alone to read."""
+
+    id: str
+    collection_id: str
+    originator: str
+    object_ids: tuple[str, ...]
+    from_organization: str
+    from_user: str
+    message: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
 class IngestResult:
     """Per input version, in input order, what the store did with it; and the ``date_added``
     given to each version it stored, with the originator it was recorded under (a peer's

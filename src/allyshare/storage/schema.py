@@ -258,6 +258,20 @@ match_budgets = Table(
     Column("last_at", BigInteger, nullable=False),
 )
 
+# Contact requests after a private match, each for one originator organization to read.
+contact_requests = Table(
+    "contact_requests",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("collection_seq", Integer, nullable=False, autoincrement=False),
+    Column("originator", String(300), nullable=False, index=True),
+    Column("object_ids", Text, nullable=False),
+    Column("from_organization", String(300), nullable=False),
+    Column("from_user", String(200), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
+
 # Reveals of anonymous contributors asked for, each waiting for a second admin when the
 # agreement wants two (allyshare.service.sources).
 reveals = Table(

@@ -59,6 +59,7 @@ from allyshare.storage.peers import PeerStore
 from allyshare.storage.records import (
     AgreementRecord,
     Collection,
+    ContactRecord,
     IdReuse,
     IngestResult,
     NewVersion,
@@ -78,6 +79,7 @@ from allyshare.storage.schema import (
     agreements,
     collection_keys,
     collections,
+    contact_requests,
     marking_definitions,
     match_budgets,
     objects,
@@ -1009,6 +1011,27 @@ class Store:
         with self._read.connect() as connection:
             return [(row[0], row[1], bytes(row[2])) for row in connection.execute(query)]
 
+    def contacts_for(self, originator: str) -> list[ContactRecord]:
+        """The contact requests sent to an originator organization, newest first."""
+        query = (
+            select(
+                contact_requests.c.id,
+                collections.c.id,
+                contact_requests.c.originator,
+                contact_requests.c.object_ids,
+                contact_requests.c.from_organization,
+                contact_requests.c.from_user,
+                contact_requests.c.message,
+                contact_requests.c.created_at,
+            )
+            .join(collections, collections.c.seq == contact_requests.c.collection_seq)
+            .where(contact_requests.c.originator == originator)
+            .order_by(contact_requests.c.created_at.desc())
+        )
+        with self._read.connect() as connection:
+            rows = connection.execute(query).all()
+        return [ContactRecord(r[0], r[1], r[2], tuple(orjson.loads(r[3])), *r[4:]) for r in rows]
+
     def add_reveal(self, reveal: RevealRecord) -> None:
         with self._transactions.begin() as connection:
             connection.execute(insert(reveals).values(**asdict(reveal)))
@@ -1149,6 +1172,24 @@ class Unit:
             query = query.with_for_update()
         row = self.connection.execute(query).first()
         return None if row is None else (int(row[0]), int(row[1]), int(row[2]))
+
+    def add_contacts(self, contacts: Sequence[ContactRecord]) -> None:
+        for contact in contacts:
+            seq = self.connection.execute(
+                select(collections.c.seq).where(collections.c.id == contact.collection_id)
+            ).scalar_one()
+            self.connection.execute(
+                insert(contact_requests).values(
+                    id=contact.id,
+                    collection_seq=seq,
+                    originator=contact.originator,
+                    object_ids=orjson.dumps(list(contact.object_ids)).decode(),
+                    from_organization=contact.from_organization,
+                    from_user=contact.from_user,
+                    message=contact.message,
+                    created_at=contact.created_at,
+                )
+            )
 
     def charge_match(
         self, organization: str, collection_id: str, day: int, values: int, now: int
