@@ -8,7 +8,10 @@ The rules (STYLE: "Policy never imports storage, and storage never decides acces
 - ``storage`` imports nothing above it (no policy, service, HTTP, federation or CLI);
 - ``community`` and ``orcon`` sit below the service, on ``policy`` and ``stix``;
 - ``audit`` (Merkle trees, signed notes, entries) is pure: it imports nothing of the node;
-- ``sources`` (anonymity, sealing) is pure too: only the error tree;
+- ``sources`` (anonymity, sealing, scrubbing) is pure too: only the error tree;
+- ``observables`` (normalization, extraction) reads patterns through ``stix`` and nothing else;
+- ``matching`` (the PSI protocol, budgets) is pure;
+- ``storage`` keeps the index rows ``observables`` defines;
 - the service imports no HTTP layer, federation or CLI module;
 - nothing outside ``service`` and ``storage`` reaches the store;
 - only the gate (``service/gate.py`` and the views it builds, ``service/views.py``) calls
@@ -28,11 +31,13 @@ HTTP_AND_ABOVE = ("taxii", "manage", "server", "federation", "cli", "demo", "int
 ALLOWED: dict[str, tuple[str, ...]] = {
     "stix": ("errors", "clock", "stix"),
     "policy": ("errors", "stix", "policy"),
-    "storage": ("errors", "clock", "stix", "storage", "audit"),
+    "storage": ("errors", "clock", "stix", "storage", "audit", "observables"),
     "audit": ("audit",),
     "community": ("errors", "policy", "community"),
     "orcon": ("errors", "clock", "keys", "policy", "stix", "orcon"),
     "sources": ("errors", "sources"),
+    "observables": ("stix", "observables"),
+    "matching": ("matching",),
 }
 THE_GATE = {"service/gate.py", "service/views.py"}
 DECISIONS = {"decide", "decide_label", "collection_rights", "administers"}

@@ -564,6 +564,12 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("POST", "/audit/cosignatures"),
         ("POST", "/reveal"),
         ("POST", "/reveal/{reveal_id}/confirm"),
+        ("GET", "/sightings"),
+        ("GET", "/observables"),
+        ("POST", "/observables/lookup"),
+        ("POST", "/match"),
+        ("POST", "/match/psi"),
+        ("GET", "/contacts"),
     }
     add_user = schema["paths"]["/users"]["post"]
     assert {"201", "400", "401", "403", "409"} <= set(add_user["responses"])
