@@ -2,7 +2,8 @@
 against match-only data held on the KOR node. It learns exactly the intersection; nothing it
 receives (the answer, an error, its node's log) carries a holder value it did not ask about;
 data NOFORN keeps from it matches nothing; the holder enforces the member organization's
-budget; and the holder's organization sees that USA.CISA matched, not what."""
+budget; and the holder's organization sees that USA.CISA matched, not what, and receives
+its contact request."""
 
 from __future__ import annotations
 
@@ -73,10 +74,10 @@ def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pair]:
         yield both
 
 
-def ask(pair: Pair, values: list[str]) -> httpx.Response:
+def ask(pair: Pair, values: list[str], **extra: str) -> httpx.Response:
     return httpx.post(
         f"{pair.usa.url}/api/v1/match",
-        json={"collection": pair.kor_collection, "peer": "kor", "values": values},
+        json={"collection": pair.kor_collection, "peer": "kor", "values": values, **extra},
         headers={"Authorization": f"Bearer {pair.writer}"},
         verify=pinned_context(pair.usa.data_dir / "node.crt"),
         timeout=120,
@@ -85,7 +86,7 @@ def ask(pair: Pair, values: list[str]) -> httpx.Response:
 
 def test_a_member_matches_against_a_peer_and_learns_only_the_intersection(pair: Pair) -> None:
     asked = ["198.51.100.7", "C2.HANBIT-LURE.example.", KOREANS_ONLY, "203.0.113.1"]
-    answer = ask(pair, asked)
+    answer = ask(pair, asked, contact="Seen at a US fab too: can we compare notes?")
     assert answer.status_code == 200, answer.text
     found = answer.json()
     assert found["matched"] == ["198.51.100.7", "C2.HANBIT-LURE.example."]
@@ -101,16 +102,23 @@ def test_a_member_matches_against_a_peer_and_learns_only_the_intersection(pair: 
     assert NEVER_ASKED.encode() not in again.content
 
     # The holder's organization sees that USA.CISA matched through peer usa, not what.
+    # and receives the member's contact request naming its two objects.
     node = Node.open(load_settings(pair.kor.data_dir))
     try:
-        seen = node.audit_entries(
-            node.user("hanbit"), EntryFilter(action="objects:match"), limit=10
-        )
+        hanbit = node.user("hanbit")
+        seen = node.audit_entries(hanbit, EntryFilter(action="objects:match"), limit=10)
+        [contact] = node.contacts(actor=hanbit)
     finally:
         node.close()
-    allowed = [e for e in seen if e["outcome"] == "allowed"]
+    allowed = [e for e in seen if e["outcome"] == "allowed" and "asked" in e["detail"]]
     assert [e["detail"] for e in allowed] == [{"organization": "USA.CISA", "asked": 4}]
     assert allowed[0]["peer"] == "usa"
+    assert (contact.from_organization, contact.from_user) == ("USA.CISA", "writer@usa")
+    assert contact.object_ids == (
+        "indicator--6c1c1a3e-0000-4000-8000-000000000001",
+        "indicator--6c1c1a3e-0000-4000-8000-000000000002",
+    )
+    assert contact.message.startswith("Seen at a US fab")
     assert not any(v.encode() in orjson.dumps(seen) for v in (*SHARED, KOREANS_ONLY))
 
 

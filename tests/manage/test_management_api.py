@@ -569,6 +569,7 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("POST", "/observables/lookup"),
         ("POST", "/match"),
         ("POST", "/match/psi"),
+        ("POST", "/match/contact"),
         ("GET", "/contacts"),
     }
     add_user = schema["paths"]["/users"]["post"]

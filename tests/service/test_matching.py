@@ -18,7 +18,7 @@ from allyshare.config import Settings
 from allyshare.errors import InvalidInput, OverBudget, PermissionDenied
 from allyshare.policy import ACS_EXTENSION_ID, ALLYSHARE_EXTENSION_ID
 from allyshare.service import CONSOLE, Node
-from allyshare.storage import EntryFilter, User
+from allyshare.storage import EntryFilter, User, VersionFilter
 
 from support.agreements import us_rok_tech
 
@@ -243,3 +243,15 @@ def test_no_match_sends_no_contact_and_an_empty_message_is_refused(
     clock[0] += 10_000_000
     with pytest.raises(InvalidInput):
         site.node.match(site.collection, [HELD[0]], contact="  ", actor=site.user("cisa"))
+
+
+def test_a_removed_version_no_longer_matches(site: Site, clock: list[int]) -> None:
+    cisa = site.user("cisa")
+    assert site.node.match(site.collection, [HELD[0]], actor=cisa).matched == [HELD[0]]
+    removed = VersionFilter(
+        object_ids=("indicator--00000001-0000-4000-8000-000000000000",),
+        versions=frozenset({"all"}),
+    )
+    assert site.node.delete_objects(CONSOLE, site.collection, removed) == 1
+    clock[0] += 10_000_000
+    assert site.node.match(site.collection, [HELD[0]], actor=cisa).matched == []

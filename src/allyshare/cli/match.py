@@ -13,7 +13,6 @@ import orjson
 from allyshare.cli.commands import acting, open_node
 from allyshare.cli.lookup import read_values
 from allyshare.clock import format_us
-from allyshare.errors import InvalidInput
 from allyshare.federation.matching import match_at_peer
 from allyshare.observables import KINDS
 
@@ -50,9 +49,10 @@ def match_values(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
         actor = acting(node, args.as_user)
         if args.peer is not None:
-            if args.contact is not None:
-                raise InvalidInput("--contact goes to this node's originators only")
-            found = match_at_peer(node, args.peer, args.collection, values, args.kind, actor=actor)
+            found = match_at_peer(
+                node, args.peer, args.collection, values, args.kind, contact=args.contact,
+                actor=actor,
+            )  # fmt: skip
         else:
             found = node.match(
                 args.collection, values, args.kind, contact=args.contact, actor=actor

@@ -16,6 +16,7 @@ from allyshare.federation.connections import pinned_client
 from allyshare.federation.signatures import SignedRequests
 from allyshare.federation.witness import management_root
 from allyshare.keys import load_signing_key
+from allyshare.observables.lookup import candidates
 from allyshare.service import Node
 from allyshare.service.matching import Matched
 from allyshare.storage import User
@@ -31,9 +32,12 @@ def match_at_peer(
     values: Sequence[str],
     kind: str | None = None,
     *,
+    contact: str | None = None,
     actor: User,
 ) -> Matched:
-    """Which of the member's ``values`` the peer's collection's match-only data holds."""
+    """Which of the member's ``values`` the peer's collection's match-only data holds; with
+    a ``contact`` message, passed on to the peer for the originators of what matched (the
+    member's node names the matched values to the peer, which holds them anyway)."""
     peer = node.peer(peer_name)
     root = management_root(peer)
     if root is None or not peer.signing_key:
@@ -58,14 +62,34 @@ def match_at_peer(
         budget = (int(found["budget_left"]), parse_us(found["budget_resets"]))
     except (ValueError, KeyError, TypeError) as exc:
         raise InvalidInput(f"peer {peer_name} answered what is not a match: {exc}") from None
-    return node.found_at_peer(
+    matched = node.found_at_peer(
         peer_name, collection_id, seeking, setup, response, budget, actor=actor
     )
+    if contact is not None and matched.matched:
+        said = {
+            "collection": collection_id,
+            "organization": actor.organization_id,
+            "user": actor.name,
+            "matched": [
+                {"type": observable_type, "value": value}
+                for written in matched.matched
+                for observable_type, value in candidates(written, kind)
+            ],
+            "message": contact,
+        }
+        try:
+            with pinned_client(peer.certificate) as client:
+                sent = client.post(f"{root}/match/contact", json=said, auth=signer, timeout=60)
+        except httpx.HTTPError as exc:
+            raise InvalidInput(f"peer {peer_name} could not be sent the contact: {exc}") from None
+        if sent.status_code != 202:
+            _raise_for(peer_name, sent)
+    return matched
 
 
 def _raise_for(peer_name: str, answer: httpx.Response) -> None:
     """The peer's refusal as this node's own error, with the peer's words."""
-    if answer.status_code == 200:
+    if answer.status_code in (200, 202):
         return
     try:
         said = str(answer.json().get("description", answer.text[:300]))

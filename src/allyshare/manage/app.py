@@ -69,6 +69,7 @@ from allyshare.manage.models import (
     OrganizationChange,
     OrganizationOut,
     OrganizationsOut,
+    PeerContact,
     PeerOut,
     PeersOut,
     Problem,
@@ -502,16 +503,34 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         organization and collection (values a day, one request per interval): 429 says when
         to come back."""
         if body.peer is not None:
-            if body.contact is not None:
-                raise InvalidInput("a contact request goes to this node's originators only")
             found = match_at_peer(
-                node, body.peer, body.collection, body.values, body.type, actor=user
+                node,
+                body.peer,
+                body.collection,
+                body.values,
+                body.type,
+                contact=body.contact,
+                actor=user,
             )
         else:
             found = node.match(
                 body.collection, body.values, body.type, contact=body.contact, actor=user
             )
         return MatchedOut(**found.as_json())
+
+    @app.post(
+        "/match/contact", status_code=202, tags=["federation"], responses=_problems(400, 403, 404)
+    )
+    def contact_from_peer(body: PeerContact, user: Anyone) -> None:
+        """A peer node passes on its member's contact request after a match here (signed by
+        the peer); accepted alike whether any originator holds the values."""
+        node.contact_from_peer(
+            user,
+            body.collection,
+            (body.organization, body.user),
+            [(o.type, o.value) for o in body.matched],
+            body.message,
+        )
 
     @app.get("/contacts", tags=["correlation"], responses=_problems(403))
     def contacts(user: Anyone) -> ContactsOut:

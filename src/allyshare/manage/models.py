@@ -437,6 +437,16 @@ class PsiRequest(_Request):
     request: str = Field(min_length=1, max_length=2_000_000, description="base64 PSI request")
 
 
+class PeerContact(_Request):
+    """A contact request a peer node sends for one of its members after a match here."""
+
+    collection: str = Field(min_length=1, max_length=64)
+    organization: str = Field(min_length=1, max_length=200)
+    user: str = Field(min_length=1, max_length=200)
+    matched: list[ObservableOut] = Field(min_length=1, max_length=10_000)
+    message: str = Field(min_length=1, max_length=2000)
+
+
 class PsiAnswer(BaseModel):
     setup: str = Field(description="base64 PSI server setup")
     response: str = Field(description="base64 PSI response")

@@ -12,7 +12,7 @@ organizations hold the value, rounded down to a multiple of k.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -133,7 +133,7 @@ class Correlation:
         for start in range(0, len(asked_observables), _CHUNK):
             chunk = {o: by_observable[o] for o in asked_observables[start : start + _CHUNK]}
             digests = [observable_digest(k, v) for k, v in chunk]
-            covering = [span for span in map(_span, chunk) if span is not None]
+            covering = _envelopes(chunk)
             for collection in readable:
                 rows = self._store.occurrences(collection.id, digests, covering)
                 if not rows:
@@ -195,6 +195,20 @@ def _span(observable: tuple[str, str]) -> tuple[str, str, str] | None:
         return kind, covered[0], covered[1]
     key = address_key(kind, value)
     return None if key is None else (kind, key, key)
+
+
+def _envelopes(asked: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:
+    """Per address type, the lowest and highest address asked: the ranges overlapping it
+    are read in one go, and `_asking` keeps those that hold an asked address or range."""
+    spans: dict[str, tuple[str, str]] = {}
+    for span in map(_span, asked):
+        if span is not None:
+            kind, low, high = span
+            known = spans.get(kind)
+            spans[kind] = (
+                (low, high) if known is None else (min(known[0], low), max(known[1], high))
+            )
+    return [(kind, low, high) for kind, (low, high) in sorted(spans.items())]
 
 
 def _asking(

@@ -27,7 +27,7 @@ from allyshare.errors import InvalidInput, OverBudget, PermissionDenied
 from allyshare.matching import Budget, Holder, Seeker, element
 from allyshare.matching.budget import DAY_US
 from allyshare.matching.psi import MAX_REQUEST, request_size
-from allyshare.observables import KINDS
+from allyshare.observables import KINDS, normalize
 from allyshare.observables.lookup import candidates
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import actor_of
@@ -107,7 +107,8 @@ class Matching:
         elements = [seeking.wanted[p][0] for p in found]
         self._record(user, collection_id, len(values), elements)
         if contact is not None and elements:
-            self._contact(user, access.collection, elements, contact)
+            sender = (user.organization_id or "", user.name)
+            self._contact(user, access.collection, elements, contact, sender)
         return Matched(collection_id, len(values), matched, left, resets)
 
     def contacts(self, user: User) -> list[ContactRecord]:
@@ -116,11 +117,53 @@ class Matching:
             raise PermissionDenied("contact requests are for the originating organization")
         return self._store.contacts_for(user.organization_id)
 
-    def _contact(
-        self, user: User, collection: Collection, elements: Sequence[str], message: str
+    def contact_from_peer(
+        self,
+        peer_user: User,
+        collection_id: str,
+        sender: tuple[str, str],
+        matched: Sequence[tuple[str, str]],
+        message: str,
     ) -> None:
-        """A contact request to each originator whose objects hold matched values, naming
-        those objects, for that originator alone; recorded as an entry about them."""
+        """A contact request a peer's member sends after matching here: to the originators
+        of the objects that hold the values it says matched, among what this node would
+        send that peer. The answer is the same whether any does, so it tells nothing."""
+        if peer_user.peer is None:
+            raise PermissionDenied("only a peer node sends its members' contact requests")
+        access = self._gate.collection_for(
+            peer_user, collection_id, "read", Operation.OBJECTS_MATCH
+        )
+        if not 0 < len(message.strip()) <= _LONGEST_MESSAGE:
+            raise InvalidInput(f"a contact message is 1 to {_LONGEST_MESSAGE:,} characters")
+        if len(matched) > MAX_REQUEST:
+            raise InvalidInput(f"at most {MAX_REQUEST:,} values per contact request")
+        elements = [
+            element(kind, value)
+            for kind, written in matched
+            for value in [normalize(kind, written)]
+            if value is not None
+        ]
+        organization, user = sender
+        if elements:
+            self._contact(
+                peer_user,
+                access.collection,
+                elements,
+                message,
+                (organization, f"{user}@{peer_user.peer}"),
+            )
+
+    def _contact(
+        self,
+        user: User,
+        collection: Collection,
+        elements: Sequence[str],
+        message: str,
+        sender: tuple[str, str],
+    ) -> None:
+        """A contact request from ``sender`` (organization, user) to each originator whose
+        objects the user may match hold matched values, naming those objects, for that
+        originator alone; recorded as an entry about them."""
         labels = self._gate.matchable(user, collection)
         keys = self._store.access_keys()
         digests = [observable_digest(*each.split("\x00", 1)) for each in elements]
@@ -138,8 +181,7 @@ class Matching:
                     collection.id,
                     originator,
                     tuple(sorted(ids)),
-                    user.organization_id or "",
-                    user.name,
+                    *sender,
                     message,
                     now,
                 ),

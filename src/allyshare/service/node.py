@@ -376,6 +376,16 @@ class Node:
     ) -> Matched:
         return self._matching.match(actor, collection_id, values, kind, contact)
 
+    def contact_from_peer(
+        self,
+        peer_user: User,
+        collection_id: str,
+        sender: tuple[str, str],
+        matched: Sequence[tuple[str, str]],
+        message: str,
+    ) -> None:
+        self._matching.contact_from_peer(peer_user, collection_id, sender, matched, message)
+
     def contacts(self, *, actor: User) -> list[ContactRecord]:
         return self._matching.contacts(actor)
 

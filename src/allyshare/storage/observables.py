@@ -22,11 +22,11 @@ def observable_rows(
         covered = range_of(kind, value)
         rows.append(
             {
+                "collection_seq": collection_seq,
+                "date_added": date_added,
                 "digest": observable_digest(kind, value),
                 "kind": kind,
                 "value": value,
-                "collection_seq": collection_seq,
-                "date_added": date_added,
                 "label_seq": label_seq,
                 "low": covered[0] if covered else None,
                 "high": covered[1] if covered else None,

@@ -53,6 +53,9 @@ collections = Table(
     Column("agreement_name", String(100), nullable=True),
     Column("category", String(40), nullable=True),
     Column("anonymous_by_default", Boolean, nullable=False, server_default=false()),
+    # Counts removals of versions (deletes, retention): with last_added, what changes
+    # whenever the collection's indexed values do (a private matching setup's key).
+    Column("removals", BigInteger, nullable=False, server_default="0"),
 )
 
 objects = Table(
@@ -233,18 +236,26 @@ sealed_sources = Table(
 observables = Table(
     "observables",
     metadata,
+    Column("collection_seq", Integer, nullable=False, autoincrement=False),
+    Column("date_added", BigInteger, nullable=False, autoincrement=False),
     Column("digest", BigInteger, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("value", Text, nullable=False),
-    Column("collection_seq", Integer, nullable=False, autoincrement=False),
-    Column("date_added", BigInteger, nullable=False, autoincrement=False),
     Column("label_seq", Integer, nullable=False, autoincrement=False),
     Column("low", String(32), nullable=True),
     Column("high", String(32), nullable=True),
+    # Clustered by version, so that an ingest appends and a removal deletes a range.
+    PrimaryKeyConstraint("collection_seq", "date_added", "digest"),
+    sqlite_with_rowid=False,
 )
-Index("observables_by_value", observables.c.digest, observables.c.label_seq)
-Index("observables_by_version", observables.c.collection_seq, observables.c.date_added)
-Index("observables_by_range", observables.c.kind, observables.c.low)
+Index("observables_by_value", observables.c.digest, observables.c.collection_seq)
+Index(
+    "observables_by_range",
+    observables.c.kind,
+    observables.c.low,
+    sqlite_where=observables.c.low.is_not(None),
+    postgresql_where=observables.c.low.is_not(None),
+)
 
 # What each organization has matched against each collection today, and when it last asked
 # (allyshare.matching.budget): kept in the database so that a restart resets nothing.

@@ -130,7 +130,7 @@ class Store:
             f"({', '.join([marker] * 12)})"
         )
         self._observable_sql = (
-            "INSERT INTO observables (digest, kind, value, collection_seq, date_added, "
+            "INSERT INTO observables (collection_seq, date_added, digest, kind, value, "
             f"label_seq, low, high) VALUES ({', '.join([marker] * 8)})"
         )
         self._seal_sql = (
@@ -911,6 +911,7 @@ class Store:
                     ),
                     [{"d": row[0]} for row in doomed],
                 )
+            _count_removal(connection, seq)
             for object_id in {row[1] for row in doomed}:
                 self._reflag(connection, seq, object_id)
         return len(doomed)
@@ -919,37 +920,50 @@ class Store:
         self,
         collection_id: str,
         digests: Sequence[int],
-        covering: Sequence[tuple[str, str, str]] = (),
+        overlapping: Sequence[tuple[str, str, str]] = (),
     ) -> list[Occurrence]:
         """The versions of the collection that mention a value of ``digests``
-        (`observable_digest`), or an address range of a kind covering (low, high) as
-        ``covering`` lists them; whoever may see them (the service filters)."""
-        if not digests and not covering:
+        (`observable_digest`), or an address range of a kind overlapping (low, high) as
+        ``overlapping`` lists them; whoever may see them (the service filters)."""
+        if not digests and not overlapping:
             return []
-        matches: list[Any] = [observables.c.digest.in_(digests)] if digests else []
-        matches += [
-            and_(observables.c.kind == kind, observables.c.low <= low, observables.c.high >= high)
-            for kind, low, high in covering
-        ]
-        query = (
-            select(
-                observables.c.kind,
-                observables.c.value,
-                observables.c.date_added,
-                observables.c.label_seq,
-                objects.c.object_id,
-                objects.c.version,
-                objects.c.type,
-            )
-            .select_from(
-                observables.join(
-                    objects,
-                    (objects.c.collection_seq == observables.c.collection_seq)
-                    & (objects.c.date_added == observables.c.date_added),
-                )
-            )
-            .where(observables.c.collection_seq == _seq_of(collection_id), or_(*matches))
+        seq = _seq_of(collection_id)
+        columns = (
+            observables.c.kind,
+            observables.c.value,
+            observables.c.date_added,
+            observables.c.label_seq,
+            objects.c.object_id,
+            objects.c.version,
+            objects.c.type,
         )
+        joined = observables.join(
+            objects,
+            (objects.c.collection_seq == observables.c.collection_seq)
+            & (objects.c.date_added == observables.c.date_added),
+        )
+        # One arm per index: the values by their digest, the ranges by their low end (an OR
+        # of the two would have the database scan the collection's whole index).
+        arms = []
+        if digests:
+            arms.append(
+                select(*columns)
+                .select_from(joined)
+                .where(observables.c.digest.in_(digests), observables.c.collection_seq == seq)
+            )
+        arms += [
+            select(*columns)
+            .select_from(joined)
+            .where(
+                observables.c.kind == kind,
+                observables.c.low.is_not(None),
+                observables.c.low <= high,
+                observables.c.high >= low,
+                observables.c.collection_seq == seq,
+            )
+            for kind, low, high in overlapping
+        ]
+        query = arms[0] if len(arms) == 1 else union_all(*arms)
         with self._read.connect() as connection:
             return [Occurrence(*row) for row in connection.execute(query)]
 
@@ -972,18 +986,13 @@ class Store:
 
     def observables_generation(self, collection_id: str) -> tuple[int, int]:
         """What changes whenever the collection's indexed values do: its last addition and
-        how many index rows it holds (a removal lowers the count)."""
-        seq = _seq_of(collection_id)
+        how many removals it has seen."""
+        query = select(collections.c.last_added, collections.c.removals).where(
+            collections.c.id == collection_id
+        )
         with self._read.connect() as connection:
-            last = connection.execute(
-                select(collections.c.last_added).where(collections.c.id == collection_id)
-            ).scalar_one()
-            count = connection.execute(
-                select(func.count())
-                .select_from(observables)
-                .where(observables.c.collection_seq == seq)
-            ).scalar_one()
-        return int(last), int(count)
+            last, removals = connection.execute(query).one()
+        return int(last), int(removals)
 
     def bodies_at(self, collection_id: str, dates: Sequence[int]) -> dict[int, bytes]:
         """The bodies of the collection's versions added at ``dates``."""
@@ -1078,6 +1087,8 @@ class Store:
             )
             for object_id in object_ids:
                 self._reflag(connection, seq, object_id)
+            if removed:
+                _count_removal(connection, seq)
         return int(removed)
 
     @staticmethod
@@ -1386,6 +1397,14 @@ def _insert_status(connection: Connection, status: StatusRecord) -> None:
             pending_count=status.pending_count,
             details=orjson.dumps(details),
         )
+    )
+
+
+def _count_removal(connection: Connection, seq: int) -> None:
+    connection.execute(
+        update(collections)
+        .where(collections.c.seq == seq)
+        .values(removals=collections.c.removals + 1)
     )
 
 

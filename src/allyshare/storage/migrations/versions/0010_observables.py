@@ -1,5 +1,6 @@
 """The correlation index: one row per observable value each stored version mentions, filled
-here for what is already stored.
+here for what is already stored; and a count of each collection's removals, which with its
+last addition tells when its indexed values changed.
 
 Revision ID: 0010
 Revises: 0009
@@ -23,16 +24,22 @@ _BATCH = 5_000
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("collections") as collections:
+        collections.add_column(
+            sa.Column("removals", sa.BigInteger, nullable=False, server_default="0")
+        )
     table = op.create_table(
         "observables",
+        sa.Column("collection_seq", sa.Integer, nullable=False, autoincrement=False),
+        sa.Column("date_added", sa.BigInteger, nullable=False, autoincrement=False),
         sa.Column("digest", sa.BigInteger, nullable=False),
         sa.Column("kind", sa.String(32), nullable=False),
         sa.Column("value", sa.Text, nullable=False),
-        sa.Column("collection_seq", sa.Integer, nullable=False, autoincrement=False),
-        sa.Column("date_added", sa.BigInteger, nullable=False, autoincrement=False),
         sa.Column("label_seq", sa.Integer, nullable=False, autoincrement=False),
         sa.Column("low", sa.String(32), nullable=True),
         sa.Column("high", sa.String(32), nullable=True),
+        sa.PrimaryKeyConstraint("collection_seq", "date_added", "digest"),
+        sqlite_with_rowid=False,
     )
     assert table is not None
     connection = op.get_bind()
@@ -51,10 +58,17 @@ def upgrade() -> None:
         ]
         if rows:
             op.bulk_insert(table, rows)
-    op.create_index("observables_by_value", "observables", ["digest", "label_seq"])
-    op.create_index("observables_by_version", "observables", ["collection_seq", "date_added"])
-    op.create_index("observables_by_range", "observables", ["kind", "low"])
+    op.create_index("observables_by_value", "observables", ["digest", "collection_seq"])
+    op.create_index(
+        "observables_by_range",
+        "observables",
+        ["kind", "low"],
+        sqlite_where=sa.text("low IS NOT NULL"),
+        postgresql_where=sa.text("low IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
     op.drop_table("observables")
+    with op.batch_alter_table("collections") as collections:
+        collections.drop_column("removals")
