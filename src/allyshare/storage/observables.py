@@ -15,8 +15,15 @@ def observable_digest(kind: str, value: str) -> int:
 
 
 def observable_rows(
-    collection_seq: int, date_added: int, label_seq: int, found: Iterable[Observable]
+    collection_seq: int,
+    date_added: int,
+    label_seq: int,
+    version: tuple[str, str, str],
+    found: Iterable[Observable],
 ) -> list[dict[str, Any]]:
+    """The index rows of one version: ``version`` is its (object id, version, type), kept
+    in each row so that a lookup never reads the objects table."""
+    object_id, modified, kind_of_object = version
     rows = []
     for kind, value in found:
         covered = range_of(kind, value)
@@ -30,6 +37,9 @@ def observable_rows(
                 "label_seq": label_seq,
                 "low": covered[0] if covered else None,
                 "high": covered[1] if covered else None,
+                "object_id": object_id,
+                "version": modified,
+                "type": kind_of_object,
             }
         )
     return rows

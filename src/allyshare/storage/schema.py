@@ -244,6 +244,9 @@ observables = Table(
     Column("label_seq", Integer, nullable=False, autoincrement=False),
     Column("low", String(32), nullable=True),
     Column("high", String(32), nullable=True),
+    Column("object_id", String(300), nullable=False),
+    Column("version", Text, nullable=False),
+    Column("type", String(250), nullable=False),
     # Clustered by version, so that an ingest appends and a removal deletes a range.
     PrimaryKeyConstraint("collection_seq", "date_added", "digest"),
     sqlite_with_rowid=False,

@@ -131,7 +131,7 @@ class Store:
         )
         self._observable_sql = (
             "INSERT INTO observables (collection_seq, date_added, digest, kind, value, "
-            f"label_seq, low, high) VALUES ({', '.join([marker] * 8)})"
+            f"label_seq, low, high, object_id, version, type) VALUES ({', '.join([marker] * 11)})"
         )
         self._seal_sql = (
             "INSERT INTO sealed_sources (collection_seq, date_added, sealed) "
@@ -614,7 +614,9 @@ class Store:
                 tuple(row.values())
                 for v, added in fresh
                 if v.observables
-                for row in observable_rows(seq, added, key_seqs[v.access], v.observables)
+                for row in observable_rows(
+                    seq, added, key_seqs[v.access], (v.object_id, v.version, v.type), v.observables
+                )
             ]
             if found:
                 connection.exec_driver_sql(self._observable_sql, found)
@@ -933,28 +935,21 @@ class Store:
             observables.c.value,
             observables.c.date_added,
             observables.c.label_seq,
-            objects.c.object_id,
-            objects.c.version,
-            objects.c.type,
-        )
-        joined = observables.join(
-            objects,
-            (objects.c.collection_seq == observables.c.collection_seq)
-            & (objects.c.date_added == observables.c.date_added),
+            observables.c.object_id,
+            observables.c.version,
+            observables.c.type,
         )
         # One arm per index: the values by their digest, the ranges by their low end (an OR
         # of the two would have the database scan the collection's whole index).
         arms = []
         if digests:
             arms.append(
-                select(*columns)
-                .select_from(joined)
-                .where(observables.c.digest.in_(digests), observables.c.collection_seq == seq)
+                select(*columns).where(
+                    observables.c.digest.in_(digests), observables.c.collection_seq == seq
+                )
             )
         arms += [
-            select(*columns)
-            .select_from(joined)
-            .where(
+            select(*columns).where(
                 observables.c.kind == kind,
                 observables.c.low.is_not(None),
                 observables.c.low <= high,

@@ -38,6 +38,9 @@ def upgrade() -> None:
         sa.Column("label_seq", sa.Integer, nullable=False, autoincrement=False),
         sa.Column("low", sa.String(32), nullable=True),
         sa.Column("high", sa.String(32), nullable=True),
+        sa.Column("object_id", sa.String(300), nullable=False),
+        sa.Column("version", sa.Text, nullable=False),
+        sa.Column("type", sa.String(250), nullable=False),
         sa.PrimaryKeyConstraint("collection_seq", "date_added", "digest"),
         sqlite_with_rowid=False,
     )
@@ -45,7 +48,8 @@ def upgrade() -> None:
     connection = op.get_bind()
     stored = connection.execute(
         sa.text(
-            "SELECT collection_seq, date_added, label_seq, body FROM objects "
+            "SELECT collection_seq, date_added, label_seq, object_id, version, type, body "
+            "FROM objects "
             "WHERE type IN ('indicator', 'ipv4-addr', 'ipv6-addr', 'domain-name', 'url', "
             "'email-addr', 'mac-addr', 'autonomous-system', 'file', 'x509-certificate')"
         )
@@ -53,8 +57,10 @@ def upgrade() -> None:
     while batch := stored.fetchmany(_BATCH):
         rows = [
             row
-            for seq, added, label, body in batch
-            for row in observable_rows(seq, added, label, observables_in(orjson.loads(body)))
+            for seq, added, label, object_id, version, kind, body in batch
+            for row in observable_rows(
+                seq, added, label, (object_id, version, kind), observables_in(orjson.loads(body))
+            )
         ]
         if rows:
             op.bulk_insert(table, rows)
