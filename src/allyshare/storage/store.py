@@ -940,12 +940,15 @@ class Store:
             observables.c.type,
         )
         # One arm per index: the values by their digest, the ranges by their low end (an OR
-        # of the two would have the database scan the collection's whole index).
+        # of the two would have the database scan the collection's whole index). The
+        # collection is compared as ``collection_seq + 0``, which SQLite's planner cannot
+        # answer from the primary key: an equality there would have it read the collection's
+        # every row rather than the few the digests name.
         arms = []
         if digests:
             arms.append(
                 select(*columns).where(
-                    observables.c.digest.in_(digests), observables.c.collection_seq == seq
+                    observables.c.digest.in_(digests), (observables.c.collection_seq + 0) == seq
                 )
             )
         arms += [
