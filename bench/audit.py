@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import io
 import os
 import random
 import shlex
@@ -46,7 +45,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from collections.abc import Iterator
@@ -60,7 +58,6 @@ import orjson
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-import allyshare
 import phases
 import report
 import servers
@@ -140,27 +137,10 @@ def _median_cpu(found: list[Phase]) -> float:
 
 
 def off_source(args: argparse.Namespace) -> Path:
-    """The ``src`` of the code without the audit log: ``--off-src``, else ``BEFORE_AUDIT``
-    unpacked from this repository's history (no checkout of one's own needed)."""
+    """The ``src`` of the code without the audit log: ``--off-src``, else ``BEFORE_AUDIT``."""
     if args.off_src:
         return Path(args.off_src).resolve()
-    target = BENCH / "work" / f"audit-off-{BEFORE_AUDIT}"
-    if not (target / "src").is_dir():
-        archive = subprocess.run(
-            ["git", "-C", str(BENCH.parent), "archive", "--format=tar", BEFORE_AUDIT, "src"],
-            capture_output=True,
-            check=True,
-        ).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(target, filter="data")
-    return target / "src"
-
-
-def side_env(side: str, off_src: Path) -> dict[str, str]:
-    """Each side names its code explicitly, so a ``PYTHONPATH`` the run was started with
-    cannot leak into the "on" side."""
-    on_src = Path(allyshare.__file__).resolve().parents[1]
-    return {"PYTHONPATH": str(off_src if side == "off" else on_src)}
+    return servers.source_at(BEFORE_AUDIT, BENCH / "work" / f"audit-off-{BEFORE_AUDIT}")
 
 
 def run_taxii(size: int, args: argparse.Namespace, off_src: Path) -> SizeRun:
@@ -193,7 +173,7 @@ def one_repeat(
     try:
         for side in order:
             workdir = servers.fresh_dir(WORK / f"node-{side}")
-            servers_by_side[side] = servers.allyshare(workdir, side_env(side, off_src))
+            servers_by_side[side] = servers.allyshare(workdir, servers.side_env(side, off_src))
             servers_by_side[side].start()
         clients = {side: server.client() for side, server in servers_by_side.items()}
         ingests: dict[str, Phase] = {}

@@ -29,16 +29,13 @@ Writes its section into bench/RESULTS.md and every figure to bench/results-corre
 from __future__ import annotations
 
 import argparse
-import io
 import ipaddress
 import os
 import random
 import shlex
 import shutil
 import statistics
-import subprocess
 import sys
-import tarfile
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -47,7 +44,6 @@ from typing import Any
 
 import orjson
 
-import allyshare
 import phases
 import report
 import servers
@@ -134,24 +130,6 @@ class MatchRun:
         return statistics.median(self.library_online_s)
 
 
-def off_source() -> Path:
-    target = BENCH / "work" / f"index-off-{BEFORE_INDEX}"
-    if not (target / "src").is_dir():
-        archive = subprocess.run(
-            ["git", "-C", str(BENCH.parent), "archive", "--format=tar", BEFORE_INDEX, "src"],
-            capture_output=True,
-            check=True,
-        ).stdout
-        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-            tar.extractall(target, filter="data")
-    return target / "src"
-
-
-def side_env(side: str, off_src: Path) -> dict[str, str]:
-    on_src = Path(allyshare.__file__).resolve().parents[1]
-    return {"PYTHONPATH": str(off_src if side == "off" else on_src)}
-
-
 def run_size(size: int, args: argparse.Namespace, off_src: Path, last: bool) -> SizeRun:
     _say(f"generating {size:,} objects")
     objects = workload.prepare(WORK, size, args.seed)
@@ -181,7 +159,7 @@ def one_repeat(
     try:
         for side in order:
             nodes[side] = servers.allyshare(
-                servers.fresh_dir(WORK / f"node-{side}"), side_env(side, off_src)
+                servers.fresh_dir(WORK / f"node-{side}"), servers.side_env(side, off_src)
             )
             nodes[side].start()
         for side in order:
@@ -381,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         print(write(orjson.loads(RESULTS_JSON.read_bytes())))
         return 0
     WORK.mkdir(parents=True, exist_ok=True)
-    off_src = off_source()
+    off_src = servers.source_at(BEFORE_INDEX, BENCH / "work" / f"index-off-{BEFORE_INDEX}")
     document: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": shlex.join(["python", "bench/correlation.py", *sys.argv[1:]]),

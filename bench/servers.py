@@ -8,12 +8,14 @@ dependency of the project.
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 import tomllib
 import uuid
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+from allyshare import config as _package_module
 from taxii_http import HOST, BenchError, Client
 
 MEDALLION = "medallion==3.0.0"
@@ -258,3 +261,25 @@ def allyshare_member(workdir: Path, agreement: str, env: dict[str, str] | None =
         durable=True,
         env=env,
     )
+
+
+def source_at(commit: str, work: Path) -> Path:
+    """The ``src`` of an earlier commit, unpacked from this repository's history into
+    ``work`` once (no checkout of its own needed): the code a benchmark's "off" side runs."""
+    if not (work / "src").is_dir():
+        archive = subprocess.run(
+            ["git", "-C", str(Path(__file__).resolve().parents[1]), "archive", "--format=tar",
+             commit, "src"],
+            capture_output=True,
+            check=True,
+        ).stdout  # fmt: skip
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(work, filter="data")
+    return work / "src"
+
+
+def side_env(side: str, off_src: Path) -> dict[str, str]:
+    """Each side names its code explicitly, so a ``PYTHONPATH`` the run was started with
+    cannot leak into the "on" side."""
+    on_src = Path(_package_module.__file__).resolve().parents[1]
+    return {"PYTHONPATH": str(off_src if side == "off" else on_src)}
