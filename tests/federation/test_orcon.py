@@ -200,3 +200,24 @@ def test_a_revocation_reaches_the_node_it_names(pair: Pair) -> None:
     approve(pair, "--peer", "kor")
     sync(pair)
     assert REPORT["id"] in read_on_kor(pair, kisa)
+
+
+def test_an_approval_holds_where_the_receiver_hosts_the_originators_organization(
+    pair: Pair,
+) -> None:
+    """A node with users of the originator's organization does not take a peer's word that
+    this organization wrote something (it records only the country); the approval the
+    originator's node signed still releases the report there."""
+    cisa_here = ok(
+        cli(pair.kor.data_dir, "org", "add", "CISA", "--country", "USA", "--kind", "cert")
+    )
+    ok(cli(pair.kor.data_dir, "user", "add", "liaison", "--org", cisa_here, "--role", "reader"))
+    approve(pair, "--peer", "kor")
+    sync(pair)
+    kisa = kor_reader(pair, "KISA")
+    assert REPORT["id"] in read_on_kor(pair, kisa)
+    explained = ok(
+        cli(pair.kor.data_dir, "policy", "explain", REPORT["id"], "--as", "analyst-kisa")
+    )
+    assert "originator  USA.PEER:usa" in explained
+    assert "analyst-kisa sees it:\n    allow: the whole object" in explained

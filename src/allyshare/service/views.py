@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from allyshare.config import COUNTRY_CODE
 from allyshare.orcon.approvals import (
     APPROVAL_TYPE,
     Approval,
@@ -75,11 +76,16 @@ class Releases:
 
     def _given_for(self, recorded_originator: str, body: bytes) -> Callable[[Approval], bool]:
         """Whether an approval was given for this originator: this node's own approvals by
-        their seal, a peer's by the originator it tells."""
+        their seal, a peer's by the originator it tells. Where this node recorded only the
+        country (it did not take the peer's word for an organization it hosts users of
+        itself), the approval names an organization of that country: it is still signed by
+        the node that sent the version, which approves only for the originator it holds."""
         if self.own_node is not None and self.node_of(recorded_originator) == self.own_node:
             seal = self.seal_of(recorded_originator)
             return lambda approval: approval.originator_seal == seal
         told = self.public_of(recorded_originator, body)
+        if sender_of(recorded_originator) is not None and COUNTRY_CODE.fullmatch(told):
+            return lambda approval: (approval.originator or "").split(".")[0] == told
         return lambda approval: approval.originator == told
 
     def target(
