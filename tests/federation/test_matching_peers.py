@@ -2,8 +2,8 @@
 against match-only data held on the KOR node. It learns exactly the intersection; nothing it
 receives (the answer, an error, its node's log) carries a holder value it did not ask about;
 data NOFORN keeps from it matches nothing; the holder enforces the member organization's
-budget; and the holder's organization sees that USA.CISA matched, not what, and receives
-its contact request."""
+budget; and the holder's organization sees that USA.CISA matched, and how many as its node
+reports, not what, and receives its contact request."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ def test_a_member_matches_against_a_peer_and_learns_only_the_intersection(pair: 
     assert "peer kor" in again.json()["description"] and "one request per" in again.text
     assert NEVER_ASKED.encode() not in again.content
 
-    # The holder's organization sees that USA.CISA matched through peer usa, not what.
+    # The holder's organization sees that USA.CISA matched through peer usa, and how many
+    # (its node reports the count), not what,
     # and receives the member's contact request naming its two objects.
     node = Node.open(load_settings(pair.kor.data_dir))
     try:
@@ -111,8 +112,11 @@ def test_a_member_matches_against_a_peer_and_learns_only_the_intersection(pair: 
     finally:
         node.close()
     allowed = [e for e in seen if e["outcome"] == "allowed" and "asked" in e["detail"]]
-    assert [e["detail"] for e in allowed] == [{"organization": "USA.CISA", "asked": 4}]
-    assert allowed[0]["peer"] == "usa"
+    assert [e["detail"] for e in allowed] == [
+        {"organization": "USA.CISA", "asked": 4},
+        {"organization": "USA.CISA", "asked": 4, "matched": 2},
+    ]
+    assert {e["peer"] for e in allowed} == {"usa"}
     assert (contact.from_organization, contact.from_user) == ("USA.CISA", "writer@usa")
     assert contact.object_ids == (
         "indicator--6c1c1a3e-0000-4000-8000-000000000001",

@@ -570,6 +570,7 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("POST", "/match"),
         ("POST", "/match/psi"),
         ("POST", "/match/contact"),
+        ("POST", "/match/report"),
         ("GET", "/contacts"),
     }
     add_user = schema["paths"]["/users"]["post"]

@@ -1,11 +1,13 @@
 """Private matching against a peer: the member's node keeps the member's values and its key,
 sends the peer only the blinded request over the signed node-to-node channel, and finds the
 intersection in the peer's answer. The peer (the holder) enforces the budget of the member's
-organization and learns how many values were asked."""
+organization and learns how many values were asked; the member's node then reports how
+many matched, which PSI does not tell the holder."""
 
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Sequence
 
 import httpx
@@ -20,6 +22,8 @@ from allyshare.observables.lookup import candidates
 from allyshare.service import Node
 from allyshare.service.matching import Matched
 from allyshare.storage import User
+
+log = logging.getLogger(__name__)
 
 _TIMEOUT = 600.0
 """A first request against a large set waits for the peer's setup (7,000 values a second)."""
@@ -65,6 +69,19 @@ def match_at_peer(
     matched = node.found_at_peer(
         peer_name, collection_id, seeking, setup, response, budget, actor=actor
     )
+    report = {
+        "collection": collection_id,
+        "organization": actor.organization_id,
+        "asked": matched.asked,
+        "matched": len(matched.matched),
+    }
+    try:
+        with pinned_client(peer.certificate) as client:
+            reported = client.post(f"{root}/match/report", json=report, auth=signer, timeout=60)
+        _raise_for(peer_name, reported)
+    except (httpx.HTTPError, InvalidInput, NotFound, PermissionDenied) as exc:
+        # The member has its answer; only the holder's count is missing, which its log says.
+        log.warning("match report not delivered", extra={"peer": peer_name, "error": str(exc)})
     if contact is not None and matched.matched:
         said = {
             "collection": collection_id,

@@ -70,6 +70,7 @@ from allyshare.manage.models import (
     OrganizationOut,
     OrganizationsOut,
     PeerContact,
+    PeerMatchReport,
     PeerOut,
     PeersOut,
     Problem,
@@ -531,6 +532,14 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
             [(o.type, o.value) for o in body.matched],
             body.message,
         )
+
+    @app.post(
+        "/match/report", status_code=202, tags=["federation"], responses=_problems(400, 403, 404)
+    )
+    def match_report_from_peer(body: PeerMatchReport, user: Anyone) -> None:
+        """A peer node reports how many of its member's values matched here (signed by the
+        peer), for the originators' audit trail."""
+        node.report_from_peer(user, body.collection, body.organization, body.asked, body.matched)
 
     @app.get("/contacts", tags=["correlation"], responses=_problems(403))
     def contacts(user: Anyone) -> ContactsOut:

@@ -369,6 +369,10 @@ class MentionOut(BaseModel):
     collections: list[str]
     first_added: str
     last_added: str
+    sightings: SightingsOut | None = Field(
+        default=None,
+        description="its sightings, aggregated as GET /sightings does; null when you may see none",
+    )
 
 
 class CorrelatedOut(BaseModel):
@@ -445,6 +449,16 @@ class PeerContact(_Request):
     user: str = Field(min_length=1, max_length=200)
     matched: list[ObservableOut] = Field(min_length=1, max_length=10_000)
     message: str = Field(min_length=1, max_length=2000)
+
+
+class PeerMatchReport(_Request):
+    """How many of its member's values matched here, as a peer node reports after its own
+    side of the intersection (PSI gives the holder no count)."""
+
+    collection: str = Field(min_length=1, max_length=64)
+    organization: str = Field(min_length=1, max_length=200)
+    asked: int = Field(ge=1, le=10_000)
+    matched: int = Field(ge=0, le=10_000)
 
 
 class PsiAnswer(BaseModel):

@@ -284,6 +284,38 @@ class Matching:
         )
         return holder.setup, response, left, resets
 
+    def report_from_peer(
+        self, peer_user: User, collection_id: str, organization: str, asked: int, matched: int
+    ) -> None:
+        """How many of its member's values matched here, as the peer reports it: PSI tells
+        the holder no count (the member's side finds the intersection), so the peer node,
+        bound by the agreement, reports it. Recorded for the originators whose values the
+        peer may match, as the request was; the count is over all of them together, and
+        which values matched nobody here learns."""
+        if peer_user.peer is None:
+            raise PermissionDenied("only a peer node reports its members' matches")
+        access = self._gate.collection_for(
+            peer_user, collection_id, "read", Operation.OBJECTS_MATCH
+        )
+        if not 0 <= matched <= asked <= MAX_REQUEST:
+            raise InvalidInput(
+                f"a match report counts 0 <= matched <= asked <= {MAX_REQUEST:,} values"
+            )
+        about = ObjectRefs()
+        for originator in self._originators_in(peer_user, access.collection):
+            about.versions_of(originator)
+        self._gate.record(
+            AuditEntry(
+                Operation.OBJECTS_MATCH,
+                actor_of(peer_user),
+                AuditOutcome.ALLOWED,
+                collection_id,
+                about,
+                peer=peer_user.peer,
+                detail={"organization": organization, "asked": asked, "matched": matched},
+            )
+        )
+
     def _charge(
         self, user: User, organization: str, collection_id: str, asked: int, per_day: int
     ) -> tuple[int, int]:

@@ -386,6 +386,11 @@ class Node:
     ) -> None:
         self._matching.contact_from_peer(peer_user, collection_id, sender, matched, message)
 
+    def report_from_peer(
+        self, peer_user: User, collection_id: str, organization: str, asked: int, matched: int
+    ) -> None:
+        self._matching.report_from_peer(peer_user, collection_id, organization, asked, matched)
+
     def contacts(self, *, actor: User) -> list[ContactRecord]:
         return self._matching.contacts(actor)
 
