@@ -57,6 +57,51 @@ def test_lookup_from_arguments_and_a_file(
     assert code == 1 and "cannot read" in err
 
 
+def test_lookup_shows_how_often_each_object_was_sighted(
+    node_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    agreement = tmp_path / "agreement.toml"
+    agreement.write_text(US_ROK_TECH)
+    assert run(capsys, node_dir, "agreement", "apply", str(agreement))[0] == 0
+    org = run(capsys, node_dir, "org", "add", "KISA", "--country", "KOR", "--kind", "cert")[1]
+    run(capsys, node_dir, "user", "add", "kisa", "--org", org, "--role", "contributor")
+    collection = run(capsys, node_dir, "collection", "add", "Shared", "--agreement",
+                     "us-rok-tech", "--category", "cyber-threat")[1]  # fmt: skip
+    sightings = [
+        {
+            "type": "sighting",
+            "spec_version": "2.1",
+            "id": f"sighting--5b0e3f52-0000-4000-8000-00000000002{n}",
+            "created": "2026-02-01T00:00:00.000Z",
+            "modified": "2026-02-01T00:00:00.000Z",
+            "sighting_of_ref": INDICATOR["id"],
+            "count": count,
+            "first_seen": f"2026-0{n}-01T00:00:00Z",
+        }
+        for n, count in ((2, 3), (3, 4))
+    ]
+    bundle = tmp_path / "bundle.json"
+    unsighted = {**INDICATOR, "id": "indicator--5b0e3f52-0000-4000-8000-000000000012"}
+    unsighted["pattern"] = "[domain-name:value = 'quiet.example']"
+    bundle.write_bytes(orjson.dumps([INDICATOR, unsighted, *sightings]))
+    code, _, err = run(capsys, node_dir, "import", str(bundle), "--collection", collection,
+                       "--as", "kisa")  # fmt: skip
+    assert code == 0, err
+    code, out, err = run(capsys, node_dir, "lookup", "c2.example", "--as", "kisa")
+    assert code == 0, err
+    assert out.splitlines()[2] == (
+        "    sighted 2 times (count 7) in KOR; own 2; last seen 2026-03-01T00:00:00Z"
+    )
+    code, out, _ = run(capsys, node_dir, "lookup", "c2.example", "--json", "--as", "kisa")
+    [mention] = orjson.loads(out)["objects"]
+    assert (mention["sightings"]["sightings"], mention["sightings"]["count"]) == (2, 7)
+    # An object no one sighted gets no line for it, nor a sightings entry.
+    code, out, _ = run(capsys, node_dir, "lookup", "quiet.example", "--as", "kisa")
+    assert len(out.splitlines()) == 2
+    code, out, _ = run(capsys, node_dir, "lookup", "quiet.example", "--json", "--as", "kisa")
+    assert "sightings" not in orjson.loads(out)["objects"][0]
+
+
 def test_match_a_file_as_a_member(
     node_dir: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

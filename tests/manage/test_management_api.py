@@ -820,21 +820,44 @@ def test_observables_are_looked_up_as_the_caller_may_see_them(site: Site, analys
         "valid_from": "2026-01-01T00:00:00Z",
         "object_marking_refs": [green],
     }
-    assert site.node.add_objects(site.node.user("root"), site.collection, [indicator]).success_count
+    quiet = {
+        **indicator,
+        "id": "indicator--7d3a1c2e-0000-4000-8000-000000000012",
+        "pattern": "[domain-name:value = 'quiet.example']",
+    }
+    sighting = {
+        "type": "sighting",
+        "spec_version": "2.1",
+        "id": "sighting--7d3a1c2e-0000-4000-8000-000000000013",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "sighting_of_ref": indicator["id"],
+        "count": 4,
+        "first_seen": "2026-01-02T00:00:00Z",
+        "object_marking_refs": [green],
+    }
+    root = site.node.user("root")
+    assert site.node.add_objects(root, site.collection, [indicator, quiet, sighting]).success_count
     found = site.call("GET", "/observables?value=c2.example&value=absent.example", analyst)
     assert found.status_code == 200, found.text
     first, second = found.json()["results"]
     assert first["observables"] == [{"type": "domain-name", "value": "c2.example"}]
     assert [o["id"] for o in first["objects"]] == [indicator["id"]]
     assert first["objects"][0]["collections"] == [site.collection]
+    sighted = first["objects"][0]["sightings"]
+    assert sighted["sighting_of_ref"] == indicator["id"]
+    assert (sighted["sightings"], sighted["count"]) == (1, 4)
+    assert sighted["others"]["countries"] == ["USA"]
     assert (second["count"], second["objects"], second["common"]) == (0, [], False)
     many = site.call(
         "POST",
         "/observables/lookup",
         analyst,
-        body={"values": ["C2.EXAMPLE"], "type": "domain-name"},
+        body={"values": ["C2.EXAMPLE", "quiet.example"], "type": "domain-name"},
     )
-    assert many.json()["results"][0]["count"] == 1
+    sighted_too, unsighted = many.json()["results"]
+    assert sighted_too["count"] == 1 and sighted_too["objects"][0]["sightings"] == sighted
+    assert unsighted["objects"][0]["sightings"] is None
     assert "unknown observable type" in problem(
         site.call("GET", "/observables?value=x&type=nonsense", analyst), 400
     )

@@ -1,7 +1,8 @@
 """Correlation through the service, on SQLite and PostgreSQL: a lookup finds the objects a
 reader may see that mention a value, however it was written, across collections; hides what
 the reader may not see (down to a granular marking on the pattern); reports a value in too
-many objects as common; counts hidden holders only where the agreement's k allows."""
+many objects as common; counts hidden holders only where the agreement's k allows; shows each
+listed object's sightings as the reader may see them, read once per lookup."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Any
 
 import pytest
 
+from allyshare.community import identity_of
 from allyshare.config import Settings
 from allyshare.errors import InvalidInput
 from allyshare.service import CONSOLE, Node
+from allyshare.service.reads import Reads
 from allyshare.storage import EntryFilter, User
 
 from support.agreements import us_rok_tech
@@ -49,6 +52,22 @@ def sco(kind: str, number: int, value: str) -> dict[str, Any]:
     }
 
 
+def sighting(number: int, of: int, where: str, count: int, seen: str) -> dict[str, Any]:
+    return {
+        "type": "sighting",
+        "spec_version": "2.1",
+        "id": f"sighting--{number:08d}-0000-4000-8000-000000000000",
+        "created": "2026-02-01T00:00:00.000Z",
+        "modified": "2026-02-01T00:00:00.000Z",
+        "sighting_of_ref": f"indicator--{of:08d}-0000-4000-8000-000000000000",
+        "where_sighted_refs": [identity_of(where)],
+        "count": count,
+        "first_seen": f"{seen}T00:00:00Z",
+        "last_seen": f"{seen}T12:00:00Z",
+        "object_marking_refs": [GREEN],
+    }
+
+
 @dataclass
 class Site:
     node: Node
@@ -56,8 +75,12 @@ class Site:
     other: str
     users: dict[str, User]
 
-    def add(self, who: str, collection: str, *objects: dict[str, Any]) -> None:
-        status = self.node.add_objects(self.users[who], collection, list(objects))
+    def add(
+        self, who: str, collection: str, *objects: dict[str, Any], anonymous: bool = False
+    ) -> None:
+        status = self.node.add_objects(
+            self.users[who], collection, list(objects), anonymous=anonymous
+        )
         assert status.failure_count == 0, status.failures
 
     def ids(self, who: str, value: str, kind: str | None = None) -> list[str]:
@@ -188,3 +211,132 @@ def test_a_lookup_of_thousands_of_values_answers_each(site: Site) -> None:
     found = site.node.lookup(asked, actor=site.users["kisa"])
     counts = {each.value: each.count for each in found if each.count}
     assert counts == {"10.8.3.4": 1, **{v: 1 for v in asked if v.startswith("10.9.")}}
+
+
+@pytest.fixture
+def scanned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The collections whose sightings were scanned, in order."""
+    scans: list[str] = []
+    seen = Reads.seen
+
+    def counting(reads: Reads, user: User, collection_id: str, *args: Any) -> Any:
+        scans.append(collection_id)
+        return seen(reads, user, collection_id, *args)
+
+    monkeypatch.setattr(Reads, "seen", counting)
+    return scans
+
+
+def sighted_site(site: Site) -> None:
+    """Indicator 50 sighted by KISA itself, by NIS (named, in the other collection), by CISA
+    anonymously, and by CISA under a marking only CISA reads; indicator 51, with the same
+    value, never sighted; indicator 52, with another value, sighted by NIS."""
+    site.add(
+        "cisa",
+        site.shared,
+        indicator(50, "[domain-name:value = 'watched.example']"),
+        indicator(51, "[domain-name:value = 'watched.example']"),
+        indicator(52, "[domain-name:value = 'elsewhere.example']"),
+    )
+    site.add("kisa", site.shared, sighting(1, 50, "KOR.KISA", 2, "2026-02-01"))
+    site.add(
+        "nis",
+        site.other,
+        sighting(2, 50, "KOR.NIS", 3, "2026-03-01"),
+        sighting(5, 52, "KOR.NIS", 9, "2026-03-02"),
+    )
+    site.add("cisa", site.shared, sighting(3, 50, "USA.CISA", 5, "2026-01-10"), anonymous=True)
+    site.add(
+        "cisa",
+        site.shared,
+        {
+            **sighting(4, 50, "USA.CISA", 100, "2026-06-01"),
+            "object_marking_refs": [ORIGINATOR_ONLY],
+        },
+    )
+
+
+def test_each_listed_object_shows_the_sightings_the_reader_may_see(site: Site) -> None:
+    sighted_site(site)
+    [found] = site.node.lookup(["watched.example"], actor=site.users["kisa"])
+    watched, unseen = found.as_json()["objects"]
+    assert watched["id"] == "indicator--00000050-0000-4000-8000-000000000000"
+    assert watched["sightings"] == {
+        "sighting_of_ref": watched["id"],
+        "sightings": 3,
+        "count": 10,
+        "first_seen": "2026-01-10T00:00:00Z",
+        "last_seen": "2026-03-01T12:00:00Z",
+        "countries": ["KOR", "USA"],
+        "own": {
+            "sightings": 1,
+            "count": 2,
+            "first_seen": "2026-02-01T00:00:00Z",
+            "last_seen": "2026-02-01T12:00:00Z",
+        },
+        "sighters": [
+            {
+                "where_sighted_refs": [identity_of("KOR.NIS")],
+                "sightings": 1,
+                "count": 3,
+                "first_seen": "2026-03-01T00:00:00Z",
+                "last_seen": "2026-03-01T12:00:00Z",
+            }
+        ],
+        "others": {
+            "sightings": 1,
+            "count": 5,
+            "first_seen": "2026-01-10T00:00:00Z",
+            "last_seen": "2026-01-10T12:00:00Z",
+            "countries": ["USA"],
+        },
+    }
+    assert "sightings" not in unseen
+    # The same aggregate as the object's own sightings, for each reader: CISA counts its
+    # originator-only sighting (its own, as the anonymous one is), KISA does not.
+    shown: dict[str, dict[str, Any]] = {}
+    for reader in ("kisa", "cisa", "fbi"):
+        [found] = site.node.lookup(["watched.example"], actor=site.users[reader])
+        shown[reader] = found.as_json()["objects"][0]["sightings"]
+        assert (
+            shown[reader] == site.node.sightings(watched["id"], actor=site.users[reader]).as_json()
+        )
+    cisa, fbi = shown["cisa"], shown["fbi"]
+    assert (cisa["sightings"], cisa["count"], cisa["own"]["count"]) == (4, 110, 105)
+    assert (fbi["sightings"], fbi["count"], fbi["own"]["sightings"]) == (3, 10, 0)
+
+
+def test_the_sightings_shown_are_a_recorded_read_of_one_scan_per_collection(
+    site: Site, scanned: list[str]
+) -> None:
+    sighted_site(site)
+    site.node.lookup(["watched.example", "elsewhere.example"], actor=site.users["kisa"])
+    assert sorted(scanned) == sorted([site.shared, site.other])
+    [entry] = [
+        e
+        for e in site.node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
+        if "sightings_of_objects" in e.get("detail", {})
+    ]
+    assert entry["actor"]["name"] == "kisa"
+    assert entry["detail"] == {"sightings_of_objects": 3}
+    counted = sorted(ref[0] for refs in entry["objects"].values() for ref in refs)
+    assert counted == [f"sighting--{n:08d}-0000-4000-8000-000000000000" for n in (1, 2, 3, 5)]
+    assert any(name.startswith("anonymous:") for name in entry["objects"])
+
+
+def test_a_lookup_that_lists_nothing_reads_no_sightings(site: Site, scanned: list[str]) -> None:
+    sighted_site(site)
+    site.add(
+        "cisa",
+        site.shared,
+        *(indicator(60 + n, "[domain-name:value = 'watched.example']") for n in range(2)),
+    )
+    # Common (four objects, over common_after), absent, and no observable at all.
+    found = site.node.lookup(
+        ["watched.example", "absent.example", "not a value"], actor=site.users["kisa"]
+    )
+    assert [each.as_json()["objects"] for each in found] == [[], [], []]
+    assert found[0].common
+    assert scanned == []
+    entries = site.node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
+    assert not [e for e in entries if "sightings_of_objects" in e.get("detail", {})]

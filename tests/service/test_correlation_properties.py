@@ -1,6 +1,7 @@
 """A property of correlation: for any objects, markings and readers, a lookup lists exactly the
 objects whose version a read would show the reader with the value in it (the model is the read
-path itself, then extraction), and never one more."""
+path itself, then extraction), and never one more; and shows each one's sightings as the
+object's own sightings show them to that reader."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from allyshare.community import identity_of
 from allyshare.config import Settings
 from allyshare.observables import observables_in
 from allyshare.service import Node
@@ -41,6 +43,15 @@ writes = st.lists(
     min_size=1,
     max_size=8,
 )
+sightings = st.lists(
+    st.tuples(
+        st.sampled_from(sorted(ORGANIZATIONS)),
+        st.integers(1, 8),
+        st.sampled_from(["green", "originator-only", "sighters-withheld"]),
+        st.booleans(),
+    ),
+    max_size=6,
+)
 
 
 def indicator(number: int, values: list[str], marking: str) -> dict[str, Any]:
@@ -60,20 +71,50 @@ def indicator(number: int, values: list[str], marking: str) -> dict[str, Any]:
     return obj
 
 
+def sighting(number: int, of: int, organization: str, marking: str) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "type": "sighting",
+        "spec_version": "2.1",
+        "id": f"sighting--{number:08d}-0000-4000-8000-000000000000",
+        "created": "2026-02-01T00:00:00.000Z",
+        "modified": "2026-02-01T00:00:00.000Z",
+        "sighting_of_ref": f"indicator--{of:08d}-0000-4000-8000-000000000000",
+        "where_sighted_refs": [identity_of(organization)],
+        "count": number,
+        "object_marking_refs": [ORIGINATOR_ONLY if marking == "originator-only" else GREEN],
+    }
+    if marking == "sighters-withheld":
+        obj["granular_markings"] = [
+            {"marking_ref": ORIGINATOR_ONLY, "selectors": ["where_sighted_refs"]}
+        ]
+    return obj
+
+
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(made=writes, lookups=st.lists(st.sampled_from([*VALUES, "203.0.113.9"]), min_size=1))
+@given(
+    made=writes,
+    sighted=sightings,
+    lookups=st.lists(st.sampled_from([*VALUES, "203.0.113.9"]), min_size=1),
+)
 def test_a_lookup_lists_exactly_what_a_read_shows(
-    made: list[tuple[str, list[str], str]], lookups: list[str]
+    made: list[tuple[str, list[str], str]],
+    sighted: list[tuple[str, int, str, bool]],
+    lookups: list[str],
 ) -> None:
     with tempfile.TemporaryDirectory() as directory:
         node = Node.open(Settings(data_dir=Path(directory), country="KOR"))
         try:
-            check(node, made, lookups)
+            check(node, made, sighted, lookups)
         finally:
             node.close()
 
 
-def check(node: Node, made: list[tuple[str, list[str], str]], lookups: list[str]) -> None:
+def check(
+    node: Node,
+    made: list[tuple[str, list[str], str]],
+    sighted: list[tuple[str, int, str, bool]],
+    lookups: list[str],
+) -> None:
     for organization, country in ORGANIZATIONS.items():
         node.add_organization(organization.split(".")[1], country=country, kind="company")
         node.add_user(organization, organization=organization, roles=["contributor"])
@@ -82,6 +123,14 @@ def check(node: Node, made: list[tuple[str, list[str], str]], lookups: list[str]
     for number, (organization, values, marking) in enumerate(made, start=1):
         status = node.add_objects(
             node.user(organization), collection, [indicator(number, values, marking)]
+        )
+        assert status.success_count == 1, status.failures
+    for number, (organization, of, marking, anonymous) in enumerate(sighted, start=1):
+        status = node.add_objects(
+            node.user(organization),
+            collection,
+            [sighting(number, of, organization, marking)],
+            anonymous=anonymous,
         )
         assert status.success_count == 1, status.failures
     for organization in ORGANIZATIONS:
@@ -94,7 +143,12 @@ def check(node: Node, made: list[tuple[str, list[str], str]], lookups: list[str]
                 for object_id, observed in mentioned.items()
                 if any(_answers(seen, value) for seen in observed)
             )
-            assert [m["id"] for m in found.as_json()["objects"]] == expected, (reader.name, value)
+            listed = found.as_json()["objects"]
+            assert [m["id"] for m in listed] == expected, (reader.name, value)
+            for mention in listed:
+                own = node.sightings(mention["id"], actor=reader)
+                shown = own.as_json() if own.total.sightings else None
+                assert mention.get("sightings") == shown, (reader.name, mention["id"])
 
 
 def _answers(seen: tuple[str, str], value: str) -> bool:

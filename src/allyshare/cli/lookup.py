@@ -1,5 +1,6 @@
 """``allyshare lookup``: which objects a user may see mention each of some values (addresses,
-domains, URLs, e-mail addresses, hashes), across every collection it may read."""
+domains, URLs, e-mail addresses, hashes), across every collection it may read, and how often
+each was sighted as the user may see it."""
 
 from __future__ import annotations
 
@@ -80,4 +81,20 @@ def look_up(args: argparse.Namespace) -> int:
                 f"  {mention['id']} in {', '.join(mention['collections'])}, added "
                 f"{mention['first_added']} .. {mention['last_added']}"
             )
+            if "sightings" in mention:
+                print(f"    {_sighted(mention['sightings'])}")
     return 0
+
+
+def _sighted(sighted: dict[str, Any]) -> str:
+    """One line of an object's sightings: enough to tell whether to ask `allyshare
+    sightings` for the rest (who, and since when)."""
+    times = "time" if sighted["sightings"] == 1 else "times"
+    line = f"sighted {sighted['sightings']} {times} (count {sighted['count']})"
+    if sighted["countries"]:
+        line += f" in {', '.join(sighted['countries'])}"
+    if sighted["own"]["sightings"]:
+        line += f"; own {sighted['own']['sightings']}"
+    if sighted["last_seen"]:
+        line += f"; last seen {sighted['last_seen']}"
+    return line

@@ -484,8 +484,9 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         kind: Annotated[str | None, Query(alias="type", max_length=32)] = None,
     ) -> LookupOut:
         """The objects you may see that mention each value, across every collection you may
-        read: a value in too many objects is reported as common with its count; of what you
-        may not see, only how many organizations hold it, where the agreement allows."""
+        read, each with its sightings as GET /sightings aggregates them: a value in too many
+        objects is reported as common with its count; of what you may not see, only how many
+        organizations hold it, where the agreement allows."""
         return LookupOut(
             results=[CorrelatedOut(**c.as_json()) for c in node.lookup(value, kind, actor=user)]
         )

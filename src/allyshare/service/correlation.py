@@ -8,6 +8,9 @@ common, with its count, and not listed (a value everyone has tells nothing and c
 Of the occurrences the reader may not see, nothing is told but, where the collections'
 agreements allow aggregates (at least ``aggregate_k`` distinct organizations), how many
 organizations hold the value, rounded down to a multiple of k.
+
+Each object listed comes with its sightings, aggregated as `Sightings.of` aggregates them for
+this reader (what it may not read of them adds nothing), read once for every object listed.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from allyshare.observables import KINDS, address_key, observables_in, range_of
 from allyshare.observables.lookup import candidates
 from allyshare.service.audit import derived_read
 from allyshare.service.gate import Gate
+from allyshare.service.sightings import Sighted, Sightings
 from allyshare.service.views import View
 from allyshare.storage import Occurrence, Store, StoredVersion, User
 from allyshare.storage.observables import observable_digest
@@ -45,6 +49,8 @@ class Mention:
     collections: set[str] = field(default_factory=set)
     first_added: int = 0
     last_added: int = 0
+    sightings: Sighted | None = None
+    """None when the reader may see no sighting of it."""
 
     def add(self, collection: str, date_added: int) -> None:
         self.collections.add(collection)
@@ -52,13 +58,16 @@ class Mention:
         self.last_added = max(self.last_added, date_added)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        shown: dict[str, Any] = {
             "id": self.object_id,
             "type": self.type,
             "collections": sorted(self.collections),
             "first_added": format_us(self.first_added),
             "last_added": format_us(self.last_added),
         }
+        if self.sightings is not None:
+            shown["sightings"] = self.sightings.as_json()
+        return shown
 
 
 @dataclass
@@ -103,10 +112,11 @@ class Correlated:
 
 
 class Correlation:
-    def __init__(self, settings: Settings, store: Store, gate: Gate) -> None:
+    def __init__(self, settings: Settings, store: Store, gate: Gate, sightings: Sightings) -> None:
         self._settings = settings
         self._store = store
         self._gate = gate
+        self._sightings = sightings
 
     def lookup(
         self, user: User, values: Sequence[str], kind: str | None = None
@@ -154,15 +164,21 @@ class Correlation:
                             each.k = max(each.k, k)
         common_after = self._settings.common_after
         listed: set[tuple[str, str]] = set()
+        mentions: dict[str, list[Mention]] = {}
         for each in asked:
             each.common = each.count > common_after
             if each.common:
                 continue
+            for mention in each.mentions.values():
+                mentions.setdefault(mention.object_id, []).append(mention)
             for object_id, version, label in each.versions:
                 if (object_id, version) not in listed:
                     listed.add((object_id, version))
                     shown.versions_of(recorded_as(keys[label])).append((object_id, version))
         self._record(user, asked, shown)
+        for object_id, sighted in self._sightings.of_many(user, mentions.keys()).items():
+            for mention in mentions[object_id]:
+                mention.sightings = sighted
         return asked
 
     def _seen(self, view: View, collection_id: str, rows: list[Occurrence]) -> list[bool]:

@@ -71,7 +71,7 @@ class Node:
         self._witnessing = Witnessing(store, self._audit)
         self._retention = Retention(store, self._gate)
         self._sightings = Sightings(store, self._gate, self._reads)
-        self._correlation = Correlation(settings, store, self._gate)
+        self._correlation = Correlation(settings, store, self._gate, self._sightings)
         self._matching = Matching(settings, store, self._gate)
 
     @classmethod

@@ -12,7 +12,8 @@ organization that shared it. The aggregate is a read, recorded as one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -100,27 +101,60 @@ class Sightings:
         readable = [a.collection for a in self._gate.collections_for(user) if a.can_read]
         if not any(self._reads.sees(user, c.id, object_id) for c in readable):
             raise NotFound(f"no object {object_id} that you may see")
+        found = self._aggregate(
+            user, [c.id for c in readable], [object_id], {"sightings_of": object_id}
+        )
+        return found.get(object_id, Sighted(object_id))
+
+    def of_many(self, user: User, object_ids: Collection[str]) -> dict[str, Sighted]:
+        """The sightings of each object the user may see, aggregated as `of` aggregates them,
+        reading each collection's sightings once for all of them: a lookup lists hundreds of
+        objects. The caller vouches that the user may see the objects (a lookup lists no
+        other), so none is checked here. An object with no sighting the user may see is left
+        out."""
+        if not object_ids:
+            return {}
+        readable = [a.collection.id for a in self._gate.collections_for(user) if a.can_read]
+        detail = {"sightings_of_objects": len(object_ids)}
+        return self._aggregate(user, readable, object_ids, detail)
+
+    def _aggregate(
+        self,
+        user: User,
+        readable: list[str],
+        object_ids: Collection[str],
+        detail: dict[str, Any],
+    ) -> dict[str, Sighted]:
+        """Per object, the latest version of each sighting that names it, among the
+        collections' latest versions the user may see (the first collection's on a tie),
+        counted when it is a sighting of that object as the user sees it. The latest is
+        chosen per object, not per sighting, so that asking for many objects counts for each
+        exactly what asking for it alone would. Recorded as one read, with ``detail`` saying
+        what was asked."""
         keys = self._store.access_keys()
-        needle = orjson.dumps(object_id)
-        sighted = Sighted(object_id)
-        counted: dict[str, tuple[str, StoredVersion]] = {}
+        naming = _naming(object_ids)
+        counted: dict[str, dict[str, StoredVersion]] = {}
         for collection in readable:
-            for item in self._reads.seen(user, collection.id, _LAST_SIGHTINGS, needle):
-                earlier = counted.get(item.object_id)
-                if earlier is None or version_key(earlier[1].version) < version_key(item.version):
-                    counted[item.object_id] = (collection.id, item)
+            for item, named in self._reads.seen(user, collection, _LAST_SIGHTINGS, naming):
+                for object_id in named:
+                    latest = counted.setdefault(object_id, {})
+                    earlier = latest.get(item.object_id)
+                    if earlier is None or version_key(earlier.version) < version_key(item.version):
+                        latest[item.object_id] = item
+        found: dict[str, Sighted] = {}
         refs = ObjectRefs()
         recorded_as = self._gate.audit.recorded_as
-        for _, item in counted.values():
-            body = orjson.loads(item.body)
-            if body.get("sighting_of_ref") != object_id:
-                continue
-            key = keys[item.label]
-            self._count(user, sighted, body, key)
-            refs.versions_of(recorded_as(key)).append((item.object_id, item.version))
+        for object_id, latest in counted.items():
+            for item in latest.values():
+                body = orjson.loads(item.body)
+                if body.get("sighting_of_ref") != object_id:
+                    continue
+                key = keys[item.label]
+                self._count(user, found.setdefault(object_id, Sighted(object_id)), body, key)
+                refs.versions_of(recorded_as(key)).append((item.object_id, item.version))
         if refs:
-            self._gate.record(derived_read(user, refs, {"sightings_of": object_id}))
-        return sighted
+            self._gate.record(derived_read(user, refs, detail))
+        return found
 
     def _count(self, user: User, sighted: Sighted, body: dict[str, Any], key: AccessKey) -> None:
         country = self._gate.organization(key.originator).country
@@ -139,6 +173,22 @@ class Sightings:
 
 
 _LAST_SIGHTINGS = VersionFilter(types=("sighting",))
+_QUOTED = re.compile(rb'"([^"\\\s,:\[\]{}]+)"')
+"""A JSON string of characters no JSON structure holds (every STIX id is one). A match never
+hides the next: its closing quote follows such a character, so is a string's end, which JSON
+never follows with such a character, so no quoted id starts there."""
+
+
+def _naming(object_ids: Collection[str]) -> Callable[[bytes], list[str]]:
+    """Which of the objects a stored body names, exactly those whose quoted id it holds (as
+    ``b'"' + id + b'"' in body`` would say), in one pass over the body however many objects
+    are asked after."""
+    wanted = {object_id.encode(): object_id for object_id in object_ids}
+
+    def named(body: bytes) -> list[str]:
+        return [wanted[token] for token in dict.fromkeys(_QUOTED.findall(body)) if token in wanted]
+
+    return named
 
 
 def _refs(where: Iterable[object]) -> tuple[str, ...]:
