@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -20,7 +21,7 @@ from allyshare.cli.demo import DEMO_ANALYST, SHOWCASE_READERS, prepare_demo
 from allyshare.cli.main import main
 from allyshare.config import load_settings
 from allyshare.demo.community import COLLECTIONS, USERS
-from allyshare.demo.marked import SHOWCASE_ID
+from allyshare.demo.marked import CISA_FAB_VALUES, RELEASED_INDICATOR, SHOWCASE_ID, fab_intrusion
 from allyshare.policy import REDACTED_PROPERTY
 from allyshare.service import Node
 from allyshare.storage import VersionFilter
@@ -138,6 +139,11 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
         finally:
             usa.close()
         held = received(data_dir)
+        written_on_kor = {written.obj["id"] for batch in fab_intrusion() for written in batch}
+        # Hanbit's match-only indicators stay on the KOR node.
+        indicators = {object_id for object_id, _ in originals if object_id.startswith("indicator")}
+        assert not indicators & written_on_kor
+        held = {key: copy for key, copy in held.items() if key[0] not in written_on_kor}
         assert held.keys() <= originals.keys()
         [showcase] = [copy for (object_id, _), copy in held.items() if object_id == SHOWCASE_ID]
         assert showcase[REDACTED_PROPERTY] == ["description"]
@@ -158,6 +164,7 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
             name, token = credentials.split(":")
             answer = httpx.get(url, auth=(name, token), headers={"Accept": TAXII}, verify=verify)
             assert answer.status_code == status, (name, answer.text)
+        private_matching_scene(printed, data_dir, deadline)
         # Asked to stop, as a service manager asks, both nodes stop, syncing or not.
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0, (tmp_path / "demo.log").read_text()
@@ -166,6 +173,62 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
             process.kill()
             process.wait()
         log.close()
+
+
+def run_printed(line: str, data_dir: Path) -> httpx.Response:
+    """One curl command the demo printed, sent as curl would send it."""
+    words = shlex.split(line)
+    assert words[0] == "curl", line
+    headers: dict[str, str] = {}
+    content: bytes | None = None
+    auth: tuple[str, str] | None = None
+    verify: Any = True
+    position = 1
+    while position < len(words) - 1:
+        flag, value = words[position], words[position + 1]
+        if flag == "--cacert":
+            verify = pinned_context(Path(value))
+        elif flag == "-u":
+            name, token = value.split(":")
+            auth = (name, token)
+        elif flag == "-H":
+            header, said = value.split(": ", 1)
+            headers[header] = said
+        elif flag in ("-d", "--data-binary"):
+            content = Path(value[1:]).read_bytes() if value.startswith("@") else value.encode()
+        else:
+            raise AssertionError(f"the test does not know curl's {flag}")
+        position += 2
+    assert str(data_dir) in line
+    method = "POST" if content is not None else "GET"
+    return httpx.request(
+        method, words[-1], content=content, headers=headers, auth=auth, verify=verify, timeout=120
+    )
+
+
+def private_matching_scene(printed: str, data_dir: Path, deadline: float) -> None:
+    """The commands the demo prints for private matching do what it says: CISA learns the
+    two values Hanbit also saw, Hanbit sees the contact request and the count, releases one
+    indicator, and CISA reads it on the USA node within a sync."""
+    scene = printed.split("private matching across the nodes", 1)[1]
+    match, contacts, trail, release, approval, read = [
+        line.strip() for line in scene.splitlines() if line.strip().startswith("curl")
+    ]
+    answer = run_printed(match, data_dir)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["matched"] == list(CISA_FAB_VALUES[:2])
+    [contact] = run_printed(contacts, data_dir).json()["contacts"]
+    assert contact["from_organization"] == "USA.CISA"
+    assert RELEASED_INDICATOR in contact["objects"] and len(contact["objects"]) == 2
+    details = [entry["detail"] for entry in run_printed(trail, data_dir).json()["entries"]]
+    assert {"organization": "USA.CISA", "asked": 5, "matched": 2} in details
+    assert run_printed(release, data_dir).json()["success_count"] == 2
+    assert run_printed(approval, data_dir).status_code == 201
+    while (shown := run_printed(read, data_dir)).status_code != 200:
+        assert time.monotonic() < deadline, "the released indicator did not reach the USA node"
+        time.sleep(0.5)
+    [indicator] = shown.json()["objects"]
+    assert indicator["pattern"] == "[domain-name:value = 'update.euv-toolpartner.example']"
 
 
 def received(data_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:

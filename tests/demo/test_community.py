@@ -18,19 +18,25 @@ from stix2validator import ValidationOptions, validate_instance
 from allyshare.config import Settings
 from allyshare.demo.community import (
     COLLECTIONS,
+    FAB_WRITER,
+    PARTNER_COUNTRY,
     USERS,
     DemoCommunity,
     build_demo_community,
+    build_partner_community,
     collection_writes,
     cyber_threats,
 )
 from allyshare.demo.content import TLP_AMBER_STRICT, TLP_CLEAR, TLP_RED, demo_objects
 from allyshare.demo.marked import (
+    CISA_FAB_VALUES,
     HANBIT,
     MEMBERS,
     PROPIN_HANBIT_TRADE,
     REL_S,
     SHOWCASE_ID,
+    fab_intrusion,
+    released_to_cisa,
     stix_id,
 )
 from allyshare.errors import NotFound
@@ -323,3 +329,36 @@ def test_a_proprietary_part_is_redacted_for_members_it_does_not_name(
         **{key: value for key, value in whole.items() if key not in gone},
         REDACTED_PROPERTY: ["description", "external_references.[0]"],
     }
+
+
+def test_the_partner_node_holds_hanbits_indicators_match_only(
+    database_url: str, tmp_path: Path
+) -> None:
+    """On the KOR node, Hanbit's fab-intrusion indicators are its own to read; KISA, named
+    by nothing, reads none of them and matches exactly the values it holds too."""
+    settings = Settings(data_dir=tmp_path, database_url=database_url, country=PARTNER_COUNTRY)
+    node = Node.open(settings)
+    try:
+        community = build_partner_community(node)
+        collection = community.collections["cyber-threat"]
+        _, indicators = fab_intrusion()
+        selection = VersionFilter(object_ids=tuple(w.obj["id"] for w in indicators))
+        hanbit = as_user(node, community, FAB_WRITER)
+        kisa = as_user(node, community, "jiwoo@kisa")
+        assert read(node, hanbit, collection, selection) == [w.obj for w in indicators]
+        assert read(node, kisa, collection, selection) == []
+        found = node.match(collection, [*CISA_FAB_VALUES, "sso-hanbit-fab.example"], actor=kisa)
+        assert found.matched == [*CISA_FAB_VALUES[:2], "sso-hanbit-fab.example"]
+    finally:
+        node.close()
+
+
+def test_the_private_matching_scene_passes_the_oasis_validator() -> None:
+    prelude, indicators = fab_intrusion()
+    objects = [w.obj for w in (*prelude, *indicators)] + released_to_cisa()
+    problems = [
+        f"{obj['id']}: {error}"
+        for obj in objects
+        for error in validate_instance(obj, OPTIONS).errors
+    ]
+    assert problems == []

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import socket
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+import orjson
 
 from allyshare.cli.commands import (
     ADMIN_TOKEN_FILE,
@@ -30,6 +33,7 @@ from allyshare.config import CONFIG_FILE, load_settings
 from allyshare.datadir import make_private_directory
 from allyshare.demo.community import (
     COLLECTIONS,
+    FAB_WRITER,
     PARTNER_COUNTRY,
     PARTNER_USERS,
     SHARED_COLLECTIONS,
@@ -41,7 +45,13 @@ from allyshare.demo.community import (
     build_demo_community,
     build_partner_community,
 )
-from allyshare.demo.marked import MEMBERS, SHOWCASE_ID
+from allyshare.demo.marked import (
+    CISA_FAB_VALUES,
+    MEMBERS,
+    RELEASED_INDICATOR,
+    SHOWCASE_ID,
+    released_to_cisa,
+)
 from allyshare.errors import ConfigError
 from allyshare.federation.peers import add_peer, subscribe
 from allyshare.keys import NODE_CERT_FILE, ensure_tls_identity
@@ -53,6 +63,9 @@ DEMO_ANALYST = "analyst"
 SHOWCASE_READERS = ("morgan@cisa", "jiwoo@kisa", "seoyeon@hanbit", "riley@commerce")
 SHOWCASE_APPROVER = "morgan@cisa"
 KOR_OUTSIDER = "minho@motie"
+FAB_MATCHER = "morgan@cisa"
+MATCH_REQUEST_FILE = "cisa-fab-match.json"
+RELEASE_FILE = "hanbit-release.json"
 DEMO_SYNC_SECONDS = 5
 
 
@@ -165,6 +178,7 @@ def _introduce(usa: DemoNode, kor: DemoNode, host: str, plain_http: bool) -> Non
     for node, users in ((usa, USERS), (kor, PARTNER_USERS)):
         _describe(node, users, host, scheme)
     _showcase(usa, kor, host, scheme, plain_http)
+    _private_matching(usa, kor, host, scheme, plain_http)
 
 
 def _listen_both(host: str, port: int) -> list[socket.socket]:
@@ -229,6 +243,55 @@ def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: 
             f"  {_curl(kor, plain_http)} -u '{name}:{kor.community.tokens[name]}' "
             f"-H 'Accept: {TAXII_21}' {on_kor}/objects/{SHOWCASE_ID}/"
         )
+
+
+def _private_matching(
+    usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: bool
+) -> None:
+    """The private-matching scene (`allyshare.demo.marked.fab_intrusion`), with the two
+    request bodies it needs written beside the nodes."""
+    demo_dir = usa.data_dir.parent
+    on_kor = kor.community.collections["cyber-threat"]
+    request = demo_dir / MATCH_REQUEST_FILE
+    request.write_bytes(
+        orjson.dumps(
+            {
+                "collection": on_kor,
+                "peer": "kor",
+                "values": list(CISA_FAB_VALUES),
+                "contact": "A US fab saw these too; can we compare notes? (CISA)",
+            },
+            option=orjson.OPT_INDENT_2,
+        )
+    )
+    release = demo_dir / RELEASE_FILE
+    release.write_bytes(orjson.dumps({"objects": released_to_cisa()}, option=orjson.OPT_INDENT_2))
+    usa_api = f"{scheme}://{host}:{usa.port}/api/v1"
+    kor_api = f"{scheme}://{host}:{kor.port}/api/v1"
+    cisa = f"-u '{FAB_MATCHER}:{usa.community.tokens[FAB_MATCHER]}'"
+    hanbit = f"-u '{FAB_WRITER}:{kor.community.tokens[FAB_WRITER]}'"
+    json_body = "-H 'Content-Type: application/json'"
+    usa_curl, kor_curl = _curl(usa, plain_http), _curl(kor, plain_http)
+    approval = shlex.quote(orjson.dumps({"object_id": RELEASED_INDICATOR, "peer": "usa"}).decode())
+    on_usa = f"{usa.url(host, scheme)}api/collections/{usa.community.collections['cyber-threat']}"
+    print()
+    print("private matching across the nodes: Hanbit keeps the indicators of an intrusion at its")
+    print("  fab on the KOR node, PROPIN and match-only for every other member. CISA matches five")
+    print("  values from a US fab's intrusion against them from the USA node: it learns which two")
+    print("  Hanbit also saw and nothing else, and asks Hanbit to get in touch:")
+    print(f"  {usa_curl} {cisa} {json_body} -d @{request} {usa_api}/match")
+    print("  Hanbit reads the request, and its audit trail says USA.CISA matched two of five:")
+    print(f"  {kor_curl} {hanbit} {kor_api}/contacts")
+    print(f"  {kor_curl} {hanbit} '{kor_api}/audit?action=objects:match'")
+    print("  Hanbit releases one of the two to CISA (a new version, ORCON naming CISA) and")
+    print("  approves it for the USA node:")
+    print(
+        f"  {kor_curl} {hanbit} -H 'Content-Type: {TAXII_21}' -H 'Accept: {TAXII_21}' "
+        f"--data-binary @{release} {kor.url(host, scheme)}api/collections/{on_kor}/objects/"
+    )
+    print(f"  {kor_curl} {hanbit} {json_body} -d {approval} {kor_api}/orcon-approvals")
+    print(f"  and within a sync ({DEMO_SYNC_SECONDS} s) CISA reads it on the USA node:")
+    print(f"  {usa_curl} {cisa} -H 'Accept: {TAXII_21}' {on_usa}/objects/{RELEASED_INDICATOR}/")
 
 
 def serve_federated(

@@ -56,6 +56,7 @@ from allyshare.demo.marked import (
     StixObject,
     Written,
     economic_coercion,
+    fab_intrusion,
     sensitive_technology,
     showcase_report,
     supply_chain,
@@ -68,6 +69,7 @@ from allyshare.storage import User
 __all__ = [
     "AGREEMENTS",
     "COLLECTIONS",
+    "FAB_WRITER",
     "PARTNER_COUNTRY",
     "PARTNER_USERS",
     "SHARED_COLLECTIONS",
@@ -458,11 +460,14 @@ SHARED_COLLECTIONS: Final[tuple[DemoCollection, ...]] = tuple(
 PARTNER_USERS: Final[tuple[DemoUser, ...]] = tuple(
     user for user in USERS if user.member.country == PARTNER_COUNTRY
 )
+FAB_WRITER: Final = "seoyeon@hanbit"
 
 
 def build_partner_community(node: Node) -> DemoCommunity:
     """The KOR node of the demo: the same members and shared agreement, its own country's
-    users, and empty collections that fill from the USA node as they sync."""
+    users, and collections that fill from the USA node as they sync. Its cyber-threat
+    collection also holds what Hanbit writes here alone: the match-only indicators of the
+    intrusion at its fab (`allyshare.demo.marked.fab_intrusion`), which never leave it."""
     organizations = _add_members(node)
     node.apply_agreement(US_ROK_TECH)
     tokens = _add_users(node, PARTNER_USERS)
@@ -475,4 +480,7 @@ def build_partner_community(node: Node) -> DemoCommunity:
         ).id
         for collection in SHARED_COLLECTIONS
     }
+    writers = {HANBIT.id: node.authenticate_token(tokens[FAB_WRITER])}
+    for batch in fab_intrusion():
+        _write(node, writers, collections["cyber-threat"], batch)
     return DemoCommunity(organizations, collections, tokens)

@@ -778,3 +778,84 @@ def usa_national() -> list[Written]:
             object_refs=[stix_id("report", "attribution-assessment")],
         ),
     ]
+
+
+# --- private matching across the nodes ---------------------------------------------------------
+#
+# Hanbit writes the indicators of an intrusion at its fab on the KOR node as PROPIN naming
+# nobody: under ``propin_match_only`` the other members may match their own values against
+# them and read nothing. A US fab's intrusion reached CISA with values of its own; by private
+# matching from the USA node CISA learns which two Hanbit also saw, asks Hanbit to get in touch,
+# and Hanbit releases one of them to CISA.
+
+_PROPIN_HANBIT_ONLY = _acs(
+    "propin-hanbit-only",
+    HANBIT,
+    "U//PROPIN: Hanbit Semiconductor only; other members may match their values against it",
+    classification="U",
+    permitted_nationalities=_BOTH,
+    caveat=["PROPIN"],
+)
+_ORCON_HANBIT_CISA = _allyshare(
+    "orcon-hanbit-cisa", HANBIT, "ORCON: Hanbit Semiconductor, released to CISA", orcon=True,
+    recipients=[CISA.id],
+)  # fmt: skip
+PROPIN_HANBIT_ONLY: Final[str] = _PROPIN_HANBIT_ONLY.obj["id"]
+ORCON_HANBIT_CISA: Final[str] = _ORCON_HANBIT_CISA.obj["id"]
+
+_FAB_LOADER_HASH = "5d1c7e0b9a6f4e3d2c1b0a99887766554433221100ffeeddccbbaa9988776655"
+_FAB_INDICATORS: Final = (
+    ("euv-update", "domain-name:value", "update.euv-toolpartner.example",
+     "Look-alike update server of an EUV tool supplier"),
+    ("staging-ip", "ipv4-addr:value", "198.51.100.73", "Staging server for fab-floor tooling"),
+    ("fab-loader", "file:hashes.'SHA-256'", _FAB_LOADER_HASH,
+     "Loader dropped on equipment-maintenance laptops"),
+    ("sso-lure", "domain-name:value", "sso-hanbit-fab.example", "Single sign-on lure page"),
+    ("exfil-ip", "ipv4-addr:value", "203.0.113.219", "Upload server for recipe files"),
+)  # fmt: skip
+RELEASED_INDICATOR: Final = stix_id("indicator", "fab-euv-update")
+CISA_FAB_VALUES: Final = (
+    "Update.EUV-ToolPartner.example.",
+    "198.51.100.73",
+    "198.51.100.90",
+    "license-check.lithotool.example",
+    "b1589bab9bd4a682b134a0ea8e172d081b756a18aa9fc8237e36bb6250ffc2ac",
+)
+"""What reached CISA from a US fab's intrusion: the first two are Hanbit's too (the domain
+written as the US fab reported it), the rest are not."""
+
+
+def _fab_indicator(key: str, path: str, value: str, name: str, markings: list[str]) -> Written:
+    return _sdo(
+        "indicator",
+        f"fab-{key}",
+        HANBIT,
+        "2026-02-18T09:00:00",
+        markings,
+        name=name,
+        indicator_types=["malicious-activity"],
+        pattern=f"[{path} = '{value}']",
+        pattern_type="stix",
+        valid_from="2026-02-18T09:00:00Z",
+    )
+
+
+def fab_intrusion() -> tuple[list[Written], list[Written]]:
+    """What Hanbit writes on the KOR node: its PROPIN marking and identity, then the
+    indicators of the intrusion at its fab, match-only for everyone else."""
+    indicators = [
+        _fab_indicator(key, path, value, name, [TLP_AMBER, PROPIN_HANBIT_ONLY])
+        for key, path, value, name in _FAB_INDICATORS
+    ]
+    return [_PROPIN_HANBIT_ONLY, HANBIT.identity_object()], indicators
+
+
+def released_to_cisa() -> list[StixObject]:
+    """The bundle's objects Hanbit writes to release one matched indicator to CISA: the
+    ORCON marking naming CISA and a new version of the indicator carrying it in place of
+    PROPIN (ORCON, so it reaches the USA node only with Hanbit's approval for that node)."""
+    key, path, value, name = _FAB_INDICATORS[0]
+    released = _fab_indicator(key, path, value, name, [TLP_AMBER, ORCON_HANBIT_CISA]).obj
+    released["modified"] = "2026-02-20T10:00:00.000Z"
+    released["description"] = "Released to CISA after its private match of 20 February 2026."
+    return [_ORCON_HANBIT_CISA.obj, released]
