@@ -215,7 +215,7 @@ def test_a_lookup_of_thousands_of_values_answers_each(site: Site) -> None:
 
 @pytest.fixture
 def scanned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The collections whose sightings were scanned, in order."""
+    """The collections whose sightings were read, in order, one entry per query."""
     scans: list[str] = []
     seen = Reads.seen
 
@@ -306,7 +306,7 @@ def test_each_listed_object_shows_the_sightings_the_reader_may_see(site: Site) -
     assert (fbi["sightings"], fbi["count"], fbi["own"]["sightings"]) == (3, 10, 0)
 
 
-def test_the_sightings_shown_are_a_recorded_read_of_one_scan_per_collection(
+def test_the_sightings_shown_are_a_recorded_read_of_those_the_index_names(
     site: Site, scanned: list[str]
 ) -> None:
     sighted_site(site)

@@ -4,7 +4,6 @@ organization's sightings as its own, sighters it may see by name, every other si
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,14 +11,11 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from allyshare.community import identity_of
 from allyshare.config import Settings
 from allyshare.errors import NotFound
 from allyshare.service import CONSOLE, Node
-from allyshare.service.sightings import _naming
 from allyshare.storage import EntryFilter, User
 
 from support.agreements import us_rok_tech
@@ -197,25 +193,3 @@ def test_the_aggregate_is_a_recorded_read_naming_anonymous_sighters_by_pseudonym
     assert any(name.startswith("anonymous:") for name in originators)
     counted = sorted(ref[0] for refs in entry["objects"].values() for ref in refs)
     assert counted == [f"sighting--{n:08d}-0000-4000-8000-000000000000" for n in (1, 2, 3)]
-
-
-IDS = [INDICATOR, OTHER_INDICATOR, INDICATOR[:-1], "sighting--00000001-0000-4000-8000-000000000000"]
-# Text around an id that could fool a search for it: quotes, escapes, JSON's own characters.
-AROUND = st.text(alphabet='"\\ ,:[]{}a-', max_size=3)
-STRINGS = st.one_of(
-    st.sampled_from(IDS), st.builds(lambda a, i, b: a + i + b, AROUND, st.sampled_from(IDS), AROUND)
-)
-DOCUMENTS = st.recursive(
-    st.none() | st.integers(-9, 99) | STRINGS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(STRINGS, inner, max_size=4),
-    max_leaves=12,
-)
-
-
-@given(document=DOCUMENTS, asked=st.sets(st.sampled_from(IDS), min_size=1), spaced=st.booleans())
-def test_the_objects_a_body_names_are_those_whose_quoted_id_it_holds(
-    document: object, asked: set[str], spaced: bool
-) -> None:
-    body = json.dumps(document, indent=1).encode() if spaced else orjson.dumps(document)
-    expected = {object_id for object_id in asked if f'"{object_id}"'.encode() in body}
-    assert set(_naming(asked)(body)) == expected

@@ -85,8 +85,9 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
     database_url: str, tmp_path: Path
 ) -> None:
     """Versions stored before the index existed (downgrade past it, upgrade again) are
-    indexed by the migration as an ingest would index them."""
+    indexed by the migrations as an ingest would index them, what sightings are of too."""
     from allyshare.config import Settings
+    from allyshare.observables import SIGHTING_OF
     from allyshare.service import CONSOLE, Node
     from allyshare.storage.observables import observable_digest
 
@@ -105,10 +106,20 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
     }
     address = {"type": "ipv4-addr", "id": "ipv4-addr--0d6f2a4e-0000-4000-8000-000000000002",
                "value": "198.51.100.7"}  # fmt: skip
-    assert node.add_objects(CONSOLE, collection, [indicator, address]).success_count == 2
+    sighting = {
+        "type": "sighting",
+        "spec_version": "2.1",
+        "id": "sighting--0d6f2a4e-0000-4000-8000-000000000003",
+        "created": "2026-01-02T00:00:00.000Z",
+        "modified": "2026-01-02T00:00:00.000Z",
+        "sighting_of_ref": indicator["id"],
+    }
+    stored = node.add_objects(CONSOLE, collection, [indicator, address, sighting])
+    assert stored.success_count == 3
     node.close()
     wanted = [observable_digest("domain-name", "old.example"),
-              observable_digest("ipv4-addr", "198.51.100.7")]  # fmt: skip
+              observable_digest("ipv4-addr", "198.51.100.7"),
+              observable_digest(SIGHTING_OF, indicator["id"])]  # fmt: skip
     store = Store(database_url)
     inside = ("ipv4-addr", f"{0x0A000001:032x}", f"{0x0A000001:032x}")  # 10.0.0.1
 
@@ -121,6 +132,7 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
         ("domain-name", "old.example", indicator["id"]),
         ("ipv4-addr", "10.0.0.0/8", indicator["id"]),
         ("ipv4-addr", "198.51.100.7", address["id"]),
+        (SIGHTING_OF, indicator["id"], sighting["id"]),
     }
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -49,6 +49,23 @@ def observables_in(obj: Mapping[str, Any]) -> set[Observable]:
     return found
 
 
+SIGHTING_OF = "sighting-of"
+"""Not an observable type: the index also holds, for each sighting, the object it is of, so
+that the sightings of an object are found without reading every sighting (`indexed_in`).
+Lookups never ask for it and private matching never offers it."""
+
+
+def indexed_in(obj: Mapping[str, Any]) -> set[Observable]:
+    """What the index holds of an object: its observables and, for a sighting, what it is
+    of (`SIGHTING_OF`)."""
+    found = observables_in(obj)
+    if obj.get("type") == "sighting":
+        ref = obj.get("sighting_of_ref")
+        if isinstance(ref, str):
+            found.add((SIGHTING_OF, ref))
+    return found
+
+
 def _in_pattern(pattern: str) -> Iterable[Observable]:
     for comparison in comparisons(pattern):
         operator, path = comparison.operator, comparison.path

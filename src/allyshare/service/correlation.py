@@ -144,6 +144,7 @@ class Correlation:
             chunk = {o: by_observable[o] for o in asked_observables[start : start + _CHUNK]}
             digests = [observable_digest(k, v) for k, v in chunk]
             covering = _envelopes(chunk)
+            answered: dict[tuple[str, str], list[Correlated]] = {}
             for collection in readable:
                 rows = self._store.occurrences(collection.id, digests, covering)
                 if not rows:
@@ -152,7 +153,11 @@ class Correlation:
                 seen = self._seen(view, collection.id, rows)
                 k = self._gate.agreement(collection).aggregate_k
                 for row, visible in zip(rows, seen, strict=True):
-                    for each in _asking(chunk, row):
+                    observable = (row.kind, row.value)
+                    askers = answered.get(observable)
+                    if askers is None:
+                        askers = answered[observable] = _asking(chunk, observable)
+                    for each in askers:
                         if visible:
                             mention = each.mentions.setdefault(
                                 row.object_id, Mention(row.object_id, row.type)
@@ -176,7 +181,9 @@ class Correlation:
                     listed.add((object_id, version))
                     shown.versions_of(recorded_as(keys[label])).append((object_id, version))
         self._record(user, asked, shown)
-        for object_id, sighted in self._sightings.of_many(user, mentions.keys()).items():
+        for object_id, sighted in self._sightings.of_many(
+            user, mentions.keys(), [c.id for c in readable]
+        ).items():
             for mention in mentions[object_id]:
                 mention.sightings = sighted
         return asked
@@ -228,19 +235,20 @@ def _envelopes(asked: Iterable[tuple[str, str]]) -> list[tuple[str, str, str]]:
 
 
 def _asking(
-    by_observable: dict[tuple[str, str], list[Correlated]], row: Occurrence
+    by_observable: dict[tuple[str, str], list[Correlated]], observable: tuple[str, str]
 ) -> list[Correlated]:
-    """The asked values an occurrence answers: the same value, or, for a range, each asked
-    address or range inside it."""
-    answered = list(by_observable.get((row.kind, row.value), []))
-    covered = range_of(row.kind, row.value)
+    """The asked values an indexed observable answers: the same value, or, for a range, each
+    asked address or range inside it."""
+    answered = list(by_observable.get(observable, []))
+    kind, value = observable
+    covered = range_of(kind, value)
     if covered is None:
         return answered
     low, high = covered
-    for (kind, value), askers in by_observable.items():
-        if kind != row.kind or value == row.value:
+    for (asked_kind, asked_value), askers in by_observable.items():
+        if asked_kind != kind or asked_value == value:
             continue
-        span = _span((kind, value))
+        span = _span((asked_kind, asked_value))
         if span is not None and low <= span[1] and span[2] <= high:
             answered.extend(askers)
     return answered

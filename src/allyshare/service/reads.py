@@ -152,29 +152,16 @@ class Reads:
         selection = VersionFilter(object_ids=(object_id,))
         return bool(self._page(user, collection_id, selection, 1, None, False)[0].items)
 
-    def seen(
-        self,
-        user: User,
-        collection_id: str,
-        selection: VersionFilter,
-        naming: Callable[[bytes], list[str]],
-    ) -> list[tuple[StoredVersion, list[str]]]:
-        """The versions the user may see whose stored body names something asked after, as
-        the user may see them, each with what ``naming`` found in the stored body: what an
-        aggregate is computed from. The stored body is searched before any redaction, so a
-        version naming nothing asked after is never parsed. Not recorded here: the caller
-        records what it shows of them."""
+    def seen(self, user: User, collection_id: str, selection: VersionFilter) -> list[StoredVersion]:
+        """The selected versions the user may see, as the user may see them: what an
+        aggregate is computed from. Not recorded here: the caller records what it shows of
+        them."""
         access = self._gate.collection_for(user, collection_id, "read")
         view = self._gate.view(user, access.collection)
-        found: list[tuple[StoredVersion, list[str]]] = []
-        for item in self._store.iter_versions(collection_id, selection, view.visible):
-            named = naming(item.body)
-            if not named:
-                continue
-            body = view.body(item)
-            if body is not None:
-                found.append((item._replace(body=body), named))
-        return found
+        stored = self._store.iter_versions(collection_id, selection, view.visible)
+        shown = Shown()
+        shown.add(stored, view, with_body=True)
+        return shown.items
 
     def _page(
         self,

@@ -12,8 +12,7 @@ organization that shared it. The aggregate is a read, recorded as one.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,12 +20,14 @@ import orjson
 
 from allyshare.audit.entries import ObjectRefs
 from allyshare.errors import NotFound
+from allyshare.observables import SIGHTING_OF
 from allyshare.policy import ANONYMOUS
 from allyshare.service.audit import derived_read
 from allyshare.service.gate import Gate
 from allyshare.service.reads import Reads
 from allyshare.stix.versions import version_key
 from allyshare.storage import AccessKey, Store, StoredVersion, User, VersionFilter
+from allyshare.storage.observables import observable_digest
 
 
 @dataclass
@@ -106,15 +107,16 @@ class Sightings:
         )
         return found.get(object_id, Sighted(object_id))
 
-    def of_many(self, user: User, object_ids: Collection[str]) -> dict[str, Sighted]:
+    def of_many(
+        self, user: User, object_ids: Collection[str], readable: list[str]
+    ) -> dict[str, Sighted]:
         """The sightings of each object the user may see, aggregated as `of` aggregates them,
-        reading each collection's sightings once for all of them: a lookup lists hundreds of
-        objects. The caller vouches that the user may see the objects (a lookup lists no
-        other), so none is checked here. An object with no sighting the user may see is left
-        out."""
+        for all of them at once: a lookup lists hundreds of objects. The caller vouches that
+        the user may see the objects (a lookup lists no other) and that it may read the
+        ``readable`` collections, so neither is checked here. An object with no sighting
+        the user may see is left out."""
         if not object_ids:
             return {}
-        readable = [a.collection.id for a in self._gate.collections_for(user) if a.can_read]
         detail = {"sightings_of_objects": len(object_ids)}
         return self._aggregate(user, readable, object_ids, detail)
 
@@ -125,39 +127,58 @@ class Sightings:
         object_ids: Collection[str],
         detail: dict[str, Any],
     ) -> dict[str, Sighted]:
-        """Per object, the latest version of each sighting that names it, among the
-        collections' latest versions the user may see (the first collection's on a tie),
-        counted when it is a sighting of that object as the user sees it. The latest is
-        chosen per object, not per sighting, so that asking for many objects counts for each
-        exactly what asking for it alone would. Recorded as one read, with ``detail`` saying
-        what was asked."""
+        """Per object, the sightings of it the user may see, each as its latest version the
+        user may see (the first collection's on a tie), counted when it is a sighting of
+        that object as the user sees it. The index (`SIGHTING_OF`) names the sightings that
+        are of the objects, so only those are read. Recorded as one read, with ``detail``
+        saying what was asked."""
         keys = self._store.access_keys()
-        naming = _naming(object_ids)
-        counted: dict[str, dict[str, StoredVersion]] = {}
+        wanted = set(object_ids)
+        digests = [observable_digest(SIGHTING_OF, object_id) for object_id in wanted]
+        counted: dict[str, dict[str, tuple[StoredVersion, dict[str, Any]]]] = {}
         for collection in readable:
-            for item, named in self._reads.seen(user, collection, _LAST_SIGHTINGS, naming):
-                for object_id in named:
-                    latest = counted.setdefault(object_id, {})
+            sightings = sorted(
+                {
+                    row.object_id
+                    for start in range(0, len(digests), _CHUNK)
+                    for row in self._store.occurrences(collection, digests[start : start + _CHUNK])
+                    if row.kind == SIGHTING_OF and row.value in wanted
+                }
+            )
+            for start in range(0, len(sightings), _CHUNK):
+                selection = VersionFilter(
+                    object_ids=tuple(sightings[start : start + _CHUNK]), types=("sighting",)
+                )
+                for item in self._reads.seen(user, collection, selection):
+                    body = orjson.loads(item.body)
+                    of = body.get("sighting_of_ref")
+                    if of not in wanted:
+                        continue
+                    latest = counted.setdefault(of, {})
                     earlier = latest.get(item.object_id)
-                    if earlier is None or version_key(earlier.version) < version_key(item.version):
-                        latest[item.object_id] = item
+                    if earlier is None or version_key(earlier[0].version) < version_key(
+                        item.version
+                    ):
+                        latest[item.object_id] = (item, body)
         found: dict[str, Sighted] = {}
+        countries: dict[str, str] = {}
         refs = ObjectRefs()
         recorded_as = self._gate.audit.recorded_as
         for object_id, latest in counted.items():
-            for item in latest.values():
-                body = orjson.loads(item.body)
-                if body.get("sighting_of_ref") != object_id:
-                    continue
+            for item, body in latest.values():
                 key = keys[item.label]
-                self._count(user, found.setdefault(object_id, Sighted(object_id)), body, key)
+                if key.originator not in countries:
+                    countries[key.originator] = self._gate.organization(key.originator).country
+                sighted = found.setdefault(object_id, Sighted(object_id))
+                self._count(user, sighted, body, key, countries[key.originator])
                 refs.versions_of(recorded_as(key)).append((item.object_id, item.version))
         if refs:
             self._gate.record(derived_read(user, refs, detail))
         return found
 
-    def _count(self, user: User, sighted: Sighted, body: dict[str, Any], key: AccessKey) -> None:
-        country = self._gate.organization(key.originator).country
+    def _count(
+        self, user: User, sighted: Sighted, body: dict[str, Any], key: AccessKey, country: str
+    ) -> None:
         sighted.total.add(body)
         if country:
             sighted.countries.add(country)
@@ -172,23 +193,8 @@ class Sightings:
                 sighted.other_countries.add(country)
 
 
-_LAST_SIGHTINGS = VersionFilter(types=("sighting",))
-_QUOTED = re.compile(rb'"([^"\\\s,:\[\]{}]+)"')
-"""A JSON string of characters no JSON structure holds (every STIX id is one). A match never
-hides the next: its closing quote follows such a character, so is a string's end, which JSON
-never follows with such a character, so no quoted id starts there."""
-
-
-def _naming(object_ids: Collection[str]) -> Callable[[bytes], list[str]]:
-    """Which of the objects a stored body names, exactly those whose quoted id it holds (as
-    ``b'"' + id + b'"' in body`` would say), in one pass over the body however many objects
-    are asked after."""
-    wanted = {object_id.encode(): object_id for object_id in object_ids}
-
-    def named(body: bytes) -> list[str]:
-        return [wanted[token] for token in dict.fromkeys(_QUOTED.findall(body)) if token in wanted]
-
-    return named
+_CHUNK = 500
+"""Ids asked per query: within every database's limit on parameters."""
 
 
 def _refs(where: Iterable[object]) -> tuple[str, ...]:

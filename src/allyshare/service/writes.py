@@ -12,7 +12,7 @@ from typing import Any, cast
 import orjson
 
 from allyshare.errors import InvalidObject
-from allyshare.observables import observables_in
+from allyshare.observables import indexed_in
 from allyshare.orcon.approvals import APPROVAL_TYPE, approval_problems
 from allyshare.policy import (
     ANONYMOUS,
@@ -165,7 +165,7 @@ def prepare(
                 version_key=version_key(version),
                 body=body,
                 access=rules.access_key(obj, originators[position] if originators else None),
-                observables=frozenset(observables_in(obj)),
+                observables=frozenset(indexed_in(obj)),
             )
         )
         positions.append(position)

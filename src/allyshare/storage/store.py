@@ -49,6 +49,7 @@ from allyshare.audit.entries import AuditEntry
 from allyshare.audit.merkle import Frontier
 from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
+from allyshare.observables import SIGHTING_OF
 from allyshare.stix.types import APPROVAL_TYPE
 from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.access import AccessKey, sender_of
@@ -968,7 +969,8 @@ class Store:
     def observable_values(
         self, collection_id: str, labels: frozenset[int]
     ) -> list[tuple[str, str]]:
-        """Each (kind, value) the collection's versions under ``labels`` mention, once."""
+        """Each (kind, value) the collection's versions under ``labels`` mention, once
+        (observables only: not what sightings are of)."""
         if not labels:
             return []
         query = (
@@ -976,6 +978,7 @@ class Store:
             .where(
                 observables.c.collection_seq == _seq_of(collection_id),
                 observables.c.label_seq.in_(sorted(labels)),
+                observables.c.kind != SIGHTING_OF,
             )
             .distinct()
         )
