@@ -401,3 +401,55 @@ def test_sync_cursors_never_move_back(store: Store) -> None:
     store.peers.pushed(subscription, 400, 0)
     [state] = store.peers.subscriptions()
     assert state.push_cursor == 500 and state.objects_out == 3
+
+
+def test_index_rows_are_found_before_and_after_they_move_to_the_large_table(
+    store: Store,
+) -> None:
+    """Each ingest's index rows wait in the small table until it holds ``merge_rows``, then
+    move to the large one at once; lookups, the matchable values and removals see both."""
+    from sqlalchemy import func, select
+
+    from allyshare.storage.observables import observable_digest
+    from allyshare.storage.schema import observables, observables_recent
+
+    store.merge_rows = 4
+
+    def address(n: int) -> NewVersion:
+        value = f"198.51.100.{n}"
+        return unversioned(f"ipv4-addr--{n:08d}-0000-4000-8000-000000000000", value)._replace(
+            observables=frozenset({("ipv4-addr", value)})
+        )
+
+    def held() -> tuple[int, int]:
+        with store._read.connect() as connection:
+            return tuple(  # type: ignore[return-value]
+                connection.execute(select(func.count()).select_from(table)).scalar_one()
+                for table in (observables, observables_recent)
+            )
+
+    def found() -> set[str]:
+        digests = [observable_digest("ipv4-addr", f"198.51.100.{n}") for n in range(10)]
+        return {row.value for row in store.occurrences("c1", digests)}
+
+    store.ingest("c1", [address(n) for n in range(3)])
+    assert held() == (0, 3)
+    store.ingest("c1", [address(3)])
+    assert held() == (4, 0)
+    store.ingest("c1", [address(n) for n in range(4, 6)])
+    assert held() == (4, 2)
+    assert found() == {f"198.51.100.{n}" for n in range(6)}
+    [label] = set(store.access_keys())
+    assert len(store.observable_values("c1", frozenset({label}))) == 6
+    # A removal takes the rows of either table.
+    gone = VersionFilter(object_ids=(address(0).object_id, address(5).object_id))
+    assert store.delete_versions("c1", gone) == 2
+    assert found() == {f"198.51.100.{n}" for n in range(1, 5)}
+    assert held() == (3, 1)
+    assert (
+        store.expire_versions(
+            "c1", store.read_page("c1", VersionFilter(), limit=10).items[-1].date_added + 1
+        )
+        == 4
+    )
+    assert held() == (0, 0) and found() == set()

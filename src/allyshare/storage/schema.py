@@ -233,32 +233,46 @@ sealed_sources = Table(
 # with the version's access key, so that a lookup is filtered by the reader's view as a read
 # is. ``digest`` is the narrow key of (kind, value); an address range also has its lowest and
 # highest address (32 hexadecimal digits each), so that an address finds the ranges holding it.
-observables = Table(
-    "observables",
-    metadata,
-    Column("collection_seq", Integer, nullable=False, autoincrement=False),
-    Column("date_added", BigInteger, nullable=False, autoincrement=False),
-    Column("digest", BigInteger, nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("value", Text, nullable=False),
-    Column("label_seq", Integer, nullable=False, autoincrement=False),
-    Column("low", String(32), nullable=True),
-    Column("high", String(32), nullable=True),
-    Column("object_id", String(300), nullable=False),
-    Column("version", Text, nullable=False),
-    Column("type", String(250), nullable=False),
-    # Clustered by version, so that an ingest appends and a removal deletes a range.
-    PrimaryKeyConstraint("collection_seq", "date_added", "digest"),
-    sqlite_with_rowid=False,
-)
-Index("observables_by_value", observables.c.digest, observables.c.collection_seq)
-Index(
-    "observables_by_range",
-    observables.c.kind,
-    observables.c.low,
-    sqlite_where=observables.c.low.is_not(None),
-    postgresql_where=observables.c.low.is_not(None),
-)
+#
+# In two tables of the same shape: ``observables_recent`` takes each ingest's rows and stays
+# small, so their inserts by digest touch few pages; once it holds `MERGE_ROWS` rows, they
+# move to ``observables`` in one insert ordered by digest, which writes each page of the large
+# digest index once per merge rather than once per ingest. A lookup reads both.
+
+
+def _observable_table(name: str) -> Table:
+    table = Table(
+        name,
+        metadata,
+        Column("collection_seq", Integer, nullable=False, autoincrement=False),
+        Column("date_added", BigInteger, nullable=False, autoincrement=False),
+        Column("digest", BigInteger, nullable=False),
+        Column("kind", String(32), nullable=False),
+        Column("value", Text, nullable=False),
+        Column("label_seq", Integer, nullable=False, autoincrement=False),
+        Column("low", String(32), nullable=True),
+        Column("high", String(32), nullable=True),
+        Column("object_id", String(300), nullable=False),
+        Column("version", Text, nullable=False),
+        Column("type", String(250), nullable=False),
+        # Clustered by version, so that an ingest appends and a removal deletes a range.
+        PrimaryKeyConstraint("collection_seq", "date_added", "digest"),
+        sqlite_with_rowid=False,
+    )
+    Index(f"{name}_by_value", table.c.digest, table.c.collection_seq)
+    Index(
+        f"{name}_by_range",
+        table.c.kind,
+        table.c.low,
+        sqlite_where=table.c.low.is_not(None),
+        postgresql_where=table.c.low.is_not(None),
+    )
+    return table
+
+
+observables = _observable_table("observables")
+observables_recent = _observable_table("observables_recent")
+MERGE_ROWS = 20_000
 
 # What each organization has matched against each collection today, and when it last asked
 # (allyshare.matching.budget): kept in the database so that a restart resets nothing.

@@ -37,6 +37,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    union,
     union_all,
     update,
 )
@@ -76,6 +77,7 @@ from allyshare.storage.records import (
     VersionFilter,
 )
 from allyshare.storage.schema import (
+    MERGE_ROWS,
     access_keys,
     agreements,
     collection_keys,
@@ -85,6 +87,7 @@ from allyshare.storage.schema import (
     match_budgets,
     objects,
     observables,
+    observables_recent,
     orcon_approvals,
     organizations,
     receipts,
@@ -97,6 +100,11 @@ from allyshare.storage.signatures import SignaturesSeen
 from allyshare.storage.transactions import Transactions
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+_OBSERVABLE_COLUMNS = (
+    "collection_seq, date_added, digest, kind, value, label_seq, low, high, object_id, "
+    "version, type"
+)
+_MERGE_LOCK = 0x616C6C79  # the PostgreSQL advisory lock only index merges take
 # SQLite allows 32,766 parameters per statement (3.32 and later).
 _LOOKUP_CHUNK = 30_000
 # Up to this many access keys a page is a merge of per-key ranges (each adds a range to the
@@ -131,9 +139,10 @@ class Store:
             f"({', '.join([marker] * 12)})"
         )
         self._observable_sql = (
-            "INSERT INTO observables (collection_seq, date_added, digest, kind, value, "
-            f"label_seq, low, high, object_id, version, type) VALUES ({', '.join([marker] * 11)})"
+            f"INSERT INTO observables_recent ({_OBSERVABLE_COLUMNS}) "
+            f"VALUES ({', '.join([marker] * 11)})"
         )
+        self.merge_rows = MERGE_ROWS
         self._seal_sql = (
             "INSERT INTO sealed_sources (collection_seq, date_added, sealed) "
             f"VALUES ({marker}, {marker}, {marker})"
@@ -621,6 +630,7 @@ class Store:
             ]
             if found:
                 connection.exec_driver_sql(self._observable_sql, found)
+                self._merge_recent(connection)
             approvals = [(v, added) for v, added in fresh if v.type == APPROVAL_TYPE]
             if approvals:
                 connection.execute(
@@ -907,7 +917,7 @@ class Store:
             ).all()
             if not doomed:
                 return 0
-            for table in (objects, observables, sealed_sources):
+            for table in (objects, observables, observables_recent, sealed_sources):
                 connection.execute(
                     delete(table).where(
                         table.c.collection_seq == seq, table.c.date_added == bindparam("d")
@@ -918,6 +928,31 @@ class Store:
             for object_id in {row[1] for row in doomed}:
                 self._reflag(connection, seq, object_id)
         return len(doomed)
+
+    def _merge_recent(self, connection: Connection) -> None:
+        """Move the recent index rows into the large table once there are `merge_rows` of
+        them (schema: ``observables_recent``), ordered by digest. On PostgreSQL one statement
+        moves them, under a lock only merges take (a merge already under way is left to
+        finish it); SQLite's writers take turns anyway."""
+        held = connection.execute(select(func.count()).select_from(observables_recent))
+        if held.scalar_one() < self.merge_rows:
+            return
+        if self.is_sqlite:
+            connection.exec_driver_sql(
+                f"INSERT INTO observables ({_OBSERVABLE_COLUMNS}) SELECT {_OBSERVABLE_COLUMNS} "
+                "FROM observables_recent ORDER BY digest, collection_seq"
+            )
+            connection.exec_driver_sql("DELETE FROM observables_recent")
+            return
+        if not connection.execute(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _MERGE_LOCK}
+        ).scalar():
+            return
+        connection.exec_driver_sql(
+            f"WITH moved AS (DELETE FROM observables_recent RETURNING {_OBSERVABLE_COLUMNS}) "
+            f"INSERT INTO observables ({_OBSERVABLE_COLUMNS}) SELECT {_OBSERVABLE_COLUMNS} "
+            "FROM moved ORDER BY digest, collection_seq"
+        )
 
     def occurrences(
         self,
@@ -931,37 +966,38 @@ class Store:
         if not digests and not overlapping:
             return []
         seq = _seq_of(collection_id)
-        columns = (
-            observables.c.kind,
-            observables.c.value,
-            observables.c.date_added,
-            observables.c.label_seq,
-            observables.c.object_id,
-            observables.c.version,
-            observables.c.type,
-        )
-        # One arm per index: the values by their digest, the ranges by their low end (an OR
-        # of the two would have the database scan the collection's whole index). The
-        # collection is compared as ``collection_seq + 0``, which SQLite's planner cannot
+        # One arm per index and table: the values by their digest, the ranges by their low
+        # end (an OR of the two would have the database scan the collection's whole index).
+        # The collection is compared as ``collection_seq + 0``, which SQLite's planner cannot
         # answer from the primary key: an equality there would have it read the collection's
         # every row rather than the few the digests name.
         arms = []
-        if digests:
-            arms.append(
-                select(*columns).where(
-                    observables.c.digest.in_(digests), (observables.c.collection_seq + 0) == seq
+        for table in (observables, observables_recent):
+            columns = (
+                table.c.kind,
+                table.c.value,
+                table.c.date_added,
+                table.c.label_seq,
+                table.c.object_id,
+                table.c.version,
+                table.c.type,
+            )
+            if digests:
+                arms.append(
+                    select(*columns).where(
+                        table.c.digest.in_(digests), (table.c.collection_seq + 0) == seq
+                    )
                 )
-            )
-        arms += [
-            select(*columns).where(
-                observables.c.kind == kind,
-                observables.c.low.is_not(None),
-                observables.c.low <= high,
-                observables.c.high >= low,
-                observables.c.collection_seq == seq,
-            )
-            for kind, low, high in overlapping
-        ]
+            arms += [
+                select(*columns).where(
+                    table.c.kind == kind,
+                    table.c.low.is_not(None),
+                    table.c.low <= high,
+                    table.c.high >= low,
+                    table.c.collection_seq == seq,
+                )
+                for kind, low, high in overlapping
+            ]
         query = arms[0] if len(arms) == 1 else union_all(*arms)
         with self._read.connect() as connection:
             return [Occurrence(*row) for row in connection.execute(query)]
@@ -973,15 +1009,16 @@ class Store:
         (observables only: not what sightings are of)."""
         if not labels:
             return []
-        query = (
-            select(observables.c.kind, observables.c.value)
-            .where(
-                observables.c.collection_seq == _seq_of(collection_id),
-                observables.c.label_seq.in_(sorted(labels)),
-                observables.c.kind != SIGHTING_OF,
+        seq = _seq_of(collection_id)
+        arms = [
+            select(table.c.kind, table.c.value).where(
+                table.c.collection_seq == seq,
+                table.c.label_seq.in_(sorted(labels)),
+                table.c.kind != SIGHTING_OF,
             )
-            .distinct()
-        )
+            for table in (observables, observables_recent)
+        ]
+        query = union(*arms)
         with self._read.connect() as connection:
             return [(kind, value) for kind, value in connection.execute(query)]
 
@@ -1075,11 +1112,12 @@ class Store:
             if not object_ids:
                 return 0
             removed = connection.execute(delete(objects).where(*expired)).rowcount
-            connection.execute(
-                delete(observables).where(
-                    observables.c.collection_seq == seq, observables.c.date_added < added_before
+            for table in (observables, observables_recent):
+                connection.execute(
+                    delete(table).where(
+                        table.c.collection_seq == seq, table.c.date_added < added_before
+                    )
                 )
-            )
             connection.execute(
                 delete(sealed_sources).where(
                     sealed_sources.c.collection_seq == seq,
