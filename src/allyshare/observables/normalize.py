@@ -42,8 +42,16 @@ class Range(tuple[str, str]):
     that text comparison orders them as numbers."""
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_CANONICAL_IPV4 = re.compile(rf"(?:{_OCTET}\.){{3}}{_OCTET}")
+"""An IPv4 address as `ipaddress` writes it (no leading zeros): most are, and are kept as
+they are without parsing."""
+
+
 def _ip(value: str, version: int) -> str | None:
     text = value.strip()
+    if _CANONICAL_IPV4.fullmatch(text):
+        return text if version == 4 else None
     try:
         if "/" in text:
             network = ipaddress.ip_network(text, strict=False)
