@@ -315,12 +315,14 @@ def test_the_sightings_shown_are_a_recorded_read_of_those_the_index_names(
     [entry] = [
         e
         for e in site.node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
-        if "sightings_of_objects" in e.get("detail", {})
+        if "lookup" in e.get("detail", {})
     ]
     assert entry["actor"]["name"] == "kisa"
-    assert entry["detail"] == {"sightings_of_objects": 3}
-    counted = sorted(ref[0] for refs in entry["objects"].values() for ref in refs)
-    assert counted == [f"sighting--{n:08d}-0000-4000-8000-000000000000" for n in (1, 2, 3, 5)]
+    assert entry["detail"] == {"lookup": 2}
+    read = sorted(ref[0] for refs in entry["objects"].values() for ref in refs)
+    listed = [f"indicator--{n:08d}-0000-4000-8000-000000000000" for n in (50, 51, 52)]
+    counted = [f"sighting--{n:08d}-0000-4000-8000-000000000000" for n in (1, 2, 3, 5)]
+    assert read == listed + counted
     assert any(name.startswith("anonymous:") for name in entry["objects"])
 
 
@@ -339,4 +341,5 @@ def test_a_lookup_that_lists_nothing_reads_no_sightings(site: Site, scanned: lis
     assert found[0].common
     assert scanned == []
     entries = site.node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
-    assert not [e for e in entries if "sightings_of_objects" in e.get("detail", {})]
+    [entry] = [e for e in entries if "lookup" in e.get("detail", {})]
+    assert "objects" not in entry

@@ -45,7 +45,6 @@ from allyshare.manage.models import (
     ConsistencyProofOut,
     ContactOut,
     ContactsOut,
-    CorrelatedOut,
     CosignatureIn,
     CosignatureOut,
     CosignaturesOut,
@@ -88,6 +87,7 @@ from allyshare.manage.models import (
 from allyshare.orcon.approvals import Approval
 from allyshare.policy.rights import Operation
 from allyshare.service import Node
+from allyshare.service.correlation import Correlated
 from allyshare.storage import EntryFilter, OrganizationRecord, User
 from allyshare.taxii.auth import LoginLimiter, LoginsLimited, request_user
 from allyshare.taxii.errors import status_for
@@ -477,25 +477,29 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         log.info("orcon approval revoked", extra={"approval": approval_id, "by": user.name})
         return approval_out(approval, "this node")
 
-    @app.get("/observables", tags=["correlation"], responses=_problems(400))
+    @app.get(
+        "/observables", tags=["correlation"], response_model=LookupOut, responses=_problems(400)
+    )
     def lookup(
         value: Annotated[list[str], Query(min_length=1, max_length=100)],
         user: Anyone,
         kind: Annotated[str | None, Query(alias="type", max_length=32)] = None,
-    ) -> LookupOut:
+    ) -> Response:
         """The objects you may see that mention each value, across every collection you may
         read, each with its sightings as GET /sightings aggregates them: a value in too many
         objects is reported as common with its count; of what you may not see, only how many
         organizations hold it, where the agreement allows."""
-        return LookupOut(
-            results=[CorrelatedOut(**c.as_json()) for c in node.lookup(value, kind, actor=user)]
-        )
+        return _found(node.lookup(value, kind, actor=user))
 
-    @app.post("/observables/lookup", tags=["correlation"], responses=_problems(400))
-    def lookup_many(body: NewLookup, user: Anyone) -> LookupOut:
+    @app.post(
+        "/observables/lookup",
+        tags=["correlation"],
+        response_model=LookupOut,
+        responses=_problems(400),
+    )
+    def lookup_many(body: NewLookup, user: Anyone) -> Response:
         """As GET /observables, for up to 10,000 values at once."""
-        found = node.lookup(body.values, body.type, actor=user)
-        return LookupOut(results=[CorrelatedOut(**c.as_json()) for c in found])
+        return _found(node.lookup(body.values, body.type, actor=user))
 
     @app.post("/match", tags=["correlation"], responses=_problems(400, 403, 404, 429))
     def match(body: NewMatch, user: Anyone) -> MatchedOut:
@@ -681,6 +685,14 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         return CosignatureOut(**given)
 
     return app
+
+
+def _found(correlated: list[Correlated]) -> Response:
+    """A lookup's answer, serialized directly: it may list thousands of objects, each with
+    its sightings, which a response model would validate again field by field (the
+    documented schema is `LookupOut`)."""
+    results = [each.as_json() for each in correlated]
+    return Response(orjson.dumps({"results": results}), media_type="application/json")
 
 
 def _storable_parameters(request: Request) -> None:

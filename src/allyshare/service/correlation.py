@@ -10,7 +10,8 @@ agreements allow aggregates (at least ``aggregate_k`` distinct organizations), h
 organizations hold the value, rounded down to a multiple of k.
 
 Each object listed comes with its sightings, aggregated as `Sightings.of` aggregates them for
-this reader (what it may not read of them adds nothing), read once for every object listed.
+this reader (what it may not read of them adds nothing), read together for every object
+listed; the lookup's record of the read names the sighting versions counted too.
 """
 
 from __future__ import annotations
@@ -180,12 +181,11 @@ class Correlation:
                 if (object_id, version) not in listed:
                     listed.add((object_id, version))
                     shown.versions_of(recorded_as(keys[label])).append((object_id, version))
-        self._record(user, asked, shown)
-        for object_id, sighted in self._sightings.of_many(
-            user, mentions.keys(), [c.id for c in readable]
-        ).items():
+        sighted = self._sightings.of_many(user, mentions.keys(), [c.id for c in readable], shown)
+        for object_id, sightings in sighted.items():
             for mention in mentions[object_id]:
-                mention.sightings = sighted
+                mention.sightings = sightings
+        self._record(user, asked, shown)
         return asked
 
     def _seen(self, view: View, collection_id: str, rows: list[Occurrence]) -> list[bool]:

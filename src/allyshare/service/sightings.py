@@ -102,36 +102,37 @@ class Sightings:
         readable = [a.collection for a in self._gate.collections_for(user) if a.can_read]
         if not any(self._reads.sees(user, c.id, object_id) for c in readable):
             raise NotFound(f"no object {object_id} that you may see")
-        found = self._aggregate(
-            user, [c.id for c in readable], [object_id], {"sightings_of": object_id}
-        )
+        refs = ObjectRefs()
+        found = self._aggregate(user, [c.id for c in readable], [object_id], refs)
+        if refs:
+            self._gate.record(derived_read(user, refs, {"sightings_of": object_id}))
         return found.get(object_id, Sighted(object_id))
 
     def of_many(
-        self, user: User, object_ids: Collection[str], readable: list[str]
+        self, user: User, object_ids: Collection[str], readable: list[str], refs: ObjectRefs
     ) -> dict[str, Sighted]:
         """The sightings of each object the user may see, aggregated as `of` aggregates them,
         for all of them at once: a lookup lists hundreds of objects. The caller vouches that
         the user may see the objects (a lookup lists no other) and that it may read the
-        ``readable`` collections, so neither is checked here. An object with no sighting
-        the user may see is left out."""
+        ``readable`` collections, so neither is checked here, and records the read: the
+        sighting versions counted are added to ``refs``. An object with no sighting the
+        user may see is left out."""
         if not object_ids:
             return {}
-        detail = {"sightings_of_objects": len(object_ids)}
-        return self._aggregate(user, readable, object_ids, detail)
+        return self._aggregate(user, readable, object_ids, refs)
 
     def _aggregate(
         self,
         user: User,
         readable: list[str],
         object_ids: Collection[str],
-        detail: dict[str, Any],
+        refs: ObjectRefs,
     ) -> dict[str, Sighted]:
         """Per object, the sightings of it the user may see, each as its latest version the
         user may see (the first collection's on a tie), counted when it is a sighting of
         that object as the user sees it. The index (`SIGHTING_OF`) names the sightings that
-        are of the objects, so only those are read. Recorded as one read, with ``detail``
-        saying what was asked."""
+        are of the objects, so only those are read. The versions counted are added to
+        ``refs``, for the caller's record of the read."""
         keys = self._store.access_keys()
         wanted = set(object_ids)
         digests = [observable_digest(SIGHTING_OF, object_id) for object_id in wanted]
@@ -162,7 +163,6 @@ class Sightings:
                         latest[item.object_id] = (item, body)
         found: dict[str, Sighted] = {}
         countries: dict[str, str] = {}
-        refs = ObjectRefs()
         recorded_as = self._gate.audit.recorded_as
         for object_id, latest in counted.items():
             for item, body in latest.values():
@@ -172,8 +172,6 @@ class Sightings:
                 sighted = found.setdefault(object_id, Sighted(object_id))
                 self._count(user, sighted, body, key, countries[key.originator])
                 refs.versions_of(recorded_as(key)).append((item.object_id, item.version))
-        if refs:
-            self._gate.record(derived_read(user, refs, detail))
         return found
 
     def _count(
