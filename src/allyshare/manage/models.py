@@ -371,7 +371,7 @@ class MentionOut(BaseModel):
     last_added: str
     sightings: SightingsOut | None = Field(
         default=None,
-        description="its sightings, aggregated as GET /sightings does; absent when you may see none",
+        description="its sightings, as GET /sightings aggregates them; absent when you see none",
     )
 
 

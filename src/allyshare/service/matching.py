@@ -268,19 +268,8 @@ class Matching:
         left, resets = self._charge(peer_user, who, collection_id, asked, agreement.match_budget)
         holder = self._holder(peer_user, access.collection)
         response = holder.answer(request)
-        about = ObjectRefs()
-        for originator in self._originators_in(peer_user, access.collection):
-            about.versions_of(originator)
-        self._gate.record(
-            AuditEntry(
-                Operation.OBJECTS_MATCH,
-                actor_of(peer_user),
-                AuditOutcome.ALLOWED,
-                collection_id,
-                about,
-                peer=peer_user.peer,
-                detail={"organization": organization, "asked": asked},
-            )
+        self._record_for_originators(
+            peer_user, access.collection, {"organization": organization, "asked": asked}
         )
         return holder.setup, response, left, resets
 
@@ -301,18 +290,25 @@ class Matching:
             raise InvalidInput(
                 f"a match report counts 0 <= matched <= asked <= {MAX_REQUEST:,} values"
             )
+        detail = {"organization": organization, "asked": asked, "matched": matched}
+        self._record_for_originators(peer_user, access.collection, detail)
+
+    def _record_for_originators(
+        self, peer_user: User, collection: Collection, detail: dict[str, Any]
+    ) -> None:
+        """A peer's match, recorded for each organization whose values it may match there."""
         about = ObjectRefs()
-        for originator in self._originators_in(peer_user, access.collection):
+        for originator in self._originators_in(peer_user, collection):
             about.versions_of(originator)
         self._gate.record(
             AuditEntry(
                 Operation.OBJECTS_MATCH,
                 actor_of(peer_user),
                 AuditOutcome.ALLOWED,
-                collection_id,
+                collection.id,
                 about,
                 peer=peer_user.peer,
-                detail={"organization": organization, "asked": asked, "matched": matched},
+                detail=detail,
             )
         )
 
