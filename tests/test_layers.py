@@ -27,7 +27,7 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src" / "allyshare"
 
-HTTP_AND_ABOVE = ("taxii", "manage", "server", "federation", "cli", "demo", "interchange")
+HTTP_AND_ABOVE = ("taxii", "manage", "server", "federation", "cli", "demo", "interchange", "ui")
 ALLOWED: dict[str, tuple[str, ...]] = {
     "stix": ("errors", "clock", "stix"),
     "policy": ("errors", "stix", "policy"),

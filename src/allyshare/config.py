@@ -43,6 +43,7 @@ class Settings:
     retention_interval: int = 3600
     common_after: int = 1000
     match_interval: int = 5
+    ui_session_minutes: int = 480
 
     @property
     def effective_database_url(self) -> str:
@@ -68,6 +69,7 @@ ENVIRONMENT: dict[str, str] = {
     "retention_interval": "ALLYSHARE_RETENTION_INTERVAL",
     "common_after": "ALLYSHARE_COMMON_AFTER",
     "match_interval": "ALLYSHARE_MATCH_INTERVAL",
+    "ui_session_minutes": "ALLYSHARE_UI_SESSION_MINUTES",
 }
 
 _TOML_SECTIONS: dict[str, tuple[str, str]] = {
@@ -86,6 +88,7 @@ _TOML_SECTIONS: dict[str, tuple[str, str]] = {
     "retention_interval": ("retention", "interval_seconds"),
     "common_after": ("correlation", "common_after"),
     "match_interval": ("matching", "min_interval_seconds"),
+    "ui_session_minutes": ("ui", "session_minutes"),
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
@@ -192,6 +195,11 @@ def write_settings_file(settings: Settings) -> Path:
         "[matching]",
         "# seconds between one organization's private matching requests to one collection",
         f"min_interval_seconds = {settings.match_interval}",
+        "",
+        "[ui]",
+        "# a web UI session ends this many minutes after sign-in (or at sign-out, or when",
+        "# its user is disabled)",
+        f"session_minutes = {settings.ui_session_minutes}",
         "",
     ]
     path = settings.data_dir / CONFIG_FILE

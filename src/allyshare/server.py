@@ -26,7 +26,7 @@ import fastapi_offline
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -37,6 +37,7 @@ from allyshare.service import SCHEDULE, Node
 from allyshare.taxii import create_app
 from allyshare.taxii.auth import LoginLimiter
 from allyshare.taxii.errors import error_response
+from allyshare.ui import UI_PATH, create_ui_app
 
 log = logging.getLogger("allyshare.audit")
 MANAGEMENT_PATH = "/api/v1"
@@ -148,6 +149,9 @@ def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
 
     taxii = create_app(node, limiter)
 
+    async def to_ui(request: Request) -> Response:
+        return RedirectResponse(request.scope.get("root_path", "") + UI_PATH + "/", 308)
+
     async def elsewhere(scope: Scope, receive: Receive, send: Send) -> None:
         """What no route above takes: the TAXII app answers it exactly as it does alone (its
         own routing, redirects, 404s and error objects), except under the management API's
@@ -172,6 +176,8 @@ def create_server_app(node: Node, *, sync: bool = False) -> Starlette:
             Route("/docs", docs, methods=["GET"]),
             Route("/docs/init.js", docs_init, methods=["GET"]),
             Mount("/docs/assets", app=StaticFiles(directory=SWAGGER_UI_FILES)),
+            Route(UI_PATH, to_ui, methods=["GET"]),
+            Mount(UI_PATH, app=create_ui_app(node, limiter)),
         ],
     )
     # Everything else is handed over whole rather than through a catch-all pattern: a route

@@ -200,6 +200,7 @@ def _curl(node: DemoNode, plain_http: bool) -> str:
 def _describe(node: DemoNode, users: tuple[DemoUser, ...], host: str, scheme: str) -> None:
     print()
     print(f"{node.label} node at {node.url(host, scheme)}  (data in {node.data_dir})")
+    print(f"  web UI at {scheme}://{host}:{node.port}/ui/ (sign in with a user name and its token)")
     print("  collections")
     titles = {collection.key: collection for collection in COLLECTIONS}
     for key, collection_id in node.community.collections.items():

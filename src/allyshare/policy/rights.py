@@ -38,6 +38,8 @@ class Operation(StrEnum):
     AUDIT_VERIFY = "audit:verify"
     AUDIT_COSIGN = "audit:cosign"
     LOGIN_FAILED = "login:failed"
+    SESSIONS_OPEN = "sessions:open"
+    SESSIONS_CLOSE = "sessions:close"
 
 
 ADMINISTRATIVE = frozenset(

@@ -15,7 +15,14 @@ from allyshare.datadir import create_private_database, make_private_directory, t
 from allyshare.errors import NotFound
 from allyshare.keys import ensure_node_key
 from allyshare.orcon.approvals import Approval
-from allyshare.policy import Agreement, MarkingRegistry, Organization, Subject
+from allyshare.policy import (
+    AccessLabel,
+    Agreement,
+    MarkingRegistry,
+    Organization,
+    Subject,
+    object_label,
+)
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import Audit, Verification
 from allyshare.service.correlation import Correlated, Correlation
@@ -28,6 +35,7 @@ from allyshare.service.orcon import Orcon
 from allyshare.service.peers import Peers
 from allyshare.service.reads import Outgoing, Reads
 from allyshare.service.retention import Expired, Retention
+from allyshare.service.sessions import Session, Sessions
 from allyshare.service.sightings import Sighted, Sightings
 from allyshare.service.sources import Reveal, Sources
 from allyshare.service.views import View
@@ -73,6 +81,7 @@ class Node:
         self._sightings = Sightings(store, self._gate, self._reads)
         self._correlation = Correlation(settings, store, self._gate, self._sightings)
         self._matching = Matching(settings, store, self._gate)
+        self._sessions = Sessions(settings, store, self._gate, self._members)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -101,6 +110,21 @@ class Node:
 
     def authenticate_basic(self, name: str, token: str) -> User:
         return self._members.authenticate_basic(name, token)
+
+    def open_session(self, name: str, token: str) -> Session:
+        return self._sessions.open(name, token)
+
+    def session(self, session_id: str) -> Session:
+        return self._sessions.find(session_id)
+
+    def close_session(self, session: Session) -> None:
+        self._sessions.close(session)
+
+    def marking_labels(self, objects: Iterable[Mapping[str, Any]]) -> list[AccessLabel]:
+        """Each object's label under the marking definitions this node knows: what a page
+        says of objects it shows (the objects were read through the gate already)."""
+        registry = self._gate.registry()
+        return [object_label(obj, registry) for obj in objects]
 
     def add_user(
         self,

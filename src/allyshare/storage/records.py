@@ -237,3 +237,14 @@ class RevealRecord:
     requested_at: int
     confirmed_by: str | None = None
     confirmed_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A web UI session, found by the SHA-256 of its id (the id itself is never stored)."""
+
+    digest: str
+    user_name: str
+    csrf: str
+    created_at: int
+    expires_at: int

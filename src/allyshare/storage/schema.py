@@ -401,3 +401,16 @@ peer_log_alarms = Table(
     Column("held", Text, nullable=False),
     Column("shown", Text, nullable=False),
 )
+
+
+# Web UI sessions (allyshare.service.sessions): only the SHA-256 of each session's id is kept,
+# so a copy of the database opens no session; ``csrf`` is the token its forms carry.
+ui_sessions = Table(
+    "ui_sessions",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_name", String(200), nullable=False),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+)

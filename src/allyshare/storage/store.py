@@ -70,6 +70,7 @@ from allyshare.storage.records import (
     Outcome,
     Page,
     RevealRecord,
+    SessionRecord,
     StatusRecord,
     StoredVersion,
     SubscriptionRecord,
@@ -94,6 +95,7 @@ from allyshare.storage.schema import (
     reveals,
     sealed_sources,
     statuses,
+    ui_sessions,
     users,
 )
 from allyshare.storage.signatures import SignaturesSeen
@@ -301,6 +303,24 @@ class Store:
     def list_users(self) -> list[User]:
         with self._read.connect() as connection:
             return [_user(row) for row in connection.execute(_USER_QUERY.order_by(users.c.name))]
+
+    # web UI sessions
+
+    def add_session(self, session: SessionRecord) -> None:
+        """Store a new session, and let go of every one that has ended."""
+        with self._transactions.begin() as connection:
+            connection.execute(delete(ui_sessions).where(ui_sessions.c.expires_at <= now_us()))
+            connection.execute(insert(ui_sessions).values(**asdict(session)))
+
+    def session(self, digest: str) -> SessionRecord | None:
+        query = select(*ui_sessions.c).where(ui_sessions.c.digest == digest)
+        with self._read.connect() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else SessionRecord(*row)
+
+    def end_session(self, digest: str) -> None:
+        with self._transactions.begin() as connection:
+            connection.execute(delete(ui_sessions).where(ui_sessions.c.digest == digest))
 
     # organizations and agreements
 
