@@ -16,6 +16,8 @@ import orjson
 import pytest
 
 from allyshare.config import load_settings
+from allyshare.federation.signatures import SignedRequests
+from allyshare.keys import load_signing_key
 from allyshare.policy import ALLYSHARE_EXTENSION_ID
 from allyshare.service import Node
 from allyshare.storage import EntryFilter
@@ -124,6 +126,16 @@ def test_a_member_matches_against_a_peer_and_learns_only_the_intersection(pair: 
     )
     assert contact.message.startswith("Seen at a US fab")
     assert not any(v.encode() in orjson.dumps(seen) for v in (*SHARED, KOREANS_ONLY))
+
+    # A report is taken only from the peer, signed, and only when it adds up.
+    report = {"collection": pair.kor_collection, "organization": "USA.CISA", "asked": 1}
+    where = f"{pair.kor.url}/api/v1/match/report"
+    verify = pinned_context(pair.kor.data_dir / "node.crt")
+    signer = SignedRequests(load_signing_key(pair.usa.data_dir))
+    unsigned = httpx.post(where, json={**report, "matched": 1}, verify=verify, timeout=60)
+    assert unsigned.status_code == 401, unsigned.text
+    more = httpx.post(where, json={**report, "matched": 2}, auth=signer, verify=verify, timeout=60)
+    assert more.status_code == 400 and "matched <= asked" in more.text
 
 
 def test_a_collection_the_peer_may_not_read_is_not_found(pair: Pair) -> None:

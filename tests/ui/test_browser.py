@@ -135,3 +135,20 @@ def test_a_wrong_token_is_refused_in_the_browser(
     expect(page.get_by_role("alert")).to_have_text("unknown user name or token")
     photographed(page, "sign-in")
     context.close()
+
+
+def test_a_korean_analyst_reads_the_showcase_without_its_noforn_description(
+    demo: tuple[RunningNode, DemoCommunity], browser: Browser
+) -> None:
+    node, community = demo
+    page = signed_in(browser, node, community, "jiwoo@kisa")
+    page.get_by_role("link", name="Cyber threats").click()
+    page.get_by_label("Type").fill("report")
+    page.get_by_role("button", name="Filter").click()
+    page.locator(f'[data-object="{SHOWCASE_ID}"] a').click()
+    expect(page.get_by_role("heading", name="Withheld from you")).to_be_visible()
+    notice = page.locator('[data-withheld="description"]')
+    expect(notice).to_contain_text("withheld:")
+    expect(notice).to_contain_text("NOFORN")
+    photographed(page, "object")
+    page.context.close()

@@ -109,11 +109,17 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
         ),
     }
     morgan = node.authenticate_token(tokens["morgan"])
+    partly = {
+        **indicator(4, "Partly NOFORN"),
+        "description": "A US source saw it first.",
+        "granular_markings": [{"marking_ref": NOFORN, "selectors": ["description"]}],
+    }
     written = [
         noforn_definition(),
         indicator(1, "Shared with both"),
         indicator(2, "US eyes only", NOFORN),
         indicator(3, HOSTILE),
+        partly,
     ]
     assert node.add_objects(morgan, collection.id, written).failure_count == 0
     with TestClient(create_server_app(node), base_url="https://testserver") as client:
@@ -253,3 +259,25 @@ def test_a_collection_the_user_may_not_read_is_not_found(site: Site) -> None:
     missing = site.client.get("/ui/collections/no-such-collection/")
     assert missing.status_code == 404
     assert "Not here" in missing.text
+
+
+def test_an_object_page_shows_what_is_withheld_and_why(site: Site) -> None:
+    partly = f"/ui/collections/{site.collection}/objects/{indicator(4, '')['id']}/"
+    site.sign_in("jiwoo")
+    page = site.client.get(partly)
+    assert page.status_code == 200
+    assert "A US source saw it first." not in page.text
+    notice = re.search(r'data-withheld="description">(.*?)</li>', page.text, re.DOTALL)
+    assert notice is not None, page.text
+    assert "withheld:" in notice[1] and "NOFORN" in notice[1] and "KOR" in notice[1]
+    hidden = f"/ui/collections/{site.collection}/objects/{indicator(2, '')['id']}/"
+    assert site.client.get(hidden).status_code == 404
+    hostile = site.client.get(
+        f"/ui/collections/{site.collection}/objects/{indicator(3, '')['id']}/"
+    )
+    assert "<script>" not in hostile.text and "&lt;script&gt;" in hostile.text
+    site.client.cookies.clear()
+    site.sign_in("morgan")
+    whole = site.client.get(partly)
+    assert "A US source saw it first." in whole.text
+    assert "data-withheld" not in whole.text

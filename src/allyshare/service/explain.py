@@ -15,6 +15,7 @@ from allyshare.policy import (
     WRITER_ONLY,
     AccessLabel,
     Deny,
+    Redact,
     describe_label,
     explain,
     object_label,
@@ -117,3 +118,46 @@ class Explainer:
                 )
             )
         return explained
+
+    def withheld_from(
+        self, user: User, collection_id: str, object_id: str, version: str
+    ) -> dict[str, list[str]]:
+        """Why parts of a version the user reads are withheld from it, per selector: what
+        its own page tells it (not another user's view, which only `explain` answers). A
+        version the user may not see is not found; one it sees whole has nothing withheld."""
+        self._gate.collection_for(user, collection_id, "read")
+        keys = self._store.access_keys()
+        stored = [
+            item
+            for where, item in self._store.versions_everywhere(object_id)
+            if where == collection_id and item.version == version
+        ]
+        if not stored:
+            raise NotFound(f"no object {object_id} at version {version}")
+        item = stored[0]
+        key = keys[item.label]
+        collection = self._gate.collection(collection_id)
+        subject = self._gate.subject_of(user)
+        organization = self._gate.organization(key.originator)
+        target = self._gate.releases()[1].target(
+            subject,
+            orjson.loads(item.body),
+            key.originator,
+            organization,
+            self._gate.agreement(collection),
+            item.body,
+            writer_only=WRITER_ONLY in key.marking_refs,
+        )
+        decision = self._gate.decide(subject, target)
+        if isinstance(decision, Deny):
+            raise NotFound(f"no object {object_id} at version {version}")
+        if not isinstance(decision, Redact):
+            return {}
+        hidden = ANONYMOUS in key.marking_refs and user.organization_id != key.originator
+        reasons: dict[str, list[str]] = {selector: [] for selector in decision.selectors}
+        for line in decision.reasons:
+            selector, _, reason = line.partition(": ")
+            if hidden:
+                reason = reason.replace(organization.id, ANONYMOUS_CONTRIBUTOR)
+            reasons.setdefault(selector, []).append(reason)
+        return reasons

@@ -120,6 +120,11 @@ class Node:
     def close_session(self, session: Session) -> None:
         self._sessions.close(session)
 
+    def withheld_from(
+        self, collection_id: str, object_id: str, version: str, *, actor: User
+    ) -> dict[str, list[str]]:
+        return self._explainer.withheld_from(actor, collection_id, object_id, version)
+
     def marking_labels(self, objects: Iterable[Mapping[str, Any]]) -> list[AccessLabel]:
         """Each object's label under the marking definitions this node knows: what a page
         says of objects it shows (the objects were read through the gate already)."""

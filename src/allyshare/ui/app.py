@@ -33,8 +33,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from allyshare.errors import AuthenticationFailed, NotFound, PermissionDenied
+from allyshare.policy import REDACTED_PROPERTY
 from allyshare.service import Node
 from allyshare.service.sessions import Session
+from allyshare.stix.versions import version_key
 from allyshare.storage import VersionFilter
 from allyshare.taxii.auth import LoginLimiter, LoginsLimited
 from allyshare.ui.banner import Banner, banner, chips
@@ -201,12 +203,64 @@ def create_ui_app(node: Node, limiter: LoginLimiter) -> Starlette:
             next_after=cursor if more else None,
         )
 
+    async def object_page(request: Request, session: Session) -> Response:
+        collection_id = request.path_params["collection_id"]
+        object_id = request.path_params["object_id"]
+        every = VersionFilter(object_ids=(object_id,), versions=frozenset({"all"}))
+
+        def read() -> tuple[Any, list[tuple[str, dict[str, Any]]], dict[str, list[str]], Any]:
+            access = node.collection_for(session.user, collection_id, "read")
+            page = node.read_objects(session.user, collection_id, every, limit=1000)
+            if not page.items:
+                raise NotFound(f"no object {object_id} that you may see")
+            stored = sorted(page.items, key=lambda item: version_key(item.version))
+            versions = [(item.version, orjson.loads(item.body)) for item in stored]
+            version, shown = versions[-1]
+            withheld = (
+                node.withheld_from(collection_id, object_id, version, actor=session.user)
+                if shown.get(REDACTED_PROPERTY)
+                else {}
+            )
+            sighted = node.sightings(object_id, actor=session.user)
+            return access, versions, withheld, sighted
+
+        access, versions, withheld, sighted = await run_in_threadpool(read)
+        shown = versions[-1][1]
+        [label] = await run_in_threadpool(node.marking_labels, [shown])
+        properties = [
+            (key, _shown_value(value))
+            for key, value in shown.items()
+            if key not in (REDACTED_PROPERTY,)
+        ]
+        return render(
+            request,
+            "object.html",
+            banner([label]),
+            session=session,
+            collection=access.collection,
+            obj=shown,
+            title=_title(shown),
+            chips=chips(label),
+            properties=properties,
+            withheld=[
+                (selector, withheld.get(selector, []))
+                for selector in shown.get(REDACTED_PROPERTY, [])
+            ],
+            versions=[version for version, _ in reversed(versions)],
+            sighted=sighted.as_json() if sighted.total.sightings else None,
+        )
+
     routes = [
         Route("/sign-in", sign_in_page, methods=["GET"]),
         Route("/sign-in", sign_in, methods=["POST"]),
         Route("/sign-out", signed_in(sign_out), methods=["POST"]),
         Route("/", signed_in(collections), methods=["GET"]),
         Route("/collections/{collection_id}/", signed_in(objects), methods=["GET"]),
+        Route(
+            "/collections/{collection_id}/objects/{object_id}/",
+            signed_in(object_page),
+            methods=["GET"],
+        ),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes)
@@ -253,6 +307,13 @@ def _set_cookie(response: Response, name: str, value: str, age: int) -> None:
 
 def _refused(request: Request, render: Callable[..., HTMLResponse], said: str) -> HTMLResponse:
     return render(request, "error.html", banner([]), status=403, session=None, said=said)
+
+
+def _shown_value(value: Any) -> str:
+    """A property's value as the page prints it: text as it is, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2).decode()
 
 
 def _title(obj: Mapping[str, Any]) -> str:
