@@ -70,6 +70,13 @@ def signed_in(browser: Browser, node: RunningNode, community: DemoCommunity, nam
     return page
 
 
+def cyber_threat_reports(page: Page) -> None:
+    """From the collections page to the reports of the Cyber threats collection."""
+    page.get_by_role("link", name="Cyber threats").click()
+    page.get_by_label("Type").fill("report")
+    page.get_by_role("button", name="Filter").click()
+
+
 def photographed(page: Page, name: str) -> None:
     """A screenshot of the page, and axe's verdict on it."""
     SCREENSHOTS.mkdir(exist_ok=True)
@@ -91,10 +98,8 @@ def test_an_analyst_signs_in_and_reads_a_collection(
     photographed(page, "collections")
     expect(page.get_by_role("link", name="Cyber threats")).to_be_visible()
     expect(page.get_by_role("link", name="US national (US only)")).to_be_visible()
-    page.get_by_role("link", name="Cyber threats").click()
+    cyber_threat_reports(page)
     expect(page.get_by_role("heading", name="Cyber threats")).to_be_visible()
-    page.get_by_label("Type").fill("report")
-    page.get_by_role("button", name="Filter").click()
     showcase = page.locator(f'[data-object="{SHOWCASE_ID}"]')
     expect(showcase).to_have_count(1)
     expect(showcase.locator(".chip", has_text="ORCON")).to_be_visible()
@@ -113,9 +118,7 @@ def test_an_uncleared_official_sees_neither_the_orcon_report_nor_us_only_data(
 ) -> None:
     node, community = demo
     page = signed_in(browser, node, community, "riley@commerce")
-    page.get_by_role("link", name="Cyber threats").click()
-    page.get_by_label("Type").fill("report")
-    page.get_by_role("button", name="Filter").click()
+    cyber_threat_reports(page)
     expect(page.get_by_role("heading", name="Cyber threats")).to_be_visible()
     expect(page.locator(f'[data-object="{SHOWCASE_ID}"]')).to_have_count(0)
     expect(page.locator("[data-banner]")).to_have_text(re.compile(r"^UNCLASSIFIED"))
@@ -142,9 +145,7 @@ def test_a_korean_analyst_reads_the_showcase_without_its_noforn_description(
 ) -> None:
     node, community = demo
     page = signed_in(browser, node, community, "jiwoo@kisa")
-    page.get_by_role("link", name="Cyber threats").click()
-    page.get_by_label("Type").fill("report")
-    page.get_by_role("button", name="Filter").click()
+    cyber_threat_reports(page)
     page.locator(f'[data-object="{SHOWCASE_ID}"] a').click()
     expect(page.get_by_role("heading", name="Withheld from you")).to_be_visible()
     notice = page.locator('[data-withheld="description"]')

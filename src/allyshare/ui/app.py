@@ -16,6 +16,7 @@ Security, page by page:
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -93,7 +94,8 @@ def create_ui_app(node: Node, limiter: LoginLimiter) -> Starlette:
     async def sign_in(request: Request) -> Response:
         form = await request.form()
         expected = request.cookies.get(SIGN_IN_COOKIE, "")
-        if not _same_origin(request) or not expected or form.get("csrf") != expected:
+        sent = _text(form, "csrf")
+        if not _same_origin(request) or not expected or not _equal(sent, expected):
             return _refused(request, render, "this form is out of date; reload the page")
         name, token = _text(form, "name"), _text(form, "token")
         client = request.client.host if request.client else "unknown"
@@ -269,6 +271,10 @@ def create_ui_app(node: Node, limiter: LoginLimiter) -> Starlette:
 def _text(form: FormData, name: str) -> str:
     value = form.get(name)
     return value if isinstance(value, str) else ""
+
+
+def _equal(sent: str, expected: str) -> bool:
+    return hmac.compare_digest(sent.encode(), expected.encode())
 
 
 def _whole(text: str | None) -> int | None:
