@@ -230,9 +230,7 @@ def create_ui_app(node: Node, limiter: LoginLimiter) -> Starlette:
         shown = versions[-1][1]
         [label] = await run_in_threadpool(node.marking_labels, [shown])
         properties = [
-            (key, _shown_value(value))
-            for key, value in shown.items()
-            if key not in (REDACTED_PROPERTY,)
+            (key, _shown_value(value)) for key, value in shown.items() if key != REDACTED_PROPERTY
         ]
         return render(
             request,
