@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import quote
 
 import orjson
 
@@ -200,7 +201,8 @@ def _curl(node: DemoNode, plain_http: bool) -> str:
 def _describe(node: DemoNode, users: tuple[DemoUser, ...], host: str, scheme: str) -> None:
     print()
     print(f"{node.label} node at {node.url(host, scheme)}  (data in {node.data_dir})")
-    print(f"  web UI at {scheme}://{host}:{node.port}/ui/ (sign in with a user name and its token)")
+    ui = f"{scheme}://{host}:{node.port}/ui/"
+    print(f"  web UI at {ui} (sign in with a user name and its token; a link per user below)")
     print("  collections")
     titles = {collection.key: collection for collection in COLLECTIONS}
     for key, collection_id in node.community.collections.items():
@@ -210,7 +212,9 @@ def _describe(node: DemoNode, users: tuple[DemoUser, ...], host: str, scheme: st
     for user in users:
         print(f"    {user.name:<18} {user.member.id:<33} {user.clearance}  {user.about}")
         print(f"    {'':<18} token {node.community.tokens[user.name]}")
+        print(f"    {'':<18} sign in at {ui}sign-in?name={quote(user.name)}")
     print(f"    {'admin':<18} node admin, token {node.admin_token}")
+    print(f"    {'':<18} sign in at {ui}sign-in?name=admin")
 
 
 def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: bool) -> None:
