@@ -205,7 +205,6 @@ def routes(ui: Ui) -> list[BaseRoute]:
             request,
             session,
             matched=matched,
-            matched_at=target,
             resets=format_us(matched.budget_resets),
             contacted=bool(message) and bool(matched.matched),
             **kept,
