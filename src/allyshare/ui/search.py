@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -20,10 +21,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from allyshare.clock import format_us
 from allyshare.errors import AllyshareError, OverBudget
 from allyshare.federation.matching import match_at_peer
 from allyshare.matching.psi import MAX_REQUEST
+from allyshare.policy import AccessLabel
 from allyshare.service import Node
 from allyshare.service.matching import Matched
 from allyshare.service.sessions import Session
@@ -61,7 +62,7 @@ class Searched:
     """What a search tells: the objects listed, and of the rest only how many."""
 
     found: list[Found]
-    labels: list[Any]
+    labels: list[AccessLabel]
     understood: bool
     common: int | None = None
     more: int = 0
@@ -104,12 +105,12 @@ def routes(ui: Ui) -> list[BaseRoute]:
 
     def search(user: User, query: str) -> Searched:
         readable = {a.collection.id: a.collection for a in node.collections_for(user) if a.can_read}
-        wanted: dict[str, list[str]] = {}
+        listed: list[tuple[str, str]] = []  # (collection, object id), newest first
         sighted: dict[str, int] = {}
         not_shown: int | None = None
         more = 0
         if _STIX_ID.fullmatch(query):
-            wanted = {collection_id: [query] for collection_id in readable}
+            listed = [(collection_id, query) for collection_id in readable]
         else:
             [correlated] = node.lookup([query], actor=user)
             if not correlated.observables:
@@ -126,18 +127,18 @@ def routes(ui: Ui) -> list[BaseRoute]:
             for mention in newest[:SHOWN]:
                 if mention.sightings is not None:
                     sighted[mention.object_id] = mention.sightings.total.sightings
-                for collection_id in sorted(mention.collections):
-                    wanted.setdefault(collection_id, []).append(mention.object_id)
+                listed.extend((c, mention.object_id) for c in sorted(mention.collections))
+        wanted: dict[str, list[str]] = {}
+        for collection_id, object_id in listed:
+            if collection_id in readable:
+                wanted.setdefault(collection_id, []).append(object_id)
         read: dict[tuple[str, str], dict[str, Any]] = {}
         for collection_id, ids in wanted.items():
-            if collection_id not in readable:
-                continue
             selection = VersionFilter(object_ids=tuple(ids))
             page = node.read_objects(user, collection_id, selection, limit=len(ids))
             for item in page.items:
                 read[(collection_id, item.object_id)] = orjson.loads(item.body)
-        order = [(c, object_id) for c, ids in wanted.items() for object_id in ids]
-        shown = [(key, read[key]) for key in order if key in read]
+        shown = [(key, read[key]) for key in listed if key in read]
         labels = node.marking_labels([obj for _, obj in shown])
         found = [
             Found(
@@ -205,7 +206,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
             request,
             session,
             matched=matched,
-            resets=format_us(matched.budget_resets),
+            resets=_when(matched.budget_resets),
             contacted=bool(message) and bool(matched.matched),
             **kept,
         )
@@ -222,6 +223,10 @@ def _match(
     if target.peer is None:
         return node.match(target.collection, values, contact=contact, actor=user)
     return match_at_peer(node, target.peer, target.collection, values, contact=contact, actor=user)
+
+
+def _when(us: int) -> str:
+    return datetime.fromtimestamp(us / 1_000_000, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _query_problem(query: str) -> str | None:
