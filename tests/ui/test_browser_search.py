@@ -47,7 +47,7 @@ def test_an_analyst_matches_a_fabs_values_at_the_kor_node_and_asks_for_contact(
     against = page.get_by_label("Match against")
     option = against.locator("option", has_text="Cyber threats, at peer kor")
     against.select_option(value=option.get_attribute("value"))
-    page.get_by_label("Your values, one per line").fill("\n".join(CISA_FAB_VALUES))
+    page.get_by_label("Your values, one per line", exact=False).fill("\n".join(CISA_FAB_VALUES))
     page.get_by_label("If any match, ask the holders to get in touch").fill(
         "A US fab saw these too; can we compare notes? (CISA)"
     )
@@ -62,7 +62,8 @@ def test_an_analyst_matches_a_fabs_values_at_the_kor_node_and_asks_for_contact(
 
 def test_an_analyst_uploads_a_bundle(demo: Demo, browser: Browser) -> None:
     page = signed_in(browser, demo.usa, "morgan@cisa")
-    page.get_by_role("link", name="Upload a bundle to US national (US only)").click()
+    row = page.locator("tr", has_text="US national (US only)")
+    row.get_by_role("link", name="Upload a bundle").click()
     expect(page.get_by_role("heading", name="Upload to US national (US only)")).to_be_visible()
     photographed(page, "upload-form")
     indicator = {
