@@ -198,6 +198,12 @@ class Sources:
             raise Conflict(f"reveal {reveal_id} was confirmed already")
         return self._revealed(actor, reveal, sealed)
 
+    def reveals(self, actor: User) -> list[RevealRecord]:
+        """The reveals asked for, newest first: what admins confirm and account for. They
+        name objects, reasons and admins, never a contributor."""
+        self._gate.require(actor, Operation.SOURCES_REVEAL)
+        return self._store.reveals()
+
     def _sealed(self, object_id: str) -> list[tuple[str, str, bytes]]:
         sealed = self._store.sealed_sources(object_id)
         if not sealed:
