@@ -268,7 +268,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
             users=sorted(user.name for user in users),
             as_user=as_user,
             object_id=object_id,
-            explained=explained,
+            explained=[(item, reasons_of(item)) for item in explained],
             problem=problem,
         )
 
@@ -394,6 +394,11 @@ def summary_of(agreement: Agreement) -> list[tuple[str, str]]:
         ),
         ("Private matching", f"{agreement.match_budget} values a day per organization"),
     ]
+
+
+def reasons_of(item: Explanation) -> list[tuple[str, bool]]:
+    """The explanation's lines, each with whether it is a reason under the line before."""
+    return [(line.strip().removeprefix("- "), line.startswith("  - ")) for line in item.lines]
 
 
 def lagging(subscription: SubscriptionRecord, now: int) -> Lagging:
