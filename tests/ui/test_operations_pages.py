@@ -124,8 +124,8 @@ def test_operations_are_missing_for_anyone_but_admins_and_refusals_are_recorded(
     with site.browser("jiwoo") as jiwoo:
         home = jiwoo.get("/ui/")
         assert "/ui/operations/" not in home.text
-        for page in PAGES:
-            refused = jiwoo.get(f"/ui/operations/{page}/")
+        for page in ("", *(f"{page}/" for page in PAGES)):
+            refused = jiwoo.get(f"/ui/operations/{page}")
             assert refused.status_code == 404, page
             assert "Not here" in refused.text
         forged = jiwoo.post(
@@ -145,6 +145,8 @@ def test_operations_are_missing_for_anyone_but_admins_and_refusals_are_recorded(
     assert {"members:read", "members:write", "peers:read", "sources:reveal"} <= refusals
     with site.browser("root") as root:
         assert 'href="/ui/operations/members/"' in root.get("/ui/").text
+        start = root.get("/ui/operations/", follow_redirects=False)
+        assert start.headers["location"] == "/ui/operations/members/"
 
 
 def test_members_lists_users_and_organizations_and_disabling_ends_sessions_at_once(

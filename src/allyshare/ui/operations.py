@@ -23,13 +23,14 @@ from starlette.routing import BaseRoute, Route
 
 from allyshare.clock import format_us, now_us, parse_us
 from allyshare.community import agreement_toml
-from allyshare.errors import AllyshareError, Conflict, InvalidInput, NotFound, PermissionDenied
+from allyshare.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from allyshare.policy import Agreement
 from allyshare.policy.rights import Operation
 from allyshare.service.explain import Explanation
 from allyshare.service.sessions import Session
 from allyshare.service.sources import CONFIRM_WITHIN_US, Reveal
 from allyshare.storage import EntryFilter, RevealRecord, SubscriptionRecord
+from allyshare.taxii.errors import status_for
 from allyshare.ui.banner import banner
 from allyshare.ui.web import PAGE_SIZE, Ui, form_text, whole
 
@@ -38,12 +39,6 @@ __all__ = ["routes"]
 OPERATIONS = "/operations"
 SHOWN_REFS = 20
 """Object versions an audit entry lists on the page before it gives only their number."""
-STATUS_OF: Mapping[type[AllyshareError], int] = {
-    InvalidInput: 400,
-    PermissionDenied: 403,
-    NotFound: 404,
-    Conflict: 409,
-}
 
 
 @dataclass(frozen=True)
@@ -305,7 +300,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
             done = await ui.run(node.reveal, asked["object"], asked["reason"], actor=session.user)
         except (InvalidInput, NotFound) as exc:
             return await reveals_page(
-                request, session, problem=str(exc), status=STATUS_OF[type(exc)], asked=asked
+                request, session, problem=str(exc), status=status_for(exc), asked=asked
             )
         return await reveals_page(request, session, done=done)
 
@@ -316,9 +311,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
                 node.confirm_reveal, request.path_params["reveal_id"], actor=session.user
             )
         except (Conflict, NotFound, PermissionDenied) as exc:
-            return await reveals_page(
-                request, session, problem=str(exc), status=STATUS_OF[type(exc)]
-            )
+            return await reveals_page(request, session, problem=str(exc), status=status_for(exc))
         return await reveals_page(request, session, done=done)
 
     async def start(request: Request, session: Session) -> Response:
