@@ -47,6 +47,7 @@ from allyshare.storage import (
     OrganizationRecord,
     Page,
     PeerRecord,
+    RevealRecord,
     StatusRecord,
     Store,
     StoredVersion,
@@ -54,7 +55,7 @@ from allyshare.storage import (
     User,
     VersionFilter,
 )
-from allyshare.storage.audit import LogAlarm
+from allyshare.storage.audit import LogAlarm, WitnessedCheckpoint
 
 
 class Node:
@@ -389,6 +390,9 @@ class Node:
     def confirm_reveal(self, reveal_id: str, *, actor: User = CONSOLE) -> Reveal:
         return self._sources.confirm(actor, reveal_id)
 
+    def reveals(self, *, actor: User = CONSOLE) -> list[RevealRecord]:
+        return self._sources.reveals(actor)
+
     def lookup(
         self, values: Sequence[str], kind: str | None = None, *, actor: User = CONSOLE
     ) -> list[Correlated]:
@@ -496,6 +500,12 @@ class Node:
     def peer_alarms(self) -> dict[str, LogAlarm]:
         """Per peer, the newest sign that its audit log was rewritten or forked."""
         return self._witnessing.alarms()
+
+    def witnessed_checkpoints(self, actor: User = CONSOLE) -> dict[str, WitnessedCheckpoint]:
+        """Per peer, the newest checkpoint of its audit log this node witnessed: how far its
+        partners' logs are held to (peers' health, for admins)."""
+        self._gate.require(actor, Operation.PEERS_READ)
+        return self._witnessing.witnessed(peer.name for peer in self._peers.peers(actor))
 
     # ORCON approvals
 

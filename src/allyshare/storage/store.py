@@ -1108,6 +1108,12 @@ class Store:
             row = connection.execute(select(reveals).where(reveals.c.id == reveal_id)).first()
         return None if row is None else RevealRecord(*row)
 
+    def reveals(self) -> list[RevealRecord]:
+        """Every reveal asked for, newest first."""
+        query = select(reveals).order_by(reveals.c.requested_at.desc(), reveals.c.id)
+        with self._read.connect() as connection:
+            return [RevealRecord(*row) for row in connection.execute(query)]
+
     def confirm_reveal(self, reveal_id: str, admin: str, at: int) -> bool:
         """Mark the reveal confirmed, unless someone confirmed it first."""
         with self._transactions.begin() as connection:
