@@ -1,9 +1,9 @@
 """What a member organization contributed, as one of its users may see it: per collection,
-how many objects it originated and the newest of them, and apart the ones it contributed
-anonymously. Only the organization's own users ask: the versions are found by their access
-keys' originator, which only the node knows for an anonymous contribution, so another
-organization, an admin of none or a peer finds nothing here. Each page shown is a read,
-recorded as any other.
+how many objects it originated under its name and the newest of them, and apart those it
+contributed anonymously. The versions are found by their access keys' originator, which
+only the node knows for an anonymous contribution, and only for the user's own
+organization: another organization, an admin of none or a peer finds nothing of it here.
+Each page shown is a read, recorded as any other.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Contributions:
 
     def summary(self, user: User, *, anonymous: bool, limit: int) -> list[Contributed]:
         """Every collection the user reads that holds some of its organization's objects
-        (only those contributed anonymously, with ``anonymous``), with their newest."""
+        (contributed under its name, or with ``anonymous`` anonymously), with their newest."""
         found = []
         for access in self._gate.collections_for(user):
             if not access.can_read:
@@ -65,7 +65,8 @@ class Contributions:
 
     def _own_keys(self, user: User, collection: Collection, *, anonymous: bool) -> frozenset[int]:
         """The access keys of versions the user's organization originated here that the
-        user may see (anonymous ones only, with ``anonymous``)."""
+        user may see: those it contributed under its name, or with ``anonymous`` those it
+        contributed anonymously."""
         own = user.organization_id
         if own is None or user.peer is not None:
             return frozenset()
@@ -76,7 +77,7 @@ class Contributions:
             for seq, key in keys.items()
             if key.originator == own
             and (view.visible is None or seq in view.visible)
-            and (not anonymous or ANONYMOUS in key.marking_refs)
+            and (ANONYMOUS in key.marking_refs) == anonymous
         )
 
     def _newest(

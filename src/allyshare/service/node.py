@@ -341,8 +341,8 @@ class Node:
         self, user: User, *, anonymous: bool = False, limit: int = 5
     ) -> list[Contributed]:
         """Per collection, the objects the user's organization contributed that the user may
-        see: how many, and the newest (only those contributed anonymously, with
-        ``anonymous``: the organization's users alone find them)."""
+        see: how many, and the newest; those it contributed under its name, or with
+        ``anonymous`` those it contributed anonymously (its users alone find them)."""
         return self._contributions.summary(user, anonymous=anonymous, limit=limit)
 
     def contributed(

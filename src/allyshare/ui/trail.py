@@ -83,8 +83,7 @@ def _said(entry: Mapping[str, Any], who: str, versions: int) -> str:
             )
         if organization:
             return (
-                f"{organization}, through peer node {peer}, asked to match "
-                f"{detail['asked']} values"
+                f"{organization}, through peer node {peer}, asked to match {detail['asked']} values"
             )
         if "contact" in detail:
             return f"{who} asked to get in touch about {_counted(detail['objects'], 'object')}"
