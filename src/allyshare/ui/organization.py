@@ -129,6 +129,10 @@ def routes(ui: Ui) -> list[BaseRoute]:
                 after=-1 if after is None else after,
                 limit=PAGE_SIZE,
             )
+            for entry in entries:
+                detail = entry.get("detail", {})
+                if entry["action"] == "orcon:approve" and "recipient" in detail:
+                    detail["recipient"] = node.recipient_name(detail["recipient"])
             return entries, node.audit_cosignatures()
 
         entries, cosignatures = await ui.run(read)
