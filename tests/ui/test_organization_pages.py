@@ -18,7 +18,7 @@ from allyshare.config import Settings
 from allyshare.policy import ALLYSHARE_EXTENSION_ID
 from allyshare.server import create_server_app
 from allyshare.service import CONSOLE, Node
-from allyshare.storage import EntryFilter, User
+from allyshare.storage import EntryFilter, User, VersionFilter
 
 from support.agreements import us_rok_tech
 
@@ -167,6 +167,20 @@ def test_a_user_of_no_organization_is_shown_nothing(site: Site) -> None:
     assert "you belong to none" in page
     for object_id in (CISA_NAMED, CISA_ANONYMOUS, KISA_OWN, HANBIT_HELD):
         assert object_id not in page
+
+
+def test_an_admin_of_a_member_sees_its_own_organizations_trail_only(site: Site) -> None:
+    site.tokens["casey"] = site.node.add_user(
+        "casey", is_admin=True, organization="KOR.KISA", nationality="KOR"
+    )
+    site.node.read_objects(
+        site.user("casey"), site.collection, VersionFilter(), limit=100
+    )  # one read naming both organizations' objects
+    site.sign_in("casey")
+    trail = site.page("/ui/organization/trail/")
+    assert KISA_OWN in trail
+    for other in (CISA_NAMED, CISA_ANONYMOUS, REPORT, HANBIT_HELD):
+        assert other not in trail
 
 
 def test_contributions_come_newest_first_a_page_at_a_time(site: Site) -> None:

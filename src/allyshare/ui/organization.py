@@ -115,12 +115,18 @@ def routes(ui: Ui) -> list[BaseRoute]:
         )
 
     async def trail(request: Request, session: Session) -> Response:
+        organization = session.user.organization_id
+        if organization is None:
+            return ui.render(request, "organization.html", banner([]), session=session)
         action = request.query_params.get("action", "")
         object_id = request.query_params.get("object", "").strip()
         after = whole(request.query_params.get("after"))
         if action not in dict(TRAIL_ACTIONS):
             action = ""
-        selection = EntryFilter(action=action or None, object_id=object_id or None)
+        # An admin's view of the log is the whole log: the page keeps to its organization's.
+        selection = EntryFilter(
+            about=organization, action=action or None, object_id=object_id or None
+        )
 
         def read() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
             entries = node.audit_entries(
@@ -130,6 +136,9 @@ def routes(ui: Ui) -> list[BaseRoute]:
                 limit=PAGE_SIZE,
             )
             for entry in entries:
+                if session.user.is_admin:
+                    groups = entry.get("objects", {})
+                    entry["objects"] = {organization: groups.get(organization, [])}
                 detail = entry.get("detail", {})
                 if entry["action"] == "orcon:approve" and "recipient" in detail:
                     detail["recipient"] = node.recipient_name(detail["recipient"])
