@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+import allyshare.storage.store
 from allyshare.config import Settings
 from allyshare.policy import ALLYSHARE_EXTENSION_ID
 from allyshare.server import create_server_app
@@ -183,7 +184,11 @@ def test_an_admin_of_a_member_sees_its_own_organizations_trail_only(site: Site) 
         assert other not in trail
 
 
-def test_contributions_come_newest_first_a_page_at_a_time(site: Site) -> None:
+@pytest.mark.parametrize("merged", [100, 1], ids=["a-range-per-key", "one-range"])
+def test_contributions_come_newest_first_a_page_at_a_time(
+    site: Site, merged: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(allyshare.storage.store, "_MERGED_KEYS", merged)
     morgan = site.user("morgan")
     first = site.node.contributed(morgan, site.collection, limit=1)
     assert first.count == 3  # the marking definition, the indicator and the report
