@@ -5,6 +5,7 @@ and finds the match in its own trail."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import httpx
@@ -33,6 +34,15 @@ def test_the_originator_follows_the_showcase_across_to_the_kor_node(
         approval.get_by_role("button", name="Withdraw the approval for node kor")
     ).to_be_visible()
     photographed(page, "organization")
+    page.locator("[data-contributed]", has_text="Cyber threats").get_by_role(
+        "link", name="all of them"
+    ).click()
+    expect(
+        page.get_by_role("heading", name=re.compile("what your organization contributed"))
+    ).to_be_visible()
+    expect(page.locator(f'[data-object="{SHOWCASE_ID}"]')).to_have_count(1)
+    photographed(page, "organization-contributed")
+    page.get_by_role("link", name="My organization").first.click()
 
     page.get_by_label("Object id", exact=True).fill(SHOWCASE_ID)
     page.get_by_role("button", name="Show its trail").click()
