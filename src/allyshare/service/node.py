@@ -25,6 +25,7 @@ from allyshare.policy import (
 )
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import Audit, Verification
+from allyshare.service.contributions import Contributed, Contributions
 from allyshare.service.correlation import Correlated, Correlation
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
@@ -83,6 +84,7 @@ class Node:
         self._correlation = Correlation(settings, store, self._gate, self._sightings)
         self._matching = Matching(settings, store, self._gate)
         self._sessions = Sessions(settings, store, self._gate, self._members)
+        self._contributions = Contributions(store, self._gate, self._reads)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -334,6 +336,28 @@ class Node:
     ) -> Page:
         return self._reads.read_objects(
             user, collection_id, selection, limit=limit, after=after, with_body=with_body
+        )
+
+    def contributions(
+        self, user: User, *, anonymous: bool = False, limit: int = 5
+    ) -> list[Contributed]:
+        """Per collection, the objects the user's organization contributed that the user may
+        see: how many, and the newest; those it contributed under its name, or with
+        ``anonymous`` those it contributed anonymously (its users alone find them)."""
+        return self._contributions.summary(user, anonymous=anonymous, limit=limit)
+
+    def contributed(
+        self,
+        user: User,
+        collection_id: str,
+        *,
+        anonymous: bool = False,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> Contributed:
+        """One collection's objects the user's organization contributed, newest first."""
+        return self._contributions.page(
+            user, collection_id, anonymous=anonymous, before=before, limit=limit
         )
 
     def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
