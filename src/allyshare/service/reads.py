@@ -146,6 +146,10 @@ class Reads:
         self._record_read(user, collection_id, shown, with_body=with_body)
         return Page(shown.items, more)
 
+    def recorded(self, user: User, collection_id: str, shown: Shown) -> None:
+        """Record versions another service read for the user as it shows them."""
+        self._record_read(user, collection_id, shown, with_body=True)
+
     def sees(self, user: User, collection_id: str, object_id: str) -> bool:
         """Whether the collection shows the user some version of the object: a check on
         the read path, not a read (nothing leaves, so nothing is recorded)."""
