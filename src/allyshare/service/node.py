@@ -393,6 +393,9 @@ class Node:
     ) -> list[SubscriptionRecord]:
         return self._peers.subscriptions(actor, peer_name)
 
+    def peer_collections_to_match(self, *, actor: User) -> list[tuple[str, str, str]]:
+        return self._peers.to_match(actor)
+
     def add_peer(self, record: PeerRecord, *, actor: User = CONSOLE) -> None:
         self._peers.add_peer(actor, record)
 

@@ -94,6 +94,20 @@ class Peers:
             self._store.peers.subscribe(subscription)
             self._record(actor, peer.name, detail, unit, subscription.local_collection)
 
+    def to_match(self, actor: User) -> list[tuple[str, str, str]]:
+        """(peer, its collection, the local collection it syncs into) for each peer
+        collection the member may match its values against: one pulled into a collection
+        the member may read, from a peer that answers private matching (an allyshare node,
+        which signs). Subscriptions are an admin's to read; these few facts a member needs
+        to name where to match, as the match request itself names them."""
+        readable = {a.collection.id for a in self._gate.collections_for(actor) if a.can_read}
+        signing = {peer.name for peer in self._store.peers.all() if peer.signing_key}
+        return [
+            (s.peer_name, s.remote_collection, s.local_collection)
+            for s in self._store.peers.subscriptions()
+            if s.local_collection in readable and s.peer_name in signing
+        ]
+
     def sync_failed(self, subscription: SubscriptionRecord, error: str) -> None:
         self._store.peers.record_failure(subscription, error)
 

@@ -130,7 +130,14 @@ class Ui:
                     request, "error.html", banner([]), status=404, session=session, said=str(exc)
                 )
 
-        return guarded
+        async def closing(request: Request) -> Response:
+            """The page, after which the files a form uploaded are closed (and so deleted)."""
+            try:
+                return await guarded(request)
+            finally:
+                await request.close()
+
+        return closing
 
 
 def form_text(form: FormData, name: str) -> str:
