@@ -34,6 +34,9 @@ from allyshare.service.reads import Reads, Scanned
 from allyshare.storage import Store, StoredVersion, User, VersionFilter
 from allyshare.storage.observables import observable_digest
 
+SCAN_BUDGET = 5_000
+"""Versions one request of the object list reads at most to test for text in a name or a
+description (each is parsed: about a millisecond per hundred)."""
 MAX_NEIGHBOURS = 5_000
 """Neighbours one object's graph shows at most (a report of thousands is drawn whole)."""
 _CHUNK = 500
@@ -127,7 +130,7 @@ class Browsing:
             )
 
         return self._reads.read_matching(
-            user, collection_id, selection, says, limit=limit, after=after
+            user, collection_id, selection, says, limit=limit, after=after, budget=SCAN_BUDGET
         )
 
     def _keys_marked(self, narrowing: Narrowing) -> frozenset[int] | None:

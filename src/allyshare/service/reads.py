@@ -32,8 +32,6 @@ from allyshare.storage import (
 )
 
 EXPORT_BATCH = 10_000
-SCAN_BUDGET = 5_000
-"""Versions one request reads at most to test each against what no index holds."""
 _SCAN_BATCH = 1_000
 
 
@@ -174,8 +172,8 @@ class Reads:
         matches: Callable[[dict[str, Any]], bool],
         *,
         limit: int,
-        after: int | None = None,
-        budget: int = SCAN_BUDGET,
+        after: int | None,
+        budget: int,
     ) -> Scanned:
         """A page of the selected versions the user may see whose shown object ``matches``,
         among at most ``budget`` versions read past ``after``.

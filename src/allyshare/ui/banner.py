@@ -73,7 +73,9 @@ def chips(label: AccessLabel) -> list[Chip]:
     found: list[Chip] = []
     if label.unknown:
         found.append(Chip("unknown marking", "unknown"))
-    found.append(Chip(LEVEL_NAMES[label.classification], f"level-{label.classification.name.lower()}"))
+    found.append(
+        Chip(LEVEL_NAMES[label.classification], f"level-{label.classification.name.lower()}")
+    )
     tlp = label.tlp or Tlp.CLEAR
     found.append(Chip(tlp.label, f"tlp-{tlp.name.lower().replace('_', '-')}"))
     if label.noforn:
