@@ -127,7 +127,10 @@
       window.location.assign(item.href);
     }
   });
+  // Fitted to all it shows, the view is then centred on the object of the page (the rings
+  // around it are lopsided when few), zoomed out as much as centring needs.
   network.once("afterDrawing", () => {
+    network.moveTo({ position: { x: 0, y: 0 }, scale: network.getScale() * 0.75 });
     holder.dataset.ready = "true";
   });
 })();
