@@ -186,8 +186,9 @@ class Browsing:
             ends = set(sorted(ends)[:MAX_NEIGHBOURS])
             drawn.truncated = True
         found.update(self._find(user, readable, sorted(ends - found.keys())))
+        drawable = (ends & found.keys()) | {object_id}
         for edge in wanted:
-            if {edge.source, edge.target} <= (ends & found.keys()) | {object_id}:
+            if edge.source in drawable and edge.target in drawable:
                 drawn.edges.append(edge)
                 for end in (edge.source, edge.target):
                     if end != object_id:

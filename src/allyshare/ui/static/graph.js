@@ -19,6 +19,7 @@
   const expanded = new Set();
   const SPACING = 60;
   const FIRST_RING = 180;
+  const MANY_EDGES = 300;
 
   // Places around `center` on rings far enough apart that labels stay apart.
   function rings(center, count) {
@@ -57,13 +58,17 @@
   function add(hood, around) {
     const fresh = hood.nodes.filter((item) => nodes.get(item.id) === null);
     const places = rings(around, fresh.length);
+    const many = edges.length + hood.edges.length > MANY_EDGES;
     nodes.add(fresh.map((item, i) => drawn(item, places[i], false)));
     const joined = hood.edges
       .map((edge) => ({
         id: edge.from + "\n" + edge.to + "\n" + edge.label,
         from: edge.from,
         to: edge.to,
-        label: edge.label,
+        // Thousands of edge labels would cost more to lay out than the rest of the graph;
+        // past a few hundred edges, an edge's words are in its tooltip.
+        label: many ? undefined : edge.label,
+        title: edge.label,
         arrows: "to",
       }))
       .filter((edge) => edges.get(edge.id) === null);
