@@ -428,3 +428,19 @@ def test_the_graph_library_is_served_from_the_installed_package(library: Library
     assert library.client.get("/ui/vendor/vis-network.css").status_code == 200
     assert library.client.get("/ui/vendor/other.js").status_code == 404
     assert library.client.get("/ui/static/graph.js").status_code == 200
+
+
+def test_a_graph_is_cut_only_among_what_the_reader_may_see(
+    library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two neighbours of the malware are the Korean reader's to see, of four: a cut at two
+    tells it nothing of the other two, a cut at one keeps one it may see."""
+    library.sign_in("jiwoo")
+    monkeypatch.setattr("allyshare.service.browsing.MAX_NEIGHBOURS", 2)
+    whole, _ = neighbours(library, MALWARE["id"])
+    assert not whole["truncated"] and len(whole["nodes"]) == 2
+    monkeypatch.setattr("allyshare.service.browsing.MAX_NEIGHBOURS", 1)
+    cut, _ = neighbours(library, MALWARE["id"])
+    assert cut["truncated"]
+    assert [node["id"] for node in cut["nodes"]] == [LOADER["id"]]
+    assert all(MALWARE["id"] in (edge["from"], edge["to"]) for edge in cut["edges"])

@@ -182,11 +182,14 @@ class Browsing:
                 kind = str(relationship.obj.get("relationship_type", "related-to"))
                 wanted.append(Edge(source, target, kind, relationship.version.object_id))
         ends = {end for edge in wanted for end in (edge.source, edge.target)} - {object_id}
-        if len(ends) > MAX_NEIGHBOURS:
-            ends = set(sorted(ends)[:MAX_NEIGHBOURS])
-            drawn.truncated = True
         found.update(self._find(user, readable, sorted(ends - found.keys())))
-        drawable = (ends & found.keys()) | {object_id}
+        # Cut among the neighbours the reader may see: a cut before would tell it how many
+        # there are that it may not see.
+        shown = sorted(ends & found.keys())
+        if len(shown) > MAX_NEIGHBOURS:
+            shown = shown[:MAX_NEIGHBOURS]
+            drawn.truncated = True
+        drawable = {*shown, object_id}
         for edge in wanted:
             if edge.source in drawable and edge.target in drawable:
                 drawn.edges.append(edge)
