@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -235,6 +236,8 @@ def narrowed(library: Library, reader: str, query: dict[str, str]) -> list[str]:
             continue
         if "level" in query and label.classification.name != query["level"]:
             continue
+        if "marking" in query and query["marking"] not in obj.get("object_marking_refs", []):
+            continue
         if "since" in query and added[obj["id"]][:10] < query["since"]:
             continue
         kept.append(obj["id"])
@@ -252,6 +255,8 @@ QUERIES = [
     {"tlp": "CLEAR"},
     {"level": "S"},
     {"level": "U"},
+    {"marking": NOFORN},
+    {"marking": GREEN, "type": "indicator"},
     {"since": "2026-01-11"},
     {"since": "2026-01-01"},
     {"type": "indicator", "q": "lazarus", "tlp": "GREEN"},
@@ -281,6 +286,7 @@ def test_the_filters_narrow_as_an_analyst_expects(library: Library) -> None:
         REPORT["id"],
     }
     assert library.listed({"tlp": "AMBER"})[0] == [BEACON["id"]]
+    assert library.listed({"marking": NOFORN})[0] == [BEACON["id"], SECRET_LINK["id"]]
     assert library.listed({"since": "2026-01-11", "type": "indicator"})[0] == [PARTLY["id"]]
     # A Korean reader: the NOFORN beacon is not there, and the description withheld from it
     # (NOFORN, granular) does not match, though the US reader's does.
@@ -289,6 +295,7 @@ def test_the_filters_narrow_as_an_analyst_expects(library: Library) -> None:
     assert BEACON["id"] not in found and PARTLY["id"] not in found
     assert library.listed({"q": "us source"})[0] == []
     assert library.listed({"tlp": "AMBER"})[0] == []
+    assert library.listed({"marking": NOFORN})[0] == []
 
 
 def test_the_form_shows_the_filters_and_ignores_values_it_does_not_offer(
@@ -329,8 +336,8 @@ def test_paging_keeps_the_filters_and_misses_nothing(
     assert listed == narrowed(library, "jiwoo", query)
     for link in links:
         kept = dict(part.split("=", 1) for part in link.split("&"))
-        assert {name: kept.get(name) for name in query} == {
-            name: value.replace(" ", "+").replace(",", "%2C") for name, value in query.items()
+        assert {name: unquote_plus(kept[name]) for name in query} == {
+            name: value.strip() for name, value in query.items()
         }
         assert kept["after"].isdigit()
 

@@ -3,10 +3,10 @@ and an object's neighbours in the relationship graph. Both are the reader's TAXI
 narrowed, never widened: every version passes the reader's view first.
 
 Each narrowing is served where it is cheap. Type and date are columns of the versions' index;
-a marking (TLP colour, classification) is a property of an access key, so it becomes the set
-of keys whose label has it and the store reads only their ranges; text in a name or a
-description is in no index, so it is tested on the object as the reader sees it, within a
-bounded number of versions per request (`Reads.read_matching`).
+a marking (TLP colour, classification, a marking definition) is a property of an access key,
+so it becomes the set of keys that have it and the store reads only their ranges; text in a
+name or a description is in no index, so it is tested on the object as the reader sees it,
+within a bounded number of versions per request (`Reads.read_matching`).
 
 The graph's neighbours of an object are what it refers to (its ``*_ref``/``*_refs``) and what
 refers to it: relationships, reports (groupings, notes, opinions) and sightings, found by
@@ -53,11 +53,19 @@ class Narrowing:
     text: str = ""
     tlp: Tlp | None = None
     classification: Classification | None = None
+    marking: str = ""
+    """A marking definition's id, among the object's ``object_marking_refs``."""
     added_after: int | None = None
 
-    def marks(self, label: AccessLabel) -> bool:
-        """Whether a label has the marking asked for (no TLP marking counts as CLEAR, as the
-        decision and the chips take it)."""
+    @property
+    def by_marking(self) -> bool:
+        return self.tlp is not None or self.classification is not None or bool(self.marking)
+
+    def marks(self, refs: tuple[str, ...], label: AccessLabel) -> bool:
+        """Whether an object marked with ``refs`` (whose label is ``label``) has the marking
+        asked for (no TLP marking counts as CLEAR, as the decision and the chips take it)."""
+        if self.marking and self.marking not in refs:
+            return False
         if self.tlp is not None and (label.tlp or Tlp.CLEAR) != self.tlp:
             return False
         return self.classification is None or label.classification == self.classification
@@ -135,13 +143,13 @@ class Browsing:
 
     def _keys_marked(self, narrowing: Narrowing) -> frozenset[int] | None:
         """The access keys whose object-level label has the marking asked for (None: any)."""
-        if narrowing.tlp is None and narrowing.classification is None:
+        if not narrowing.by_marking:
             return None
         label = cache(lambda refs: label_of(refs, self._gate.registry()))
         return frozenset(
             seq
             for seq, key in self._store.access_keys().items()
-            if narrowing.marks(label(key.marking_refs))
+            if narrowing.marks(key.marking_refs, label(key.marking_refs))
         )
 
     def neighbours(self, user: User, object_id: str) -> Neighbourhood:

@@ -38,6 +38,7 @@ class Asked:
     text: str = ""
     tlp: str = ""
     level: str = ""
+    marking: str = ""
     since: str = ""
 
     @classmethod
@@ -48,6 +49,7 @@ class Asked:
             text=query.get("q", "").strip(),
             tlp=tlp if tlp in Tlp.__members__ else "",
             level=level if level in Classification.__members__ else "",
+            marking=query.get("marking", "").strip(),
             since=query.get("since", "") if _midnight(query.get("since", "")) else "",
         )
 
@@ -58,6 +60,7 @@ class Asked:
             "q": self.text,
             "tlp": self.tlp,
             "level": self.level,
+            "marking": self.marking,
             "since": self.since,
         }
         return {name: value for name, value in named.items() if value}
@@ -70,6 +73,7 @@ class Asked:
             text=self.text,
             tlp=Tlp[self.tlp] if self.tlp else None,
             classification=Classification[self.level] if self.level else None,
+            marking=self.marking,
             # Added on that day or later: after the last microsecond of the day before.
             added_after=since - 1 if since is not None else None,
         )
