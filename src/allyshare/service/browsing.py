@@ -193,11 +193,11 @@ class Browsing:
         found.update(self._find(user, readable, sorted(ends - found.keys())))
         # Cut among the neighbours the reader may see: a cut before would tell it how many
         # there are that it may not see.
-        shown = sorted(ends & found.keys())
-        if len(shown) > MAX_NEIGHBOURS:
-            shown = shown[:MAX_NEIGHBOURS]
+        seen_ends = sorted(ends & found.keys())
+        if len(seen_ends) > MAX_NEIGHBOURS:
+            seen_ends = seen_ends[:MAX_NEIGHBOURS]
             drawn.truncated = True
-        drawable = {*shown, object_id}
+        drawable = {*seen_ends, object_id}
         for edge in wanted:
             if edge.source in drawable and edge.target in drawable:
                 drawn.edges.append(edge)
