@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
 
-from allyshare.community import agreement_from_document, organization_id, read_agreement_file
+from allyshare.community import (
+    agreement_from_document,
+    agreement_toml,
+    organization_id,
+    read_agreement_file,
+)
 from allyshare.errors import InvalidInput
 from allyshare.policy import Classification, Organization, Tlp
 
@@ -83,3 +89,18 @@ def test_organization_ids_follow_acs_style() -> None:
     assert organization_id("KrCERT/CC", "KOR") == "KOR.KRCERT-CC"
     with pytest.raises(InvalidInput):
         organization_id("x", "Korea")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"retention_days": None, "tlp_ceiling": "AMBER+STRICT", "reveal_approvals": 2},
+        {"parties": {"countries": [], "organizations": ['KOR.Quote"d\\Name']}},
+    ],
+)
+def test_an_agreement_written_as_toml_reads_back_as_the_same_agreement(
+    changes: dict[str, object],
+) -> None:
+    agreement = agreement_from_document({**tomllib.loads(US_ROK_TECH), **changes})
+    assert agreement_from_document(tomllib.loads(agreement_toml(agreement))) == agreement

@@ -268,6 +268,16 @@ def test_an_admin_reveals_the_contributor_for_a_reason_the_contributor_sees(site
         if e["action"] == "sources:reveal" and e["outcome"] == "allowed"
     ]
     assert b"HANBIT" not in orjson.dumps(logged)
+    [kept] = node.reveals(actor=site.admin)
+    assert (kept.reason, kept.requested_by, kept.confirmed_by) == (
+        "court order 2026-17",
+        "root",
+        "root",
+    )
+    with pytest.raises(PermissionDenied):
+        node.reveals(actor=site.kisa)
+    with pytest.raises(Conflict, match="confirmed already"):
+        node.confirm_reveal(kept.id, actor=site.admin)
 
 
 def test_a_two_person_reveal_waits_for_a_second_admin(site: Site) -> None:
@@ -278,12 +288,16 @@ def test_a_two_person_reveal_waits_for_a_second_admin(site: Site) -> None:
     node.add_objects(site.hanbit, site.collection, [report(14)], anonymous=True)
     asked = node.reveal(report(14)["id"], "incident 44", actor=site.admin)
     assert asked.pending and not asked.contributions
+    [waiting] = node.reveals(actor=second)
+    assert (waiting.id, waiting.confirmed_by) == (asked.id, None)
     with pytest.raises(PermissionDenied, match="a second admin"):
         node.confirm_reveal(asked.id, actor=site.admin)
     done = node.confirm_reveal(asked.id, actor=second)
     assert [c["organization"] for c in done.contributions] == ["KOR.HANBIT"]
     with pytest.raises(Conflict):
         node.confirm_reveal(asked.id, actor=second)
+    [confirmed] = node.reveals(actor=site.admin)
+    assert confirmed.confirmed_by == "root2"
     stages = [
         (e["detail"]["stage"], e["detail"]["admins"])
         for e in node.audit_entries(site.hanbit, EntryFilter(), limit=1000)

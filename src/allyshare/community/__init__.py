@@ -3,6 +3,7 @@
 from allyshare.community.agreements import (
     CATEGORIES,
     agreement_from_document,
+    agreement_toml,
     read_agreement_document,
     read_agreement_file,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "KINDS",
     "ORGANIZATION_ID",
     "agreement_from_document",
+    "agreement_toml",
     "check_country",
     "country_problem",
     "identity_of",

@@ -175,3 +175,41 @@ def _level(text: str | None, parse: Any, problems: list[str]) -> Any:
     except InvalidInput as exc:
         problems.append(str(exc))
         return None
+
+
+def agreement_toml(agreement: Agreement) -> str:
+    """The agreement as an operator writes it (the document shape above, every field given),
+    so what a node holds can be read, compared and applied again as it is."""
+    lines = [
+        f"name = {_quoted(agreement.name)}",
+        f"version = {agreement.version}",
+        f"parties = {{ countries = {_list(agreement.party_countries)}, "
+        f"organizations = {_list(agreement.party_organizations)} }}",
+        f"categories = {_list(agreement.categories)}",
+        f"max_classification = {_quoted(agreement.max_classification.name)}",
+        f"tlp_ceiling = {_quoted(agreement.tlp_ceiling.label.removeprefix('TLP:'))}",
+        f"propin_match_only = {_boolean(agreement.propin_match_only)}",
+        f"aggregate_k = {agreement.aggregate_k}",
+    ]
+    if agreement.retention_days is not None:
+        lines.append(f"retention_days = {agreement.retention_days}")
+    lines += [
+        f"anonymous_by_default = {_boolean(agreement.anonymous_by_default)}",
+        f"reveal_approvals = {agreement.reveal_approvals}",
+        f"scrub_pii = {_boolean(agreement.scrub_pii)}",
+        f"match_budget = {agreement.match_budget}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _quoted(text: str) -> str:
+    # JSON's string escapes are TOML's basic-string escapes.
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _list(values: frozenset[str]) -> str:
+    return "[" + ", ".join(_quoted(value) for value in sorted(values)) + "]"
+
+
+def _boolean(value: bool) -> str:
+    return "true" if value else "false"

@@ -26,6 +26,7 @@ from allyshare.policy import (
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import Audit, Verification
 from allyshare.service.browsing import Browsing, Narrowing, Neighbourhood
+from allyshare.service.contributions import Contributed, Contributions
 from allyshare.service.correlation import Correlated, Correlation
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
@@ -48,6 +49,7 @@ from allyshare.storage import (
     OrganizationRecord,
     Page,
     PeerRecord,
+    RevealRecord,
     StatusRecord,
     Store,
     StoredVersion,
@@ -55,7 +57,7 @@ from allyshare.storage import (
     User,
     VersionFilter,
 )
-from allyshare.storage.audit import LogAlarm
+from allyshare.storage.audit import LogAlarm, WitnessedCheckpoint
 
 
 class Node:
@@ -84,6 +86,7 @@ class Node:
         self._matching = Matching(settings, store, self._gate)
         self._sessions = Sessions(settings, store, self._gate, self._members)
         self._browsing = Browsing(store, self._gate, self._reads)
+        self._contributions = Contributions(store, self._gate, self._reads)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -351,6 +354,28 @@ class Node:
     def neighbours(self, object_id: str, *, actor: User) -> Neighbourhood:
         return self._browsing.neighbours(actor, object_id)
 
+    def contributions(
+        self, user: User, *, anonymous: bool = False, limit: int = 5
+    ) -> list[Contributed]:
+        """Per collection, the objects the user's organization contributed that the user may
+        see: how many, and the newest; those it contributed under its name, or with
+        ``anonymous`` those it contributed anonymously (its users alone find them)."""
+        return self._contributions.summary(user, anonymous=anonymous, limit=limit)
+
+    def contributed(
+        self,
+        user: User,
+        collection_id: str,
+        *,
+        anonymous: bool = False,
+        before: int | None = None,
+        limit: int = 50,
+    ) -> Contributed:
+        """One collection's objects the user's organization contributed, newest first."""
+        return self._contributions.page(
+            user, collection_id, anonymous=anonymous, before=before, limit=limit
+        )
+
     def export(self, user: User, collection_id: str, selection: VersionFilter) -> Iterator[bytes]:
         return self._reads.export(user, collection_id, selection)
 
@@ -404,6 +429,9 @@ class Node:
 
     def confirm_reveal(self, reveal_id: str, *, actor: User = CONSOLE) -> Reveal:
         return self._sources.confirm(actor, reveal_id)
+
+    def reveals(self, *, actor: User = CONSOLE) -> list[RevealRecord]:
+        return self._sources.reveals(actor)
 
     def lookup(
         self, values: Sequence[str], kind: str | None = None, *, actor: User = CONSOLE
@@ -512,6 +540,12 @@ class Node:
     def peer_alarms(self) -> dict[str, LogAlarm]:
         """Per peer, the newest sign that its audit log was rewritten or forked."""
         return self._witnessing.alarms()
+
+    def witnessed_checkpoints(self, actor: User = CONSOLE) -> dict[str, WitnessedCheckpoint]:
+        """Per peer, the newest checkpoint of its audit log this node witnessed: how far its
+        partners' logs are held to (peers' health, for admins)."""
+        self._gate.require(actor, Operation.PEERS_READ)
+        return self._witnessing.witnessed(peer.name for peer in self._peers.peers(actor))
 
     # ORCON approvals
 

@@ -164,6 +164,10 @@ class Reads:
         self._record_read(user, collection_id, shown, with_body=with_body)
         return Page(shown.items, more)
 
+    def recorded(self, user: User, collection_id: str, shown: Shown) -> None:
+        """Record versions another service read for the user as it shows them."""
+        self._record_read(user, collection_id, shown, with_body=True)
+
     def read_matching(
         self,
         user: User,

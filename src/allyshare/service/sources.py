@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
@@ -178,7 +178,8 @@ class Sources:
             self._store.add_reveal(reveal)
             self._record(actor, reveal, sealed, "requested", self._opened(object_id, sealed))
             return Reveal(reveal.id, object_id, True, [])
-        self._store.add_reveal(reveal)
+        # One admin suffices: the reveal is kept as done by the admin who asked.
+        self._store.add_reveal(replace(reveal, confirmed_by=actor.name, confirmed_at=now_us()))
         return self._revealed(actor, reveal, sealed)
 
     def confirm(self, actor: User, reveal_id: str) -> Reveal:
@@ -197,6 +198,12 @@ class Sources:
         if not self._store.confirm_reveal(reveal_id, actor.name, now_us()):
             raise Conflict(f"reveal {reveal_id} was confirmed already")
         return self._revealed(actor, reveal, sealed)
+
+    def reveals(self, actor: User) -> list[RevealRecord]:
+        """The reveals asked for, newest first: what admins confirm and account for. They
+        name objects, reasons and admins, never a contributor."""
+        self._gate.require(actor, Operation.SOURCES_REVEAL)
+        return self._store.reveals()
 
     def _sealed(self, object_id: str) -> list[tuple[str, str, bytes]]:
         sealed = self._store.sealed_sources(object_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,6 +76,11 @@ class Witnessing:
             WitnessedCheckpoint(peer.name, checkpoint.size, note, line, now_us())
         )
         return Witnessed(checkpoint.size, line, None)
+
+    def witnessed(self, peer_names: Iterable[str]) -> dict[str, WitnessedCheckpoint]:
+        """The newest checkpoint of each named peer's log this node witnessed (and cosigned)."""
+        found = {name: self._store.audit.witnessed(name) for name in peer_names}
+        return {name: held for name, held in found.items() if held is not None}
 
     def alarms(self) -> dict[str, LogAlarm]:
         """The newest alarm raised about each peer's log."""

@@ -889,6 +889,60 @@ class Store:
         )
         return set(connection.execute(query).scalars())
 
+    def newest_with_keys(
+        self, collection_id: str, labels: frozenset[int], *, before: int | None, limit: int
+    ) -> Page:
+        """Up to ``limit`` of the collection's newest versions with these access keys, newest
+        first, strictly before ``before``: an originator's latest contributions. One range per
+        key, each cut to ``limit`` before they are merged, so a page costs the same however
+        much the keys hold."""
+        if not labels:
+            return Page([], False)
+        seq = _seq_of(collection_id)
+        columns = [
+            objects.c.date_added,
+            objects.c.object_id,
+            objects.c.version,
+            objects.c.body,
+            objects.c.label_seq,
+        ]
+        merged = len(labels) <= _MERGED_KEYS
+        arms = []
+        for keys in [[label] for label in sorted(labels)] if merged else [sorted(labels)]:
+            clauses = [
+                objects.c.collection_seq == seq,
+                objects.c.label_seq.in_(keys),
+                objects.c.is_latest == true(),
+            ]
+            if before is not None:
+                clauses.append(objects.c.date_added < before)
+            arms.append(
+                select(*columns)
+                .where(*clauses)
+                .order_by(objects.c.date_added.desc())
+                .limit(limit + 1)
+                .subquery()
+            )
+        newest = union_all(*(select(arm) for arm in arms)).subquery()
+        query = select(newest).order_by(newest.c.date_added.desc()).limit(limit + 1)
+        with self._read.connect() as connection:
+            rows = connection.execute(query).all()
+        items = [StoredVersion(d, o, v, bytes(b), label) for d, o, v, b, label in rows[:limit]]
+        return Page(items, len(rows) > limit)
+
+    def count_latest(self, collection_id: str, labels: frozenset[int]) -> int:
+        """How many objects' newest versions carry these access keys (the primary key's
+        prefix finds them)."""
+        if not labels:
+            return 0
+        query = select(func.count()).where(
+            objects.c.collection_seq == _seq_of(collection_id),
+            objects.c.label_seq.in_(sorted(labels)),
+            objects.c.is_latest == true(),
+        )
+        with self._read.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
     def versions_everywhere(self, object_id: str) -> list[tuple[str, StoredVersion]]:
         """Every stored version of an object, in every collection, with the collection id."""
         query = (
@@ -1110,6 +1164,12 @@ class Store:
         with self._read.connect() as connection:
             row = connection.execute(select(reveals).where(reveals.c.id == reveal_id)).first()
         return None if row is None else RevealRecord(*row)
+
+    def reveals(self) -> list[RevealRecord]:
+        """Every reveal asked for, newest first."""
+        query = select(reveals).order_by(reveals.c.requested_at.desc(), reveals.c.id)
+        with self._read.connect() as connection:
+            return [RevealRecord(*row) for row in connection.execute(query)]
 
     def confirm_reveal(self, reveal_id: str, admin: str, at: int) -> bool:
         """Mark the reveal confirmed, unless someone confirmed it first."""

@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from allyshare.service import Node
 from allyshare.taxii.auth import LoginLimiter
-from allyshare.ui import account, browse, graph
+from allyshare.ui import account, browse, graph, operations, organization
 from allyshare.ui.web import HERE, UI_PATH, Ui
 
 __all__ = ["UI_PATH", "create_ui_app"]
@@ -35,6 +35,8 @@ def create_ui_app(node: Node, limiter: LoginLimiter) -> Starlette:
         *account.routes(ui),
         *browse.routes(ui),
         *graph.routes(ui),
+        *operations.routes(ui),
+        *organization.routes(ui),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes)
