@@ -1,18 +1,18 @@
 /* The relationship graph of an object page, drawn with vis-network (which the node serves from
-   the pyvis package) from the JSON the page carries. A click on a node shows its own
-   neighbours, asked of the node as the reader may see them; a double-click, or the link shown
-   for the node clicked, opens its page. Positions are set here, on rings around the node
-   expanded, so nothing waits on a physics simulation however many neighbours there are. */
+   the pyvis package) from the JSON the graph's data-graph attribute carries. A click on a node
+   shows its own neighbours, asked of the node as the reader may see them; a double-click, or
+   the link shown for the node clicked, opens its page. Positions are set here, on rings around
+   the node expanded, so nothing waits on a physics simulation however many neighbours there
+   are. */
 "use strict";
 
 (function () {
   const holder = document.getElementById("graph");
-  const carried = document.getElementById("graph-data");
-  if (!holder || !carried || typeof vis === "undefined") {
+  if (!holder || !holder.dataset.graph || typeof vis === "undefined") {
     return;
   }
   const chosen = document.getElementById("graph-chosen");
-  const first = JSON.parse(carried.textContent);
+  const first = JSON.parse(holder.dataset.graph);
   const nodes = new vis.DataSet();
   const edges = new vis.DataSet();
   const pages = new Map();
