@@ -43,14 +43,14 @@ class Asked:
 
     @classmethod
     def of(cls, query: Mapping[str, str]) -> Asked:
-        tlp, level = query.get("tlp", ""), query.get("level", "")
+        tlp, level, since = query.get("tlp", ""), query.get("level", ""), query.get("since", "")
         return cls(
             kind=query.get("type", "").strip(),
             text=query.get("q", "").strip(),
             tlp=tlp if tlp in Tlp.__members__ else "",
             level=level if level in Classification.__members__ else "",
             marking=query.get("marking", "").strip(),
-            since=query.get("since", "") if _midnight(query.get("since", "")) else "",
+            since=since if _midnight(since) is not None else "",
         )
 
     @property
