@@ -439,14 +439,19 @@ def test_the_graph_library_is_served_from_the_installed_package(library: Library
 def test_a_graph_is_cut_only_among_what_the_reader_may_see(
     library: Library, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two neighbours of the malware are the Korean reader's to see, of four: a cut at two
-    tells it nothing of the other two, a cut at one keeps one it may see."""
+    """Four objects refer to the malware for the US reader, three the Korean reader may read
+    (the NOFORN relationship is not one): a cut at three cuts the US reader's graph and
+    tells the Korean reader nothing of the fourth; a cut at one keeps the newest."""
+    monkeypatch.setattr("allyshare.service.browsing.MAX_NEIGHBOURS", 3)
+    library.sign_in("morgan")
+    us, _ = neighbours(library, MALWARE["id"])
+    assert us["truncated"]
     library.sign_in("jiwoo")
-    monkeypatch.setattr("allyshare.service.browsing.MAX_NEIGHBOURS", 2)
     whole, _ = neighbours(library, MALWARE["id"])
-    assert not whole["truncated"] and len(whole["nodes"]) == 2
+    assert not whole["truncated"]
+    assert {node["id"] for node in whole["nodes"]} == {LOADER["id"], REPORT["id"]}
     monkeypatch.setattr("allyshare.service.browsing.MAX_NEIGHBOURS", 1)
     cut, _ = neighbours(library, MALWARE["id"])
     assert cut["truncated"]
-    assert [node["id"] for node in cut["nodes"]] == [LOADER["id"]]
+    assert [node["id"] for node in cut["nodes"]] == [REPORT["id"]]
     assert all(MALWARE["id"] in (edge["from"], edge["to"]) for edge in cut["edges"])

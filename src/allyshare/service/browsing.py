@@ -26,12 +26,12 @@ import orjson
 
 from allyshare.audit.entries import ObjectRefs
 from allyshare.errors import NotFound
-from allyshare.observables import REFERENCES, REFERS_TO, SIGHTING_OF
+from allyshare.observables import REFERENCES
 from allyshare.policy import AccessLabel, Classification, Tlp, label_of
 from allyshare.service.audit import derived_read
 from allyshare.service.gate import Gate
 from allyshare.service.reads import Reads, Scanned
-from allyshare.storage import Store, StoredVersion, User, VersionFilter
+from allyshare.storage import Collection, Store, StoredVersion, User, VersionFilter
 from allyshare.storage.observables import observable_digest
 
 SCAN_BUDGET = 5_000
@@ -155,7 +155,8 @@ class Browsing:
     def neighbours(self, user: User, object_id: str) -> Neighbourhood:
         """The object and its neighbours as the user may see them (module docstring); the
         versions shown are recorded as one read."""
-        readable = [a.collection.id for a in self._gate.collections_for(user) if a.can_read]
+        collections = [a.collection for a in self._gate.collections_for(user) if a.can_read]
+        readable = [collection.id for collection in collections]
         found = self._find(user, readable, [object_id])
         if object_id not in found:
             raise NotFound(f"no object {object_id} that you may see")
@@ -167,7 +168,7 @@ class Browsing:
             for ref in refs
             if ref != object_id
         ]
-        referrers = self._referrers(readable, object_id)
+        referrers, drawn.truncated = self._referrers(user, collections, object_id)
         found.update(self._find(user, readable, sorted(referrers - found.keys())))
         relationships: list[Shown] = []
         for referrer in sorted(referrers & found.keys()):
@@ -208,15 +209,26 @@ class Browsing:
         self._record(user, [center, *drawn.neighbours.values(), *vias], object_id)
         return drawn
 
-    def _referrers(self, readable: Sequence[str], object_id: str) -> set[str]:
-        """The objects the index says refer to the object (the reader's view not yet asked)."""
+    def _referrers(
+        self, user: User, collections: Sequence[Collection], object_id: str
+    ) -> tuple[set[str], bool]:
+        """The objects the index says refer to the object, under access keys the reader
+        passes (the index rows carry them, so what it may not see is never read); at most
+        `MAX_NEIGHBOURS` of them, the most recently added, so a much-cited object costs a
+        bounded read, and whether that cut any. Whether the reader sees each one whole is
+        for `_find` to say."""
         digests = [observable_digest(kind, object_id) for kind in REFERENCES]
-        return {
-            row.object_id
-            for collection_id in readable
-            for row in self._store.occurrences(collection_id, digests)
-            if row.kind in (REFERS_TO, SIGHTING_OF) and row.value == object_id
-        }
+        found: dict[str, int] = {}
+        for collection in collections:
+            visible = self._gate.view(user, collection).visible
+            for row in self._store.occurrences(collection.id, digests):
+                if row.kind not in REFERENCES or row.value != object_id:
+                    continue
+                if visible is not None and row.label not in visible:
+                    continue
+                found[row.object_id] = max(found.get(row.object_id, 0), row.date_added)
+        newest = sorted(found, key=found.__getitem__, reverse=True)
+        return set(newest[:MAX_NEIGHBOURS]), len(newest) > MAX_NEIGHBOURS
 
     def _find(
         self, user: User, readable: Sequence[str], object_ids: Sequence[str]
