@@ -85,9 +85,10 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
     database_url: str, tmp_path: Path
 ) -> None:
     """Versions stored before the index existed (downgrade past it, upgrade again) are
-    indexed by the migrations as an ingest would index them, what sightings are of too."""
+    indexed by the migrations as an ingest would index them, what sightings are of and what
+    relationships join too."""
     from allyshare.config import Settings
-    from allyshare.observables import SIGHTING_OF
+    from allyshare.observables import REFERS_TO, SIGHTING_OF
     from allyshare.service import CONSOLE, Node
     from allyshare.storage.observables import observable_digest
 
@@ -114,12 +115,23 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
         "modified": "2026-01-02T00:00:00.000Z",
         "sighting_of_ref": indicator["id"],
     }
-    stored = node.add_objects(CONSOLE, collection, [indicator, address, sighting])
-    assert stored.success_count == 3
+    relationship = {
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": "relationship--0d6f2a4e-0000-4000-8000-000000000004",
+        "created": "2026-01-02T00:00:00.000Z",
+        "modified": "2026-01-02T00:00:00.000Z",
+        "relationship_type": "related-to",
+        "source_ref": indicator["id"],
+        "target_ref": address["id"],
+    }
+    stored = node.add_objects(CONSOLE, collection, [indicator, address, sighting, relationship])
+    assert stored.success_count == 4
     node.close()
     wanted = [observable_digest("domain-name", "old.example"),
               observable_digest("ipv4-addr", "198.51.100.7"),
-              observable_digest(SIGHTING_OF, indicator["id"])]  # fmt: skip
+              observable_digest(SIGHTING_OF, indicator["id"]),
+              observable_digest(REFERS_TO, address["id"])]  # fmt: skip
     store = Store(database_url)
     inside = ("ipv4-addr", f"{0x0A000001:032x}", f"{0x0A000001:032x}")  # 10.0.0.1
 
@@ -133,6 +145,7 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
         ("ipv4-addr", "10.0.0.0/8", indicator["id"]),
         ("ipv4-addr", "198.51.100.7", address["id"]),
         (SIGHTING_OF, indicator["id"], sighting["id"]),
+        (REFERS_TO, address["id"], relationship["id"]),
     }
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))

@@ -55,14 +55,43 @@ that the sightings of an object are found without reading every sighting (`index
 Lookups never ask for it and private matching never offers it."""
 
 
+REFERS_TO = "refers-to"
+"""Not an observable type either: for a relationship, the objects it joins, and for a report,
+grouping, note or opinion, the objects it is about, so that the objects referring to one are
+found without reading them all (the relationship graph). Lookups and matching never use it."""
+
+REFERENCES = (SIGHTING_OF, REFERS_TO)
+"""The index's kinds that name objects rather than observed values."""
+
+_REFERRING: Final = {
+    "relationship": ("source_ref", "target_ref"),
+    "report": ("object_refs",),
+    "grouping": ("object_refs",),
+    "note": ("object_refs",),
+    "opinion": ("object_refs",),
+}
+
+
 def indexed_in(obj: Mapping[str, Any]) -> set[Observable]:
-    """What the index holds of an object: its observables and, for a sighting, what it is
-    of (`SIGHTING_OF`)."""
+    """What the index holds of an object: its observables, for a sighting what it is of
+    (`SIGHTING_OF`), and the objects it refers to (`REFERS_TO`)."""
     found = observables_in(obj)
     if obj.get("type") == "sighting":
         ref = obj.get("sighting_of_ref")
         if isinstance(ref, str):
             found.add((SIGHTING_OF, ref))
+    found.update((REFERS_TO, ref) for ref in referred_to(obj))
+    return found
+
+
+def referred_to(obj: Mapping[str, Any]) -> set[str]:
+    """The objects a relationship joins, or a report (grouping, note, opinion) is about."""
+    found: set[str] = set()
+    for name in _REFERRING.get(str(obj.get("type")), ()):
+        value = obj.get(name)
+        for ref in value if isinstance(value, list) else [value]:
+            if isinstance(ref, str):
+                found.add(ref)
     return found
 
 

@@ -25,6 +25,7 @@ from allyshare.policy import (
 )
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import Audit, Verification
+from allyshare.service.browsing import Browsing, Narrowing, Neighbourhood
 from allyshare.service.contributions import Contributed, Contributions
 from allyshare.service.correlation import Correlated, Correlation
 from allyshare.service.explain import Explainer, Explanation
@@ -34,7 +35,7 @@ from allyshare.service.members import CONSOLE, Members
 from allyshare.service.objects import Objects, Received
 from allyshare.service.orcon import Orcon
 from allyshare.service.peers import Peers
-from allyshare.service.reads import Outgoing, Reads
+from allyshare.service.reads import Outgoing, Reads, Scanned
 from allyshare.service.retention import Expired, Retention
 from allyshare.service.sessions import Session, Sessions
 from allyshare.service.sightings import Sighted, Sightings
@@ -84,6 +85,7 @@ class Node:
         self._correlation = Correlation(settings, store, self._gate, self._sightings)
         self._matching = Matching(settings, store, self._gate)
         self._sessions = Sessions(settings, store, self._gate, self._members)
+        self._browsing = Browsing(store, self._gate, self._reads)
         self._contributions = Contributions(store, self._gate, self._reads)
 
     @classmethod
@@ -337,6 +339,20 @@ class Node:
         return self._reads.read_objects(
             user, collection_id, selection, limit=limit, after=after, with_body=with_body
         )
+
+    def browse_objects(
+        self,
+        user: User,
+        collection_id: str,
+        narrowing: Narrowing,
+        *,
+        limit: int,
+        after: int | None = None,
+    ) -> Scanned:
+        return self._browsing.objects(user, collection_id, narrowing, limit=limit, after=after)
+
+    def neighbours(self, object_id: str, *, actor: User) -> Neighbourhood:
+        return self._browsing.neighbours(actor, object_id)
 
     def contributions(
         self, user: User, *, anonymous: bool = False, limit: int = 5

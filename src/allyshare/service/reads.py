@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
+from typing import Any
 
 import orjson
 
@@ -31,6 +32,7 @@ from allyshare.storage import (
 )
 
 EXPORT_BATCH = 10_000
+_SCAN_BATCH = 1_000
 
 
 @dataclass
@@ -57,6 +59,11 @@ class Shown:
                 item = item._replace(body=body)
             self.items.append(item if with_body else item._replace(body=b""))
 
+    def extend(self, other: Shown) -> None:
+        for position, cut in other.withheld.items():
+            self.withheld[len(self.items) + position] = cut
+        self.items.extend(other.items)
+
     def first(self, count: int) -> Shown:
         return Shown(
             self.items[:count], {at: cut for at, cut in self.withheld.items() if at < count}
@@ -75,6 +82,17 @@ class Shown:
 def _withheld(stored: bytes, shown: bytes) -> tuple[str, ...]:
     whole, cut = orjson.loads(stored), orjson.loads(shown)
     return tuple(sorted(name for name, value in whole.items() if cut.get(name) != value))
+
+
+@dataclass(frozen=True)
+class Scanned:
+    """A page read with a test no index answers: the versions that passed it, whether there
+    may be more, and where the next page goes on (past the last version read, which may be
+    past the last one shown)."""
+
+    items: list[StoredVersion]
+    more: bool
+    resume: int | None
 
 
 @dataclass(frozen=True)
@@ -149,6 +167,51 @@ class Reads:
     def recorded(self, user: User, collection_id: str, shown: Shown) -> None:
         """Record versions another service read for the user as it shows them."""
         self._record_read(user, collection_id, shown, with_body=True)
+
+    def read_matching(
+        self,
+        user: User,
+        collection_id: str,
+        selection: VersionFilter,
+        matches: Callable[[dict[str, Any]], bool],
+        *,
+        limit: int,
+        after: int | None,
+        budget: int,
+    ) -> Scanned:
+        """A page of the selected versions the user may see whose shown object ``matches``,
+        among at most ``budget`` versions read past ``after``.
+
+        For a test no index answers (text in a name or description): it is asked of the
+        object as the user sees it, so a withheld field never matches, and the budget bounds
+        each request's work however rare the matches are; the page then ends where the
+        reading stopped, and the next page goes on from there.
+        """
+        access = self._gate.collection_for(user, collection_id, "read")
+        view = self._gate.view(user, access.collection)
+        shown, cursor, scanned, more = Shown(), after, 0, True
+        while len(shown.items) <= limit and scanned < budget:
+            page = self._store.read_page(
+                collection_id,
+                selection,
+                limit=min(budget - scanned, _SCAN_BATCH),
+                after=cursor,
+                visible=view.visible,
+            )
+            batch = Shown()
+            batch.add(page.items, view, with_body=True)
+            shown.extend(batch.only(lambda item: matches(orjson.loads(item.body))))
+            scanned += len(page.items)
+            if page.items:
+                cursor = page.items[-1].date_added
+            if not page.more:
+                more = False
+                break
+        if len(shown.items) > limit:
+            shown = shown.first(limit)
+            more, cursor = True, shown.items[-1].date_added
+        self._record_read(user, collection_id, shown, with_body=True)
+        return Scanned(shown.items, more, cursor)
 
     def sees(self, user: User, collection_id: str, object_id: str) -> bool:
         """Whether the collection shows the user some version of the object: a check on

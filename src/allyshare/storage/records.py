@@ -156,6 +156,10 @@ class VersionFilter:
     spec_versions: tuple[str, ...] = ()
     versions: frozenset[str] = frozenset({"last"})
     added_after: int | None = None
+    labels: frozenset[int] | None = None
+    """Only versions under these access keys (None: any): a narrowing by marking, applied
+    after ``last``/``first`` are settled among the versions the reader passes, so it narrows
+    a read and never changes which version of an object it shows."""
 
 
 class StoredVersion(NamedTuple):

@@ -50,7 +50,7 @@ from allyshare.audit.entries import AuditEntry
 from allyshare.audit.merkle import Frontier
 from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
-from allyshare.observables import SIGHTING_OF
+from allyshare.observables import REFERENCES
 from allyshare.stix.types import APPROVAL_TYPE
 from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.access import AccessKey, sender_of
@@ -836,8 +836,11 @@ class Store:
         seq = _seq_of(collection_id)
         with self._read.connect() as connection:
             labels: set[int] | None = None
-            if visible is not None and not selection.object_ids:
-                labels = self._labels_in(connection, collection_id) & visible
+            if (visible is not None or selection.labels is not None) and not selection.object_ids:
+                labels = self._labels_in(connection, collection_id)
+                for narrowing in (visible, selection.labels):
+                    if narrowing is not None:
+                        labels &= narrowing
             if labels is not None and len(labels) <= _MERGED_KEYS:
                 if not labels:
                     return Page([], False)
@@ -1080,7 +1083,7 @@ class Store:
         self, collection_id: str, labels: frozenset[int]
     ) -> list[tuple[str, str]]:
         """Each (kind, value) the collection's versions under ``labels`` mention, once
-        (observables only: not what sightings are of)."""
+        (observables only: not the objects sightings, relationships and reports refer to)."""
         if not labels:
             return []
         seq = _seq_of(collection_id)
@@ -1088,7 +1091,7 @@ class Store:
             select(table.c.kind, table.c.value).where(
                 table.c.collection_seq == seq,
                 table.c.label_seq.in_(sorted(labels)),
-                table.c.kind != SIGHTING_OF,
+                table.c.kind.not_in(REFERENCES),
             )
             for table in (observables, observables_recent)
         ]
@@ -1557,8 +1560,11 @@ def _filter_clauses(
         clauses.append(objects.c.spec_version.in_(selection.spec_versions))
     if label is not None:
         clauses.append(objects.c.label_seq == label)
-    elif visible is not None:
-        clauses.append(objects.c.label_seq.in_(sorted(visible)))
+    else:
+        if visible is not None:
+            clauses.append(objects.c.label_seq.in_(sorted(visible)))
+        if selection.labels is not None:
+            clauses.append(objects.c.label_seq.in_(sorted(selection.labels)))
     wanted = selection.versions
     if "all" not in wanted:
         alternatives: list[Any] = []

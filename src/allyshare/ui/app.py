@@ -22,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from allyshare.service import Node
 from allyshare.taxii.auth import LoginLimiter
-from allyshare.ui import account, browse, operations, organization, search, upload
+from allyshare.ui import account, browse, graph, operations, organization, search, upload
 from allyshare.ui.web import HERE, UI_PATH, Ui
 
 __all__ = ["UI_PATH", "create_ui_app"]
@@ -34,6 +34,7 @@ def create_ui_app(node: Node, limiter: LoginLimiter) -> Starlette:
     routes = [
         *account.routes(ui),
         *browse.routes(ui),
+        *graph.routes(ui),
         *operations.routes(ui),
         *organization.routes(ui),
         *search.routes(ui),

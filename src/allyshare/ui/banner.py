@@ -16,9 +16,9 @@ from typing import Final
 
 from allyshare.policy import AccessLabel, Classification, Tlp
 
-__all__ = ["Banner", "Chip", "banner", "chips"]
+__all__ = ["LEVEL_NAMES", "Banner", "Chip", "banner", "chips"]
 
-_LEVELS: Final = {
+LEVEL_NAMES: Final = {
     Classification.U: "UNCLASSIFIED",
     Classification.C: "CONFIDENTIAL",
     Classification.S: "SECRET",
@@ -56,7 +56,7 @@ def banner(labels: Iterable[AccessLabel]) -> Banner:
             releasable = (
                 label.nationalities if releasable is None else releasable & label.nationalities
             )
-    parts = [_LEVELS[level]]
+    parts = [LEVEL_NAMES[level]]
     if proprietary:
         parts.append("PROPIN")
     if orcon:
@@ -73,7 +73,9 @@ def chips(label: AccessLabel) -> list[Chip]:
     found: list[Chip] = []
     if label.unknown:
         found.append(Chip("unknown marking", "unknown"))
-    found.append(Chip(_LEVELS[label.classification], f"level-{label.classification.name.lower()}"))
+    found.append(
+        Chip(LEVEL_NAMES[label.classification], f"level-{label.classification.name.lower()}")
+    )
     tlp = label.tlp or Tlp.CLEAR
     found.append(Chip(tlp.label, f"tlp-{tlp.name.lower().replace('_', '-')}"))
     if label.noforn:

@@ -28,6 +28,7 @@ from allyshare.taxii.auth import LoginLimiter
 from allyshare.ui.banner import Banner, banner
 
 __all__ = [
+    "HEADERS",
     "PAGE_SIZE",
     "SESSION_COOKIE",
     "UI_PATH",
