@@ -136,7 +136,7 @@ EXPOSURE_RULES = [
     ({"as_of": "June 2026"}, "'as_of': 'June 2026' is not a STIX timestamp"),
     (
         {"extensions": {EXPOSURE_EXTENSION_ID: {"extension_type": "property-extension"}}},
-        ".extension_type': must be \"new-sdo\"",
+        '.extension_type\': must be "new-sdo"',
     ),
     ({"extensions": None}, "'extensions': must hold extension-definition--2e02809a"),
     ({"created": None, "modified": None}, "'created': is required"),

@@ -53,6 +53,20 @@ _REFUSED = (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR)
 """What the store refuses of a version that passed every check (the id's lineage)."""
 
 
+def _refused_by_store(prepared: Prepared, result: IngestResult) -> dict[int, dict[str, str]]:
+    return {
+        position: {
+            "id": version.object_id,
+            "version": version.version,
+            "message": _OUTCOME_MESSAGES[outcome],
+        }
+        for position, version, outcome in zip(
+            prepared.positions, prepared.versions, result.outcomes, strict=True
+        )
+        if outcome in _REFUSED
+    }
+
+
 class _Withdraw(Exception):
     """An atomic write the store refused part of, per position: roll all of it back."""
 
@@ -180,16 +194,10 @@ class Objects:
                         community = self._sources.community_version(access.collection)
                         unit.ingest(collection_id, [community])
                     result = unit.ingest(collection_id, prepared.versions, reuse)
+                    refused = _refused_by_store(prepared, result) if atomic else None
+                    if refused:
+                        raise _Withdraw(refused)
                     status = status_of(result)
-                    if atomic and status.failure_count:
-                        refused = [
-                            position
-                            for position, outcome in zip(
-                                prepared.positions, result.outcomes, strict=True
-                            )
-                            if outcome in _REFUSED
-                        ]
-                        raise _Withdraw(dict(zip(refused, status.failures, strict=True)))
                     unit.record_status(status)
                     if user.peer is not None:
                         unit.record_receipts(collection_id, result.added, user.peer)
