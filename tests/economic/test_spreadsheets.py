@@ -206,12 +206,6 @@ def test_markings_by_tlp_name_or_id() -> None:
         parse_markings("TLP:PURPLE")
 
 
-def test_unknown_terms_are_warned_of() -> None:
-    read = incidents("Tours,CHN,KOR,toys,,port-access-denial,,,,2017-03-15,,,,,,,")
-    [row] = read.rows
-    assert len(row.warnings) == 2
-
-
 def test_the_readme_documents_the_header_and_its_example_reads() -> None:
     section = README.split("## Economic coercion and supply chains", 1)[1].split("\n## ", 1)[0]
     for column in [*INCIDENT_COLUMNS, *EXPOSURE_COLUMNS]:

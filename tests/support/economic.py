@@ -95,7 +95,9 @@ amounts = st.floats(min_value=0, max_value=1e13, allow_nan=False, allow_infinity
 def incidents(draw: st.DrawFn) -> dict[str, Any]:
     """Any valid incident: vocabulary terms in and out of the lists, optional parts present
     or not, ranges from their edges in."""
-    coercing, targeted = draw(st.lists(st.sampled_from(COUNTRIES), min_size=2, max_size=2, unique=True))
+    coercing, targeted = draw(
+        st.lists(st.sampled_from(COUNTRIES), min_size=2, max_size=2, unique=True)
+    )
     start, end = sorted(draw(st.lists(timestamps, min_size=2, max_size=2)))
     low, high = sorted(draw(st.lists(amounts, min_size=2, max_size=2)))
     extension: dict[str, Any] = {

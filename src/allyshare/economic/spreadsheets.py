@@ -133,7 +133,6 @@ class Row:
     number: int
     obj: dict[str, Any]
     identities: list[dict[str, Any]]
-    warnings: list[str]
 
 
 @dataclass
@@ -265,12 +264,12 @@ def _read_row(
         obj["object_marking_refs"] = list(markings)
     try:
         check_object(obj)
-        warnings = check_economic(obj)
+        check_economic(obj)  # its warnings come with the node's answer, with any others
     except InvalidObject as exc:
         prop = exc.prop or ""
         column = _PROPERTY_COLUMNS.get(prop, prop if prop in columns else None)
         return [RowError(number, column, f"'{prop}' {exc.reason}" if prop else exc.reason)]
-    return Row(number, obj, identities, warnings)
+    return Row(number, obj, identities)
 
 
 class _Cells:

@@ -63,7 +63,6 @@ def import_csv(
         outcome.refused = True
         return outcome
     for row in read.rows:
-        outcome.warnings.extend(RowError(row.number, None, warning) for warning in row.warnings)
         outcome.objects[row.number] = row.obj["id"]
     identities = identities_of(read.rows)
     held = _seen(node, actor, collection_id, [identity["id"] for identity in identities])
@@ -82,10 +81,14 @@ def import_csv(
             outcome.errors.append(RowError(rows_of[failure["id"]], None, failure["message"]))
     outcome.errors.sort(key=lambda error: error.row)
     for success in status.successes:
-        if success["message"].startswith("stored"):
+        message, _, warning = success["message"].partition("; warning: ")
+        if message.partition(";")[0] == "stored":
             outcome.stored += 1
         else:
             outcome.duplicate += 1
+        if warning:
+            outcome.warnings.append(RowError(rows_of[success["id"]], None, warning))
+    outcome.warnings.sort(key=lambda warning: warning.row)
     outcome.refused = not skip_bad and status.failure_count > 0
     return outcome
 
