@@ -1,6 +1,7 @@
-"""Checking what a writer sends before anything is written: each object validated and judged
-by the write rules on its own (one bad object never spoils the rest), and what becomes of an
-id another originator already uses."""
+"""Checking what a writer sends before anything is written: each object validated (the STIX
+rules, and the rules of the economic extensions it uses) and judged by the write rules on its
+own (one bad object never spoils the rest, unless the writer asks for all or nothing), and
+what becomes of an id another originator already uses."""
 
 from __future__ import annotations
 
