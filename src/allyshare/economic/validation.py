@@ -59,14 +59,13 @@ def check_economic(obj: Mapping[str, Any]) -> list[str]:
     extensions = obj.get("extensions")
     extensions = extensions if isinstance(extensions, Mapping) else {}
     coercion = extensions.get(COERCION_EXTENSION_ID)
-    is_exposure = obj.get("type") == EXPOSURE_TYPE
     if coercion is not None:
         if obj.get("type") != "incident":
             raise InvalidObject(
                 oid, "extensions", "the economic-coercion extension applies to incidents only"
             )
         return _check_coercion(oid, coercion)
-    if is_exposure:
+    if obj.get("type") == EXPOSURE_TYPE:
         return _check_exposure(oid, obj, extensions.get(EXPOSURE_EXTENSION_ID))
     if EXPOSURE_EXTENSION_ID in extensions:
         raise InvalidObject(
