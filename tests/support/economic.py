@@ -152,3 +152,57 @@ def exposures(draw: st.DrawFn) -> dict[str, Any]:
         time_to_substitute_months=draw(st.none() | st.integers(0, 600)),
         as_of=draw(st.none() | timestamps),
     )
+
+
+# Mutations that each break one rule, for either kind of object.
+_INCIDENT_BREAKS = {
+    "coercing_state": st.sampled_from(["XXX", "cn", "", 156, None]),
+    "targeted_country": st.sampled_from(["ZZZ", "Korea", None]),
+    "targeted_sectors": st.sampled_from([[], ["Rare Earths"], "tourism", [None], None]),
+    "measures": st.sampled_from([[], ["import_ban"], ["a--b"], None]),
+    "start": st.sampled_from(["yesterday", "2017-02-30T00:00:00Z", None]),
+    "estimated_impact": st.sampled_from(
+        [
+            {"currency": "USD", "min": -1, "max": 1},
+            {"currency": "EURO", "min": 1, "max": 1},
+            {"currency": "USD", "min": 2, "max": 1},
+            {"currency": "USD", "min": float("inf"), "max": float("inf")},
+            {"currency": "USD", "min": 1},
+        ]
+    ),
+    "targeted_company_refs": st.sampled_from([["Lotte"], [], ["identity--1"]]),
+}
+_EXPOSURE_BREAKS = {
+    "component_category": st.sampled_from(["5G_RAN", "", None, ["5g-ran"]]),
+    "vendor_ref": st.sampled_from(["Huawei", None, "identity--x"]),
+    "vendor_country": st.sampled_from(["PRC", None, "chn"]),
+    "share": st.sampled_from([0, -0.5, 1.5, 100, "40%", None, True])
+    | st.floats(min_value=1, exclude_min=True)
+    | st.floats(max_value=0),
+    "criticality": st.sampled_from(["High", "extreme", None, 3]),
+    "time_to_substitute_months": st.sampled_from([-1, 2.5, "12", True]),
+    "as_of": st.sampled_from(["2026-06-30", "now"]),
+}
+
+
+@st.composite
+def broken(draw: st.DrawFn) -> dict[str, Any]:
+    """A valid incident or exposure with one rule broken."""
+    if draw(st.booleans()):
+        obj = draw(incidents())
+        name = draw(st.sampled_from(sorted(_INCIDENT_BREAKS)))
+        value = draw(_INCIDENT_BREAKS[name])
+        extension = obj["extensions"][COERCION_EXTENSION_ID]
+        if value is None:
+            extension.pop(name, None)
+        else:
+            extension[name] = value
+        return obj
+    obj = draw(exposures())
+    name = draw(st.sampled_from(sorted(_EXPOSURE_BREAKS)))
+    value = draw(_EXPOSURE_BREAKS[name])
+    if value is None:
+        obj.pop(name, None)
+    else:
+        obj[name] = value
+    return obj
