@@ -13,6 +13,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from allyshare.stix.types import EXPOSURE_TYPE
+
 __all__ = [
     "COERCION_EXTENSION_ID",
     "COERCION_MEASURES",
@@ -28,7 +30,6 @@ COERCION_EXTENSION_ID = "extension-definition--536201ca-ca98-4106-ab79-e091d35e4
 """The property extension on ``incident`` that makes it an economic-coercion incident."""
 EXPOSURE_EXTENSION_ID = "extension-definition--2e02809a-e765-4622-bb00-ef0820e424ed"
 """The new-sdo extension defining `EXPOSURE_TYPE`."""
-EXPOSURE_TYPE = "x-allyshare-supply-chain-exposure"
 
 COERCION_SECTORS = frozenset(
     {
