@@ -96,6 +96,7 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     tokens = {
         "kor": node.add_user("kor-analyst", organization=kor, roles=roles),
         "jpn": node.add_user("jpn-analyst", organization=jpn, roles=roles),
+        "reader": node.add_user("kor-reader", organization=kor, roles=["reader"]),
     }
     with TestClient(create_server_app(node)) as client:
         yield Site(client, node, collection, tokens)
@@ -257,3 +258,11 @@ def test_the_api_refuses_what_is_not_a_spreadsheet(site: Site) -> None:
         headers=site.headers("kor", **{"Content-Type": "text/csv"}),
     )
     assert unknown.status_code == 404
+    reader = site.client.post(
+        path,
+        params={"kind": "exposures"},
+        content=EXPOSURES.encode(),
+        headers=site.headers("reader", **{"Content-Type": "text/csv"}),
+    )
+    assert reader.status_code == 403
+    assert site.served() == []
