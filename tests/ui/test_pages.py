@@ -17,39 +17,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from allyshare.config import Settings
-from allyshare.policy import ACS_EXTENSION_ID
 from allyshare.server import create_server_app
 from allyshare.service import CONSOLE, Node
 from allyshare.service import sessions as sessions_module
 from allyshare.storage import EntryFilter
 
 from support.agreements import us_rok_tech
+from support.ui_pages import NOFORN, noforn_definition
 
 TAXII = "application/taxii+json;version=2.1"
-NOFORN = "marking-definition--6c1c1a3e-0000-4000-8000-00000000a001"
 HOST = "testserver.local"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def noforn_definition() -> dict[str, Any]:
-    return {
-        "type": "marking-definition",
-        "spec_version": "2.1",
-        "id": NOFORN,
-        "created": "2026-01-01T00:00:00.000Z",
-        "name": "S//NOFORN",
-        "extensions": {
-            ACS_EXTENSION_ID: {
-                "extension_type": "property-extension",
-                "identifier": "isa:guide.19001.ACS3-6c1c1a3e-0000-4000-8000-00000000a001",
-                "create_date_time": "2026-01-01T00:00:00Z",
-                "name": "S//NOFORN",
-                "policy_reference": "urn:isa:policy:acs:ns:v3.0?privdefault=permit",
-                "responsible_entity_custodian": "USA.CISA",
-                "control_set": {"classification": "S", "formal_determination": ["NF"]},
-            }
-        },
-    }
 
 
 def indicator(number: int, name: str, *markings: str) -> dict[str, Any]:
