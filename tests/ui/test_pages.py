@@ -259,3 +259,6 @@ def test_an_object_page_shows_what_is_withheld_and_why(site: Site) -> None:
     whole = site.client.get(partly)
     assert "A US source saw it first." in whole.text
     assert "data-withheld" not in whole.text
+    # The object is unmarked, but its description shown is S//NOFORN: so is the page.
+    assert re.search(r"data-banner>SECRET//NOFORN<", whole.text)
+    assert re.search(r"data-banner>UNCLASSIFIED<", page.text)

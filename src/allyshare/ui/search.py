@@ -150,7 +150,8 @@ def routes(ui: Ui) -> list[BaseRoute]:
             )
             for ((collection_id, object_id), obj), label in zip(shown, labels, strict=True)
         ]
-        return Searched(found, labels, True, more=more, organizations_not_shown=not_shown)
+        carried = node.shown_labels([obj for _, obj in shown])
+        return Searched(found, carried, True, more=more, organizations_not_shown=not_shown)
 
     async def page(
         request: Request,
