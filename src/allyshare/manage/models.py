@@ -398,7 +398,10 @@ class NewLookup(_Request):
     values: list[Annotated[str, Field(min_length=1, max_length=2048)]] = Field(
         min_length=1, max_length=10_000
     )
-    type: str | None = Field(default=None, description="the observable type, when known")
+    type: str | None = Field(
+        default=None,
+        description="the observable type, when known; name: look the values up as names",
+    )
 
 
 class NewMatch(_Request):
