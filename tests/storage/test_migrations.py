@@ -170,9 +170,9 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
     }
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
-    # Back to before the names only (the rows just ingested wait in the small table), and
-    # to before the index.
-    for target in ("0016", "0009"):
+    # Back to before the references and names only (the rows just ingested wait in the small
+    # table), and to before the index.
+    for target in ("0015", "0009"):
         engine = create_engine(database_url)
         with engine.begin() as connection:
             config.attributes["connection"] = connection
