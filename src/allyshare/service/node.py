@@ -444,9 +444,16 @@ class Node:
         return self._sources.reveals(actor)
 
     def lookup(
-        self, values: Sequence[str], kind: str | None = None, *, actor: User = CONSOLE
+        self,
+        values: Sequence[str],
+        kind: str | None = None,
+        *,
+        names: bool = False,
+        actor: User = CONSOLE,
     ) -> list[Correlated]:
-        return self._correlation.lookup(actor, values, kind)
+        """The objects the actor may see that mention each value: observable values, or names
+        with ``kind="name"``, or both with ``names`` (`Correlation.lookup`)."""
+        return self._correlation.lookup(actor, values, kind, names=names)
 
     def match(
         self,
