@@ -262,3 +262,21 @@ def test_an_object_page_shows_what_is_withheld_and_why(site: Site) -> None:
     # The object is unmarked, but its description shown is S//NOFORN: so is the page.
     assert re.search(r"data-banner>SECRET//NOFORN<", whole.text)
     assert re.search(r"data-banner>UNCLASSIFIED<", page.text)
+
+
+def test_an_older_version_is_shown_when_the_newest_is_withheld_whole(site: Site) -> None:
+    """A NOFORN marking on a property the object cannot lose withholds the newest version
+    whole from a Korean reader; TAXII then shows the older one, and so does the page."""
+    morgan = site.node.authenticate_token(site.tokens["morgan"])
+    older = indicator(1, "Shared with both")
+    newer = {
+        **older,
+        "modified": "2026-02-01T00:00:00.000Z",
+        "granular_markings": [{"marking_ref": NOFORN, "selectors": ["type"]}],
+    }
+    assert site.node.add_objects(morgan, site.collection, [newer]).failure_count == 0
+    site.sign_in("jiwoo")
+    page = site.client.get(f"/ui/collections/{site.collection}/objects/{older['id']}/")
+    assert page.status_code == 200
+    assert "2026-01-01T00:00:00.000Z" in page.text
+    assert "2026-02-01T00:00:00.000Z" not in page.text
