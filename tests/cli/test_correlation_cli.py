@@ -1,5 +1,5 @@
-"""``allyshare lookup`` and ``allyshare match`` from the command line: values given or read
-from a file, as a user may see them or match them."""
+"""``allyshare lookup`` and ``allyshare match`` from the command line: values (or, with
+``--type name``, names) given or read from a file, as a user may see them or match them."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ INDICATOR = {
     "valid_from": "2026-01-01T00:00:00Z",
 }
 
+MALWARE = {
+    "type": "malware",
+    "spec_version": "2.1",
+    "id": "malware--5b0e3f52-0000-4000-8000-000000000012",
+    "created": "2026-01-01T00:00:00.000Z",
+    "modified": "2026-01-01T00:00:00.000Z",
+    "name": "AppleJeus",
+    "is_family": True,
+}
+
 
 def run(capsys: pytest.CaptureFixture[str], node_dir: Path, *args: str) -> tuple[int, str, str]:
     code = main([*args, "--data-dir", str(node_dir)])
@@ -39,6 +49,13 @@ def test_lookup_from_arguments_and_a_file(
     bundle = tmp_path / "bundle.json"
     bundle.write_bytes(orjson.dumps(INDICATOR))
     assert run(capsys, node_dir, "import", str(bundle), "--collection", collection)[0] == 0
+    bundle.write_bytes(orjson.dumps(MALWARE))
+    assert run(capsys, node_dir, "import", str(bundle), "--collection", collection)[0] == 0
+    code, out, err = run(capsys, node_dir, "lookup", "--type", "name", "appleJEUS", " ")
+    assert code == 0, err
+    assert out.splitlines()[0] == "appleJEUS (name applejeus): 1 object(s)"
+    assert out.splitlines()[1].startswith(f"  {MALWARE['id']} in {collection}, added ")
+    assert out.splitlines()[2] == " : not a name"
     code, out, err = run(capsys, node_dir, "lookup", "198.51.100.7", "C2.Example.", "nothing")
     assert code == 0, err
     lines = out.splitlines()

@@ -863,6 +863,23 @@ def test_observables_are_looked_up_as_the_caller_may_see_them(site: Site, analys
         site.call("GET", "/observables?value=x&type=nonsense", analyst), 400
     )
     assert problem(site.call("POST", "/observables/lookup", analyst, body={"values": []}), 400)
+    # Names, when asked for (type=name): whole, in any case.
+    group = {
+        "type": "intrusion-set",
+        "spec_version": "2.1",
+        "id": "intrusion-set--7d3a1c2e-0000-4000-8000-000000000014",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "name": "Lazarus Group",
+        "object_marking_refs": [green],
+    }
+    assert site.node.add_objects(root, site.collection, [group]).success_count
+    by_name = site.call("GET", "/observables?value=LAZARUS%20group&type=name", analyst)
+    [named] = by_name.json()["results"]
+    assert named["observables"] == [{"type": "name", "value": "lazarus group"}]
+    assert [o["id"] for o in named["objects"]] == [group["id"]]
+    unasked = site.call("GET", "/observables?value=Lazarus%20Group", analyst).json()
+    assert unasked["results"][0]["count"] == 0
 
 
 def test_private_matching_answers_a_member_and_says_when_to_come_back(

@@ -1,6 +1,7 @@
 """Normalization and extraction of observables: one spelling per value whichever way it is
 written, and the values a pattern compares read the same by the fast path and by the OASIS
-pattern library's inspector, on generated patterns."""
+pattern library's inspector, on generated patterns. The names of named objects (threat actors,
+malware, ...) are indexed beside them, one spelling per name whatever its case and spacing."""
 
 from __future__ import annotations
 
@@ -12,7 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stix2patterns.validator import run_validator
 
-from allyshare.observables import normalize, observables_in
+from allyshare.observables import (
+    KINDS,
+    NAME,
+    NAMED_TYPES,
+    NOT_VALUES,
+    REFERENCES,
+    REFERS_TO,
+    indexed_in,
+    name_in,
+    normalize,
+    normalize_name,
+    observables_in,
+)
 from allyshare.observables.lookup import candidates
 from allyshare.stix.patterns import _library_comparisons, comparisons
 
@@ -195,3 +208,88 @@ def test_observable_objects_and_their_hashes() -> None:
         ("email-addr", "x@phish.example"),
         ("ipv4-addr", "203.0.113.0/24"),
     }
+
+
+# --- names --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("written", "normalized"),
+    [
+        ("Lazarus Group", "lazarus group"),
+        ("  LAZARUS\t\n  group ", "lazarus group"),
+        ("Lazarus\u00a0Group", "lazarus group"),  # NFKC: a no-break space is a space
+        ("ＡＰＴ３８", "apt38"),  # NFKC: full-width letters and digits
+        ("Straße", "strasse"),  # case folding, not lower casing
+        ("김수키", "김수키"),
+        ("Ｅvil.Example", "evil.example"),
+    ],
+)
+def test_a_name_is_spelled_one_way(written: str, normalized: str) -> None:
+    assert normalize_name(written) == normalized
+
+
+@pytest.mark.parametrize("value", ["", "   \t\n", None, 7, ["Lazarus"], "a\x00b", "x" * 2049])
+def test_what_is_no_name_is_not_indexed(value: object) -> None:
+    assert normalize_name(value) is None
+
+
+NAMED = sorted(NAMED_TYPES)
+
+
+@pytest.mark.parametrize("stix_type", NAMED)
+def test_each_named_type_has_its_name_indexed(stix_type: str) -> None:
+    obj = {"type": stix_type, "id": f"{stix_type}--1", "name": " The  Name "}
+    assert name_in(obj) == "the name"
+    assert (NAME, "the name") in indexed_in(obj)
+
+
+@pytest.mark.parametrize(
+    "obj",
+    [
+        {"type": "indicator", "name": "Lazarus C2", "pattern_type": "sigma", "pattern": "x"},
+        {"type": "relationship", "name": "uses", "source_ref": "a--1", "target_ref": "b--1"},
+        {"type": "sighting", "name": "seen", "sighting_of_ref": "indicator--1"},
+        {"type": "file", "name": "dropper.exe", "hashes": {"MD5": "aa"}},
+        {"type": "software", "name": "Office"},
+        {"type": "x-allyshare-supply-chain-exposure", "name": "Exposure"},
+        {"type": "note", "name": "n", "content": "x", "object_refs": ["malware--1"]},
+        {"type": "malware", "is_family": False},
+        {"type": "threat-actor", "name": "   "},
+    ],
+)
+def test_only_named_types_have_a_name_indexed(obj: dict[str, Any]) -> None:
+    assert name_in(obj) is None
+    assert not any(kind == NAME for kind, _ in indexed_in(obj))
+
+
+def test_a_named_object_keeps_its_other_entries_and_names_are_no_observables() -> None:
+    report = {"type": "report", "name": "Q3 Report", "object_refs": ["malware--1"]}
+    assert indexed_in(report) == {(NAME, "q3 report"), (REFERS_TO, "malware--1")}
+    assert observables_in(report) == set()
+    assert NAME in NOT_VALUES and NAME not in KINDS and NAME not in REFERENCES
+    # A lookup asks for names only when told to.
+    assert candidates("Lazarus Group") == []
+    assert candidates("Lazarus  GROUP", NAME) == [(NAME, "lazarus group")]
+    assert candidates("evil.example") == [("domain-name", "evil.example")]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=40))
+def test_normalizing_a_name_twice_changes_nothing(text: str) -> None:
+    once = normalize_name(text)
+    assert once is None or normalize_name(once) == once
+
+
+WORDS = st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1), min_size=1)
+SPACES = st.text(alphabet=" \t\n\r\u00a0\u2003\u3000", min_size=1, max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(WORDS, st.data())
+def test_a_name_is_found_however_it_is_cased_and_spaced(words: list[str], data: Any) -> None:
+    plain = " ".join(words)
+    gaps = [data.draw(SPACES) for _ in range(len(words) + 1)]
+    spaced = gaps[0] + "".join(w + gap for w, gap in zip(words, gaps[1:], strict=True))
+    written = _case(data.draw, spaced)
+    assert normalize_name(written) == normalize_name(plain) == plain

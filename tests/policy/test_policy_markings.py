@@ -22,6 +22,7 @@ from allyshare.policy import (
     check_marking_definition,
     label_of,
     object_label,
+    shown_label,
 )
 from allyshare.stix.validation import check_object
 
@@ -415,6 +416,22 @@ def test_object_label_is_fail_closed_for_unreadable_refs() -> None:
     assert object_label({"object_marking_refs": [3]}, registry).unknown
     assert object_label({}, registry) == AccessLabel()
     assert object_label({"object_marking_refs": [Tlp.RED.marking_id]}, registry).tlp is Tlp.RED
+
+
+def test_the_shown_label_adds_the_granular_markings_a_copy_still_carries() -> None:
+    registry = MarkingRegistry()
+    green, red = Tlp.GREEN.marking_id, Tlp.RED.marking_id
+    whole = {
+        "object_marking_refs": [green],
+        "granular_markings": [
+            {"marking_ref": red, "selectors": ["description"]},
+            {"lang": "ko", "selectors": ["name"]},
+        ],
+    }
+    assert object_label(whole, registry).tlp is Tlp.GREEN
+    assert shown_label(whole, registry).tlp is Tlp.RED
+    assert shown_label({"object_marking_refs": [green]}, registry).tlp is Tlp.GREEN
+    assert shown_label({"granular_markings": "oops"}, registry).unknown
 
 
 # --- the shipped extension definition -----------------------------------------------------------

@@ -2,7 +2,9 @@
 reader may see that mention a value, however it was written, across collections; hides what
 the reader may not see (down to a granular marking on the pattern); reports a value in too
 many objects as common; counts hidden holders only where the agreement's k allows; shows each
-listed object's sightings as the reader may see them, read once per lookup."""
+listed object's sightings as the reader may see them, read once per lookup. Names of named
+objects are found whole, in any case, only when asked for, and never where a granular marking
+withholds the name from the reader."""
 
 from __future__ import annotations
 
@@ -11,14 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from allyshare.community import identity_of
 from allyshare.config import Settings
 from allyshare.errors import InvalidInput
+from allyshare.policy import ACS_EXTENSION_ID
 from allyshare.service import CONSOLE, Node
 from allyshare.service.reads import Reads
-from allyshare.storage import EntryFilter, User
+from allyshare.storage import EntryFilter, User, VersionFilter
 
 from support.agreements import us_rok_tech
 
@@ -343,3 +347,107 @@ def test_a_lookup_that_lists_nothing_reads_no_sightings(site: Site, scanned: lis
     entries = site.node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
     [entry] = [e for e in entries if "lookup" in e.get("detail", {})]
     assert "objects" not in entry
+
+
+# --- names --------------------------------------------------------------------------------
+
+NOFORN = {
+    "type": "marking-definition",
+    "spec_version": "2.1",
+    "id": "marking-definition--6c1c1a3e-0000-4000-8000-0000000c0001",
+    "created": "2026-01-01T00:00:00.000Z",
+    "name": "U//NOFORN",
+    "extensions": {
+        ACS_EXTENSION_ID: {
+            "extension_type": "property-extension",
+            "identifier": "isa:guide.19001.ACS3-6c1c1a3e-0000-4000-8000-0000000c0001",
+            "create_date_time": "2026-01-01T00:00:00Z",
+            "name": "U//NOFORN",
+            "policy_reference": "urn:isa:policy:acs:ns:v3.0?privdefault=permit",
+            "responsible_entity_custodian": "USA.CISA",
+            "control_set": {"classification": "U", "formal_determination": ["NF"]},
+        }
+    },
+}
+
+
+def sdo(kind: str, number: int, name: str | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "spec_version": "2.1",
+        "id": f"{kind}--{number:08d}-0000-4000-8000-00000000000a",
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        **({"name": name} if name is not None else {}),
+        "object_marking_refs": [GREEN],
+        **extra,
+    }
+
+
+def test_a_name_is_found_whole_in_any_case_where_the_reader_may_read(site: Site) -> None:
+    internal = site.node.add_collection("Internal", "this node's country only").id
+    malware = sdo("malware", 1, "WannaCry", is_family=True)
+    lazarus = sdo("intrusion-set", 2, "Lazarus  Group")
+    actor = sdo("threat-actor", 3, "WANNACRY")
+    tool = sdo("tool", 4, "wannacry")
+    named = indicator(60, "[ipv4-addr:value = '192.0.2.60']", name="WannaCry")
+    site.add("cisa", site.shared, malware, named)
+    site.add("kisa", site.other, lazarus, actor)
+    site.add("cisa", internal, tool)
+    # Not the indicator, whose name is not indexed, nor what the reader may not read.
+    assert site.ids("kisa", " wannaCRY ", "name") == [malware["id"], actor["id"]]
+    assert site.ids("fbi", "wannacry", "name") == [malware["id"], actor["id"], tool["id"]]
+    assert site.ids("nis", "lazarus group", "name") == [lazarus["id"]]
+    [found] = site.node.lookup(["Lazarus\u00a0GROUP"], "name", actor=site.users["nis"])
+    assert found.as_json()["observables"] == [{"type": "name", "value": "lazarus group"}]
+    assert found.as_json()["objects"][0]["collections"] == [site.other]
+    # Whole names only, and a lookup of values never answers with names.
+    assert site.ids("nis", "lazarus", "name") == []
+    assert site.ids("nis", "Lazarus Group") == []
+
+
+def test_a_value_is_looked_up_as_a_name_only_when_asked(site: Site) -> None:
+    named_like = sdo("malware", 5, "Evil.Example", is_family=True)
+    site.add("cisa", site.shared, named_like, sco("domain-name", 70, "evil.example"))
+    domain = "domain-name--00000070-0000-4000-8000-000000000000"
+    assert site.ids("kisa", "evil.example") == [domain]
+    assert site.ids("kisa", "evil.example", "name") == [named_like["id"]]
+    [both] = site.node.lookup(["EVIL.example"], names=True, actor=site.users["kisa"])
+    assert [m["id"] for m in both.as_json()["objects"]] == [domain, named_like["id"]]
+    assert both.as_json()["observables"] == [
+        {"type": "domain-name", "value": "evil.example"},
+        {"type": "name", "value": "evil.example"},
+    ]
+    with pytest.raises(InvalidInput, match="or name"):
+        site.node.lookup(["evil.example"], "names", actor=site.users["kisa"])
+
+
+def test_a_name_withheld_by_a_granular_marking_is_not_found(site: Site) -> None:
+    """The malware's name is NOFORN: a Korean reader reads the malware, without its name, and
+    does not find it by that name; a US reader does."""
+    loader = sdo(
+        "malware",
+        6,
+        "Hanbit Loader",
+        is_family=False,
+        description="A loader seen at a supplier.",
+        granular_markings=[{"marking_ref": NOFORN["id"], "selectors": ["name"]}],
+    )
+    site.add("cisa", site.shared, NOFORN, loader)
+    assert site.ids("fbi", "hanbit loader", "name") == [loader["id"]]
+    assert site.ids("kisa", "hanbit loader", "name") == []
+    [found] = site.node.lookup(["hanbit loader"], names=True, actor=site.users["kisa"])
+    assert found.count == 0
+    # The rest of the malware is the Korean reader's to read.
+    page = site.node.read_objects(
+        site.users["kisa"], site.shared, VersionFilter(object_ids=(loader["id"],)), limit=1
+    )
+    [item] = page.items
+    shown = orjson.loads(item.body)
+    assert "name" not in shown and shown["description"] == "A loader seen at a supplier."
+
+
+def test_a_name_no_database_text_holds_is_stored_and_not_indexed(site: Site) -> None:
+    site.add("cisa", site.shared, sdo("campaign", 7, "Operation\x00Null"))
+    assert site.ids("cisa", "Operation Null", "name") == []
+    assert site.ids("cisa", "operation\x00null", "name") == []

@@ -255,3 +255,33 @@ def test_a_removed_version_no_longer_matches(site: Site, clock: list[int]) -> No
     assert site.node.delete_objects(CONSOLE, site.collection, removed) == 1
     clock[0] += 10_000_000
     assert site.node.match(site.collection, [HELD[0]], actor=cisa).matched == []
+
+
+def test_names_are_never_offered_to_match(site: Site, clock: list[int]) -> None:
+    """Names are indexed beside the values, and a recipient finds them by a lookup; matching
+    offers none, not even a name that reads as a domain."""
+    named = [
+        {
+            "type": kind,
+            "spec_version": "2.1",
+            "id": f"{kind}--{number:08d}-0000-4000-8000-00000000000b",
+            "created": "2026-01-01T00:00:00.000Z",
+            "modified": "2026-01-01T00:00:00.000Z",
+            "name": name,
+            "object_marking_refs": [MATCH_ONLY["id"]],
+            **extra,
+        }
+        for kind, number, name, extra in (
+            ("malware", 1, "lure.example", {"is_family": True}),
+            ("campaign", 2, "Hanbit Lure", {}),
+        )
+    ]
+    status = site.node.add_objects(site.user("hanbit"), site.collection, named)
+    assert status.failure_count == 0, status.failures
+    [found] = site.node.lookup(["LURE.example"], "name", actor=site.user("kisa"))
+    assert [m.object_id for m in found.mentions.values()] == [named[0]["id"]]
+    asked = ["lure.example", "Hanbit Lure", "hanbit lure", HELD[0]]
+    assert site.node.match(site.collection, asked, actor=site.user("cisa")).matched == [HELD[0]]
+    clock[0] += 10_000_000
+    with pytest.raises(InvalidInput, match="unknown observable type 'name'"):
+        site.node.match(site.collection, ["Hanbit Lure"], "name", actor=site.user("cisa"))

@@ -85,10 +85,10 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
     database_url: str, tmp_path: Path
 ) -> None:
     """Versions stored before the index existed (downgrade past it, upgrade again) are
-    indexed by the migrations as an ingest would index them, what sightings are of and what
-    relationships join too."""
+    indexed by the migrations as an ingest would index them, what sightings are of, what
+    relationships join and the names of named objects too."""
     from allyshare.config import Settings
-    from allyshare.observables import REFERS_TO, SIGHTING_OF
+    from allyshare.observables import NAME, REFERS_TO, SIGHTING_OF
     from allyshare.service import CONSOLE, Node
     from allyshare.storage.observables import observable_digest
 
@@ -125,19 +125,37 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
         "source_ref": indicator["id"],
         "target_ref": address["id"],
     }
-    stored = node.add_objects(CONSOLE, collection, [indicator, address, sighting, relationship])
-    assert stored.success_count == 4
+    malware = {
+        "type": "malware",
+        "spec_version": "2.1",
+        "id": "malware--0d6f2a4e-0000-4000-8000-000000000005",
+        "created": "2026-01-03T00:00:00.000Z",
+        "modified": "2026-01-03T00:00:00.000Z",
+        "name": "Old  LOADER",
+        "is_family": True,
+    }
+    unnamed = {**malware, "id": "malware--0d6f2a4e-0000-4000-8000-000000000006",
+               "is_family": False, "name": "   "}  # fmt: skip
+    named_indicator = {**indicator, "id": "indicator--0d6f2a4e-0000-4000-8000-000000000007",
+                       "name": "Old Loader"}  # fmt: skip
+    written = [indicator, address, sighting, relationship, malware, unnamed, named_indicator]
+    stored = node.add_objects(CONSOLE, collection, written)
+    assert stored.success_count == 7
     node.close()
     wanted = [observable_digest("domain-name", "old.example"),
               observable_digest("ipv4-addr", "198.51.100.7"),
               observable_digest(SIGHTING_OF, indicator["id"]),
-              observable_digest(REFERS_TO, address["id"])]  # fmt: skip
+              observable_digest(REFERS_TO, address["id"]),
+              observable_digest(NAME, "old loader"),
+              observable_digest(NAME, "")]  # fmt: skip
     store = Store(database_url)
     inside = ("ipv4-addr", f"{0x0A000001:032x}", f"{0x0A000001:032x}")  # 10.0.0.1
 
     def indexed() -> set[tuple[str, str, str]]:
         found = store.occurrences(collection, wanted, [inside])
-        return {(o.kind, o.value, o.object_id) for o in found}
+        rows = [(o.kind, o.value, o.object_id) for o in found]
+        assert len(rows) == len(set(rows)), rows  # each once, in one table or the other
+        return set(rows)
 
     before = indexed()
     assert before == {
@@ -146,15 +164,20 @@ def test_the_observable_index_is_filled_for_what_was_stored_before_it(
         ("ipv4-addr", "198.51.100.7", address["id"]),
         (SIGHTING_OF, indicator["id"], sighting["id"]),
         (REFERS_TO, address["id"], relationship["id"]),
+        (NAME, "old loader", malware["id"]),
+        ("domain-name", "old.example", named_indicator["id"]),
+        ("ipv4-addr", "10.0.0.0/8", named_indicator["id"]),
     }
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
-    engine = create_engine(database_url)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0009")
-    engine.dispose()
-    store.migrate()
-    after = indexed()
-    assert after == before
+    # Back to before the references and names only (the rows just ingested wait in the small
+    # table), and to before the index.
+    for target in ("0015", "0009"):
+        engine = create_engine(database_url)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, target)
+        engine.dispose()
+        store.migrate()
+        assert indexed() == before
     store.close()

@@ -453,3 +453,29 @@ def test_index_rows_are_found_before_and_after_they_move_to_the_large_table(
         == 4
     )
     assert held() == (0, 0) and found() == set()
+
+
+def test_the_values_to_match_are_observables_alone(store: Store) -> None:
+    """What sightings are of, what relationships and reports refer to and the names of named
+    objects sit in the index beside the values, in either table; private matching is offered
+    the values alone."""
+    from allyshare.observables import NAME, REFERS_TO, SIGHTING_OF
+    from allyshare.storage.observables import observable_digest
+
+    entries = {
+        ("ipv4-addr", "198.51.100.9"),
+        (NAME, "198.51.100.9"),
+        (NAME, "lazarus group"),
+        (REFERS_TO, "malware--1"),
+        (SIGHTING_OF, "malware--1"),
+    }
+    for n, merge_rows in enumerate((len(entries), 100)):  # to the large table, then the small
+        store.merge_rows = merge_rows
+        version = unversioned(f"ipv4-addr--{n:08d}-0000-4000-8000-000000000000", "x")
+        store.ingest("c1", [version._replace(observables=frozenset(entries))])
+    [label] = set(store.access_keys())
+    assert store.observable_values("c1", frozenset({label})) == [("ipv4-addr", "198.51.100.9")]
+    named = store.occurrences("c1", [observable_digest(NAME, "lazarus group")])
+    assert sorted(row.object_id for row in named) == [
+        f"ipv4-addr--{n:08d}-0000-4000-8000-000000000000" for n in range(2)
+    ]

@@ -19,15 +19,15 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from allyshare.config import Settings
-from allyshare.policy import ACS_EXTENSION_ID, TLP_MARKING_IDS, Tlp
+from allyshare.policy import TLP_MARKING_IDS, Tlp
 from allyshare.server import create_server_app
 from allyshare.service import Node
 from allyshare.storage import store as store_module
 
 from support.agreements import us_rok_tech
+from support.ui_pages import NOFORN, noforn_definition
 
 TAXII = "application/taxii+json;version=2.1"
-NOFORN = "marking-definition--6c1c1a3e-0000-4000-8000-00000000b001"
 GREEN, AMBER = (
     next(ref for ref, level in TLP_MARKING_IDS.items() if level is wanted)
     for wanted in (Tlp.GREEN, Tlp.AMBER)
@@ -38,27 +38,6 @@ EARLY = int(datetime(2026, 1, 10, 12, tzinfo=UTC).timestamp()) * 1_000_000
 
 def stix_id(kind: str, number: int) -> str:
     return f"{kind}--6c1c1a3e-0000-4000-8000-{number:012d}"
-
-
-def noforn_definition() -> dict[str, Any]:
-    return {
-        "type": "marking-definition",
-        "spec_version": "2.1",
-        "id": NOFORN,
-        "created": "2026-01-01T00:00:00.000Z",
-        "name": "S//NOFORN",
-        "extensions": {
-            ACS_EXTENSION_ID: {
-                "extension_type": "property-extension",
-                "identifier": "isa:guide.19001.ACS3-6c1c1a3e-0000-4000-8000-00000000b001",
-                "create_date_time": "2026-01-01T00:00:00Z",
-                "name": "S//NOFORN",
-                "policy_reference": "urn:isa:policy:acs:ns:v3.0?privdefault=permit",
-                "responsible_entity_custodian": "USA.CISA",
-                "control_set": {"classification": "S", "formal_determination": ["NF"]},
-            }
-        },
-    }
 
 
 def sdo(kind: str, number: int, markings: list[str], **properties: Any) -> dict[str, Any]:

@@ -42,10 +42,8 @@ def test_the_originator_follows_the_showcase_across_to_the_kor_node(
     ).to_be_visible()
     expect(page.locator(f'[data-object="{SHOWCASE_ID}"]')).to_have_count(1)
     photographed(page, "organization-contributed")
-    page.get_by_role("link", name="My organization").first.click()
-
-    page.get_by_label("Object id", exact=True).fill(SHOWCASE_ID)
-    page.get_by_role("button", name="Show its trail").click()
+    page.locator(f'[data-object="{SHOWCASE_ID}"] a').first.click()
+    page.get_by_role("link", name="Who read it and where it went").click()
     expect(page.get_by_role("heading", name="The trail of one object")).to_be_visible()
     expect(page.locator('[data-action="objects:write"]').first).to_contain_text("(USA.CISA) wrote")
     expect(page.locator('[data-action="orcon:approve"]')).to_contain_text(

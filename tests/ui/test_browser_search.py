@@ -1,5 +1,6 @@
 """Search, private matching and upload in a real browser (`support.browsing`), on the demo:
-a US CERT analyst looks up a value and opens what it finds, matches the values a US fab
+a US CERT analyst looks up a value and opens what it finds, finds a malware family by its
+name typed in lower case, matches the values a US fab
 reported against Hanbit's match-only indicators on the KOR node (two of five match) and asks
 Hanbit to get in touch, and uploads a bundle."""
 
@@ -18,6 +19,8 @@ from support.browsing import Demo, needs_chromium, photographed, signed_in
 pytestmark = needs_chromium
 
 LOOKED_UP = "hanbit-supplier-portal.example"
+NAMED = "WannaCry"
+"""A malware family the demo's cyber threat content names (`allyshare.demo.content`)."""
 MATCH_INTERVAL_MS = Settings.match_interval * 1000
 UPLOADED = "indicator--6c1c1a3e-0000-4000-8000-0000000b0001"
 
@@ -25,7 +28,7 @@ UPLOADED = "indicator--6c1c1a3e-0000-4000-8000-0000000b0001"
 def test_an_analyst_looks_up_a_value_and_opens_what_it_finds(demo: Demo, browser: Browser) -> None:
     page = signed_in(browser, demo.usa, "morgan@cisa")
     page.get_by_role("link", name="Search").click()
-    page.get_by_label("Value or object id").fill(LOOKED_UP)
+    page.get_by_label("Value, name or object id").fill(LOOKED_UP)
     page.get_by_role("button", name="Search").click()
     found = page.locator("[data-found]")
     expect(found.first).to_be_visible()
@@ -38,6 +41,21 @@ def test_an_analyst_looks_up_a_value_and_opens_what_it_finds(demo: Demo, browser
     found.first.get_by_role("link").click()
     expect(page).to_have_url(re.compile(f"/objects/{object_id}/$"))
     expect(page.get_by_role("heading", name="Properties")).to_be_visible()
+    page.context.close()
+
+
+def test_an_analyst_finds_a_malware_family_by_its_name(demo: Demo, browser: Browser) -> None:
+    page = signed_in(browser, demo.usa, "morgan@cisa")
+    page.get_by_role("link", name="Search").click()
+    page.get_by_label("Value, name or object id").fill(f"  {NAMED.lower()} ")
+    page.get_by_role("button", name="Search").click()
+    found = page.locator('[data-found^="malware--"]')
+    expect(found.first).to_be_visible()
+    expect(found.first.get_by_role("link", name=NAMED, exact=True)).to_be_visible()
+    expect(found.first.locator(".chip").first).to_be_visible()
+    photographed(page, "search-by-name")
+    found.first.get_by_role("link", name=NAMED, exact=True).click()
+    expect(page.get_by_role("heading", name=NAMED, exact=True)).to_be_visible()
     page.context.close()
 
 

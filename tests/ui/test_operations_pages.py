@@ -17,37 +17,15 @@ import pytest
 from starlette.testclient import TestClient
 
 from allyshare.config import Settings
-from allyshare.policy import ACS_EXTENSION_ID
 from allyshare.server import create_server_app
 from allyshare.service import CONSOLE, Node
 from allyshare.storage import EntryFilter, PeerRecord, SubscriptionRecord
 from allyshare.ui.web import PAGE_SIZE
 
 from support.agreements import us_rok_tech
+from support.ui_pages import NOFORN, noforn_definition
 
-NOFORN = "marking-definition--6c1c1a3e-0000-4000-8000-00000000b001"
 PAGES = ("members", "agreements", "peers", "audit", "explain", "reveals")
-
-
-def noforn_definition() -> dict[str, Any]:
-    return {
-        "type": "marking-definition",
-        "spec_version": "2.1",
-        "id": NOFORN,
-        "created": "2026-01-01T00:00:00.000Z",
-        "name": "NOFORN",
-        "extensions": {
-            ACS_EXTENSION_ID: {
-                "extension_type": "property-extension",
-                "identifier": "isa:guide.19001.ACS3-6c1c1a3e-0000-4000-8000-00000000b001",
-                "create_date_time": "2026-01-01T00:00:00Z",
-                "name": "NOFORN",
-                "policy_reference": "urn:isa:policy:acs:ns:v3.0?privdefault=permit",
-                "responsible_entity_custodian": "USA.CISA",
-                "control_set": {"classification": "U", "formal_determination": ["NF"]},
-            }
-        },
-    }
 
 
 def indicator(number: int, name: str, *markings: str) -> dict[str, Any]:

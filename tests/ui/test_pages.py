@@ -17,39 +17,17 @@ import pytest
 from starlette.testclient import TestClient
 
 from allyshare.config import Settings
-from allyshare.policy import ACS_EXTENSION_ID
 from allyshare.server import create_server_app
 from allyshare.service import CONSOLE, Node
 from allyshare.service import sessions as sessions_module
 from allyshare.storage import EntryFilter
 
 from support.agreements import us_rok_tech
+from support.ui_pages import NOFORN, noforn_definition
 
 TAXII = "application/taxii+json;version=2.1"
-NOFORN = "marking-definition--6c1c1a3e-0000-4000-8000-00000000a001"
 HOST = "testserver.local"
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
-
-
-def noforn_definition() -> dict[str, Any]:
-    return {
-        "type": "marking-definition",
-        "spec_version": "2.1",
-        "id": NOFORN,
-        "created": "2026-01-01T00:00:00.000Z",
-        "name": "S//NOFORN",
-        "extensions": {
-            ACS_EXTENSION_ID: {
-                "extension_type": "property-extension",
-                "identifier": "isa:guide.19001.ACS3-6c1c1a3e-0000-4000-8000-00000000a001",
-                "create_date_time": "2026-01-01T00:00:00Z",
-                "name": "S//NOFORN",
-                "policy_reference": "urn:isa:policy:acs:ns:v3.0?privdefault=permit",
-                "responsible_entity_custodian": "USA.CISA",
-                "control_set": {"classification": "S", "formal_determination": ["NF"]},
-            }
-        },
-    }
 
 
 def indicator(number: int, name: str, *markings: str) -> dict[str, Any]:
@@ -281,3 +259,24 @@ def test_an_object_page_shows_what_is_withheld_and_why(site: Site) -> None:
     whole = site.client.get(partly)
     assert "A US source saw it first." in whole.text
     assert "data-withheld" not in whole.text
+    # The object is unmarked, but its description shown is S//NOFORN: so is the page.
+    assert re.search(r"data-banner>SECRET//NOFORN<", whole.text)
+    assert re.search(r"data-banner>UNCLASSIFIED<", page.text)
+
+
+def test_an_older_version_is_shown_when_the_newest_is_withheld_whole(site: Site) -> None:
+    """A NOFORN marking on a property the object cannot lose withholds the newest version
+    whole from a Korean reader; TAXII then shows the older one, and so does the page."""
+    morgan = site.node.authenticate_token(site.tokens["morgan"])
+    older = indicator(1, "Shared with both")
+    newer = {
+        **older,
+        "modified": "2026-02-01T00:00:00.000Z",
+        "granular_markings": [{"marking_ref": NOFORN, "selectors": ["type"]}],
+    }
+    assert site.node.add_objects(morgan, site.collection, [newer]).failure_count == 0
+    site.sign_in("jiwoo")
+    page = site.client.get(f"/ui/collections/{site.collection}/objects/{older['id']}/")
+    assert page.status_code == 200
+    assert "2026-01-01T00:00:00.000Z" in page.text
+    assert "2026-02-01T00:00:00.000Z" not in page.text

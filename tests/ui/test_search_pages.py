@@ -1,5 +1,6 @@
-"""The search page on both backends: a lookup of a value or an object id lists only what the
-reader may see, in the collections it may read (never a NOFORN object to a Korean reader),
+"""The search page on both backends: a lookup of a value, a name or an object id lists only
+what the reader may see, in the collections it may read (never a NOFORN object to a Korean
+reader, nor an object by a name withheld from it as NOFORN),
 with each object's markings and a banner of what is shown; empty and bad searches are
 answered in words; private matching shows which of the member's values matched, the budget
 left, sends the holders a request to get in touch, and is refused when the budget is spent,
@@ -42,6 +43,28 @@ MATCH_ONLY = {
         ALLYSHARE_EXTENSION_ID: {"extension_type": "property-extension", "match_only": True}
     },
 }
+LOADER = {
+    "type": "malware",
+    "spec_version": "2.1",
+    "id": "malware--6c1c1a3e-0000-4000-8000-0000000d0001",
+    "created": "2026-01-01T00:00:00.000Z",
+    "modified": "2026-01-01T00:00:00.000Z",
+    "name": "Hanbit Loader",
+    "is_family": True,
+}
+INSIDE_LOADER = "malware--6c1c1a3e-0000-4000-8000-0000000d0002"
+WITHHELD_NAME = {
+    "type": "malware",
+    "spec_version": "2.1",
+    "id": "malware--6c1c1a3e-0000-4000-8000-0000000d0003",
+    "created": "2026-01-01T00:00:00.000Z",
+    "modified": "2026-01-01T00:00:00.000Z",
+    "name": "Quiet Dropper",
+    "description": "Seen at two fabs.",
+    "is_family": False,
+    "granular_markings": [{"marking_ref": NOFORN, "selectors": ["name"]}],
+}
+NAMED = [LOADER, WITHHELD_NAME]
 HELD = ("203.0.113.44", "c2.hanbit-lure.example")
 HELD_UNASKED = "192.0.2.99"
 BUDGET = 6
@@ -107,7 +130,8 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
         indicator(3, HOSTILE, "198.51.100.3"),
     ]
     assert node.add_objects(morgan, shared.id, written).failure_count == 0
-    inside = [indicator(9, "Kept inside", "198.51.100.1")]
+    assert node.add_objects(morgan, shared.id, NAMED).failure_count == 0
+    inside = [indicator(9, "Kept inside", "198.51.100.1"), {**LOADER, "id": INSIDE_LOADER}]
     assert node.add_objects(morgan, internal.id, inside).failure_count == 0
     seoyeon = node.authenticate_token(tokens["seoyeon"])
     held = [
@@ -180,12 +204,44 @@ def test_empty_and_bad_searches_are_answered_in_words(site: Site) -> None:
     assert long.status_code == 400 and "at most 2,048 characters" in long.text
     nul = client.get("/ui/search", params={"q": "a\x00b"})
     assert nul.status_code == 400 and "NUL" in nul.text
-    # A name is not an observable value: the page says what it searches.
+    # An indicator's name is not indexed: the page says what it searches.
     named = client.get("/ui/search", params={"q": "Shared with both"})
-    assert named.status_code == 200
-    assert "neither an observable value nor an object id" in named.text
+    assert named.status_code == 200 and found_ids(named.text) == set()
+    assert "Nothing you may see mentions it or is named so" in named.text
+    assert "Names match whole, in any case" in named.text
     nothing = client.get("/ui/search", params={"q": "192.0.2.250"})
     assert "Nothing you may see mentions it" in nothing.text
+
+
+def test_a_name_lists_what_is_so_named_where_the_reader_may_read(site: Site) -> None:
+    page = site.search("morgan", "  hanbit   LOADER ")
+    assert page.status_code == 200
+    assert found_ids(page.text) == {LOADER["id"], INSIDE_LOADER}
+    assert f"/ui/collections/{site.shared}/objects/{LOADER['id']}/" in page.text
+    assert f"/ui/collections/{site.internal}/objects/{INSIDE_LOADER}/" in page.text
+    assert ">Hanbit Loader</a>" in page.text and "<td>malware</td>" in page.text
+    page = site.search("jiwoo", "Hanbit Loader")
+    assert found_ids(page.text) == {LOADER["id"]}
+    # Whole names only.
+    assert found_ids(site.search("morgan", "Hanbit").text) == set()
+
+
+def test_a_name_withheld_from_a_korean_reader_does_not_find_the_object(site: Site) -> None:
+    object_id = WITHHELD_NAME["id"]
+    page = site.search("morgan", "quiet dropper")
+    assert found_ids(page.text) == {object_id}
+    assert ">Quiet Dropper</a>" in page.text
+    page = site.search("jiwoo", "quiet dropper")
+    assert found_ids(page.text) == set() and "data-found-none" in page.text
+    assert "Quiet Dropper" not in page.text.replace("quiet dropper", "")
+    # The rest of the malware is the Korean reader's: found by its id, without the name.
+    page = site.search("jiwoo", object_id)
+    assert found_ids(page.text) == {object_id}
+    assert "Quiet Dropper" not in page.text
+    shown = site.client.get(f"/ui/collections/{site.shared}/objects/{object_id}/")
+    assert shown.status_code == 200
+    assert "Seen at two fabs." in shown.text and "Quiet Dropper" not in shown.text
+    assert 'data-withheld="name"' in shown.text
 
 
 def test_the_search_page_asks_for_sign_in(site: Site) -> None:

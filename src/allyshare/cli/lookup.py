@@ -1,6 +1,6 @@
 """``allyshare lookup``: which objects a user may see mention each of some values (addresses,
-domains, URLs, e-mail addresses, hashes), across every collection it may read, and how often
-each was sighted as the user may see it."""
+domains, URLs, e-mail addresses, hashes), or with ``--type name`` bear each name, across every
+collection it may read, and how often each was sighted as the user may see it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import orjson
 
 from allyshare.cli.commands import acting, open_node
 from allyshare.errors import InvalidInput
-from allyshare.observables import KINDS
+from allyshare.observables import KINDS, NAME
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -26,7 +26,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     lookup.add_argument(
         "--file", type=Path, help="values one per line ('-' for standard input); # comments"
     )
-    lookup.add_argument("--type", dest="kind", choices=sorted(KINDS), help="the values' type")
+    lookup.add_argument(
+        "--type",
+        dest="kind",
+        choices=[*sorted(KINDS), NAME],
+        help="the values' type (name: the names of threat actors, malware, ...)",
+    )
     lookup.add_argument("--as", dest="as_user", metavar="USER", help="the user asking")
     lookup.add_argument("--json", action="store_true", help="one JSON document per value")
     lookup.set_defaults(run=look_up)
@@ -66,7 +71,7 @@ def look_up(args: argparse.Namespace) -> int:
             continue
         kinds = ", ".join(f"{o['type']} {o['value']}" for o in shown["observables"])
         if not kinds:
-            print(f"{each.value}: not an observable value")
+            print(f"{each.value}: not {'a name' if args.kind == NAME else 'an observable value'}")
             continue
         hidden = shown.get("organizations_not_shown")
         note = (

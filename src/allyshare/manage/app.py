@@ -545,7 +545,8 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         user: Anyone,
         kind: Annotated[str | None, Query(alias="type", max_length=32)] = None,
     ) -> Response:
-        """The objects you may see that mention each value, across every collection you may
+        """The objects you may see that mention each value (with type=name: that bear each
+        name, matched whole in any case), across every collection you may
         read, each with its sightings as GET /sightings aggregates them: a value in too many
         objects is reported as common with its count; of what you may not see, only how many
         organizations hold it, where the agreement allows."""

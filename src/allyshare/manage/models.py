@@ -380,7 +380,8 @@ class MentionOut(BaseModel):
 class CorrelatedOut(BaseModel):
     value: str = Field(description="as asked")
     observables: list[ObservableOut] = Field(
-        description="what the value was read as; empty when it is no observable"
+        description="what the value was read as (type name: as a name); empty when it is "
+        "no observable"
     )
     count: int = Field(description="objects you may see that mention it")
     common: bool = Field(description="in more objects than the node lists (count only)")
@@ -400,7 +401,10 @@ class NewLookup(_Request):
     values: list[Annotated[str, Field(min_length=1, max_length=2048)]] = Field(
         min_length=1, max_length=10_000
     )
-    type: str | None = Field(default=None, description="the observable type, when known")
+    type: str | None = Field(
+        default=None,
+        description="the observable type, when known; name: look the values up as names",
+    )
 
 
 class NewMatch(_Request):

@@ -9,13 +9,27 @@ the OASIS ``stix2-patterns`` inspector for the rest, the two held to agree by te
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any, Final
 
 from allyshare.observables.normalize import normalize
 from allyshare.stix.patterns import comparisons
 
-__all__ = ["Observable", "observables_in"]
+__all__ = [
+    "NAME",
+    "NAMED_TYPES",
+    "NOT_VALUES",
+    "REFERENCES",
+    "REFERS_TO",
+    "SIGHTING_OF",
+    "Observable",
+    "indexed_in",
+    "name_in",
+    "normalize_name",
+    "observables_in",
+    "referred_to",
+]
 
 Observable = tuple[str, str]
 """(observable type, normalized value)"""
@@ -72,14 +86,75 @@ _REFERRING: Final = {
 }
 
 
+NAME = "name"
+"""Not an observable type: the name of a named object analysts search by (`NAMED_TYPES`),
+normalized by `normalize_name`, so the search box finds a threat actor or a malware family by
+its name. Only a lookup that asks for names (kind ``name``) reads them; lookups of values
+never return them and private matching never offers them."""
+
+NOT_VALUES = (SIGHTING_OF, REFERS_TO, NAME)
+"""The index's kinds that are not observed values: private matching leaves them all out."""
+
+NAMED_TYPES: Final = frozenset(
+    {
+        "threat-actor",
+        "intrusion-set",
+        "malware",
+        "tool",
+        "campaign",
+        "attack-pattern",
+        "vulnerability",
+        "identity",
+        "infrastructure",
+        "location",
+        "report",
+        "grouping",
+        "course-of-action",
+        "incident",
+    }
+)
+"""The types whose ``name`` is what one searches for. Not indicators, relationships,
+sightings or observables: their names say what they are about, which their values (or what
+they join) already index, and every object of these many-per-bundle types would cost an
+index row more at ingest."""
+
+LONGEST_NAME = 2048
+"""A longer name is not indexed: no search asks for it (the search box takes at most this)."""
+
+
+def normalize_name(value: object) -> str | None:
+    """A name as the index spells it: Unicode NFKC, case-folded, each run of whitespace one
+    space, without leading or trailing space; None when it is empty, not text, longer than
+    `LONGEST_NAME`, or holds a NUL character (which no PostgreSQL text holds)."""
+    if not isinstance(value, str) or len(value) > LONGEST_NAME or "\x00" in value:
+        return None
+    # NFKC again after case folding: folding may leave a character NFKC writes otherwise,
+    # and the name must be spelled the same way when normalized twice.
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
+    return " ".join(text.split()) or None
+
+
+def name_in(obj: Mapping[str, Any]) -> str | None:
+    """The normalized name of a named object (`NAMED_TYPES`), if it has one."""
+    if obj.get("type") not in NAMED_TYPES:
+        return None
+    return normalize_name(obj.get("name"))
+
+
 def indexed_in(obj: Mapping[str, Any]) -> set[Observable]:
     """What the index holds of an object: its observables, for a sighting what it is of
-    (`SIGHTING_OF`), and the objects it refers to (`REFERS_TO`)."""
+    (`SIGHTING_OF`), the objects it refers to (`REFERS_TO`), and a named object's name
+    (`NAME`)."""
     found = observables_in(obj)
-    if obj.get("type") == "sighting":
+    kind = obj.get("type")
+    if kind == "sighting":
         ref = obj.get("sighting_of_ref")
         if isinstance(ref, str):
             found.add((SIGHTING_OF, ref))
+    elif kind in NAMED_TYPES:
+        name = normalize_name(obj.get("name"))
+        if name is not None:
+            found.add((NAME, name))
     found.update((REFERS_TO, ref) for ref in referred_to(obj))
     return found
 

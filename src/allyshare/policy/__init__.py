@@ -37,6 +37,7 @@ from allyshare.policy.markings import (
     check_marking_definition,
     label_of,
     object_label,
+    shown_label,
 )
 from allyshare.policy.selectors import REDACTED_PROPERTY, redact
 from allyshare.policy.subjects import Agreement, Organization, Subject, SubjectKind, Target
@@ -78,5 +79,6 @@ __all__ = [
     "may_match",
     "object_label",
     "redact",
+    "shown_label",
     "without_denied",
 ]

@@ -537,6 +537,27 @@ def label_of(marking_refs: Iterable[str], registry: MarkingRegistry) -> AccessLa
 _UNREADABLE_REFS = "<object_marking_refs that cannot be read>"
 
 
+def shown_label(obj: Mapping[str, Any], registry: MarkingRegistry) -> AccessLabel:
+    """The label of all an object carries: its object markings and the granular markings of
+    the parts it still holds (a reader's redacted copy keeps only those). A page showing the
+    copy is marked with this, since a NOFORN description shown makes the page NOFORN even
+    when the object as a whole is releasable further."""
+    refs = obj.get("object_marking_refs", [])
+    granular = obj.get("granular_markings", [])
+    if (
+        not isinstance(refs, list)
+        or not all(isinstance(ref, str) for ref in refs)
+        or not isinstance(granular, list)
+    ):
+        return AccessLabel(unknown=(_UNREADABLE_REFS,))
+    carried = [
+        entry["marking_ref"]
+        for entry in granular
+        if isinstance(entry, Mapping) and isinstance(entry.get("marking_ref"), str)
+    ]
+    return label_of([*refs, *carried], registry)
+
+
 def object_label(obj: Mapping[str, Any], registry: MarkingRegistry) -> AccessLabel:
     """The label of an object's ``object_marking_refs`` (a malformed list is fail-closed)."""
     refs = obj.get("object_marking_refs", [])

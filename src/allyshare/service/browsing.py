@@ -31,6 +31,7 @@ from allyshare.policy import AccessLabel, Classification, Tlp, label_of
 from allyshare.service.audit import derived_read
 from allyshare.service.gate import Gate
 from allyshare.service.reads import Reads, Scanned
+from allyshare.stix.versions import version_key
 from allyshare.storage import Collection, Store, StoredVersion, User, VersionFilter
 from allyshare.storage.observables import observable_digest
 
@@ -40,6 +41,7 @@ description (each is parsed: about a millisecond per hundred)."""
 MAX_NEIGHBOURS = 5_000
 """Neighbours one object's graph shows at most (a report of thousands is drawn whole)."""
 _CHUNK = 500
+_EVERY = frozenset({"all"})
 """Ids asked per query: within every database's limit on parameters."""
 _NOT_NEIGHBOURS = frozenset({"object_marking_refs"})
 """References a graph leaves out: markings are shown as chips, not as neighbours."""
@@ -234,14 +236,22 @@ class Browsing:
         self, user: User, readable: Sequence[str], object_ids: Sequence[str]
     ) -> dict[str, Shown]:
         """Each object the user may see, as its latest version the user may see in the first
-        collection that shows it."""
+        collection that shows it (every version is read: TAXII's "last" is none at all when
+        the newest is withheld whole, while an older one may be seen)."""
         found: dict[str, Shown] = {}
         for collection_id in readable:
             missing = [object_id for object_id in object_ids if object_id not in found]
+            newest: dict[str, StoredVersion] = {}
             for start in range(0, len(missing), _CHUNK):
-                selection = VersionFilter(object_ids=tuple(missing[start : start + _CHUNK]))
+                selection = VersionFilter(
+                    object_ids=tuple(missing[start : start + _CHUNK]), versions=_EVERY
+                )
                 for item in self._reads.seen(user, collection_id, selection):
-                    found[item.object_id] = Shown(collection_id, item, orjson.loads(item.body))
+                    held = newest.get(item.object_id)
+                    if held is None or version_key(item.version) > version_key(held.version):
+                        newest[item.object_id] = item
+            for object_id, item in newest.items():
+                found[object_id] = Shown(collection_id, item, orjson.loads(item.body))
         return found
 
     def _record(self, user: User, shown: Iterable[Shown], object_id: str) -> None:

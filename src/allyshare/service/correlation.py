@@ -1,13 +1,16 @@
 """Correlation: which objects mention a value, across every collection the reader may read,
-answered from the observable index through the same view as every read.
+answered from the observable index through the same view as every read. A lookup asks for
+observable values; it asks for names (of threat actors, malware and the other named types,
+`allyshare.observables.NAMED_TYPES`) when told to, by the kind ``name`` or, for the search
+box, beside the values (``names``).
 
 An occurrence counts for a reader exactly when a read would show it: its version passes the
-reader's view, and where a granular marking may withhold part of it, the value is still in
-what the reader would be shown. A value in more objects than ``common_after`` is reported as
-common, with its count, and not listed (a value everyone has tells nothing and costs much).
-Of the occurrences the reader may not see, nothing is told but, where the collections'
-agreements allow aggregates (at least ``aggregate_k`` distinct organizations), how many
-organizations hold the value, rounded down to a multiple of k.
+reader's view, and where a granular marking may withhold part of it, the value (or name) is
+still in what the reader would be shown. A value in more objects than ``common_after`` is
+reported as common, with its count, and not listed (a value everyone has tells nothing and
+costs much). Of the occurrences the reader may not see, nothing is told but, where the
+collections' agreements allow aggregates (at least ``aggregate_k`` distinct organizations),
+how many organizations hold the value, rounded down to a multiple of k.
 
 Each object listed comes with its sightings, aggregated as `Sightings.of` aggregates them for
 this reader (what it may not read of them adds nothing), read together for every object
@@ -26,7 +29,15 @@ from allyshare.audit.entries import ObjectRefs
 from allyshare.clock import format_us
 from allyshare.config import Settings
 from allyshare.errors import InvalidInput
-from allyshare.observables import KINDS, address_key, observables_in, range_of
+from allyshare.observables import (
+    KINDS,
+    NAME,
+    address_key,
+    name_in,
+    normalize_name,
+    observables_in,
+    range_of,
+)
 from allyshare.observables.lookup import candidates
 from allyshare.service.audit import derived_read
 from allyshare.service.gate import Gate
@@ -120,16 +131,20 @@ class Correlation:
         self._sightings = sightings
 
     def lookup(
-        self, user: User, values: Sequence[str], kind: str | None = None
+        self, user: User, values: Sequence[str], kind: str | None = None, *, names: bool = False
     ) -> list[Correlated]:
-        """For each value, the objects the user may see that mention it (module docstring)."""
+        """For each value, the objects the user may see that mention it (module docstring):
+        ``kind`` says what the values are (an observable type, or ``name``: names only);
+        ``names`` looks each value up as a name too, in the same reads."""
         if not values:
             raise InvalidInput("name at least one value to look up")
         if len(values) > MAX_VALUES:
             raise InvalidInput(f"at most {MAX_VALUES:,} values per lookup")
-        if kind is not None and kind not in KINDS:
-            raise InvalidInput(f"unknown observable type {kind!r}; one of: {', '.join(KINDS)}")
-        asked = [Correlated(value, candidates(value, kind)) for value in values]
+        if kind is not None and kind not in KINDS and kind != NAME:
+            raise InvalidInput(
+                f"unknown observable type {kind!r}; one of: {', '.join(KINDS)}, or {NAME}"
+            )
+        asked = [Correlated(value, _asked(value, kind, names)) for value in values]
         by_observable: dict[tuple[str, str], list[Correlated]] = {}
         for each in asked:
             for observable in each.observables:
@@ -201,13 +216,26 @@ class Correlation:
                     row.date_added, row.object_id, row.version, bodies[row.date_added], row.label
                 )
                 body = view.body(stored)
-                passes[i] = body is not None and (row.kind, row.value) in observables_in(
-                    orjson.loads(body)
-                )
+                if body is None:
+                    passes[i] = False
+                elif row.kind == NAME:  # a name withheld is not there to be found
+                    passes[i] = name_in(orjson.loads(body)) == row.value
+                else:
+                    passes[i] = (row.kind, row.value) in observables_in(orjson.loads(body))
         return passes
 
     def _record(self, user: User, asked: list[Correlated], shown: ObjectRefs) -> None:
         self._gate.record(derived_read(user, shown, {"lookup": len(asked)}))
+
+
+def _asked(value: str, kind: str | None, names: bool) -> list[tuple[str, str]]:
+    """What a value is looked up as: what it may be (`candidates`), and a name if asked."""
+    found = candidates(value, kind)
+    if names and kind is None:
+        name = normalize_name(value)
+        if name is not None:
+            found.append((NAME, name))
+    return found
 
 
 def _span(observable: tuple[str, str]) -> tuple[str, str, str] | None:

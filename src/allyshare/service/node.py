@@ -22,6 +22,7 @@ from allyshare.policy import (
     Organization,
     Subject,
     object_label,
+    shown_label,
 )
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import Audit, Verification
@@ -135,6 +136,12 @@ class Node:
         says of objects it shows (the objects were read through the gate already)."""
         registry = self._gate.registry()
         return [object_label(obj, registry) for obj in objects]
+
+    def shown_labels(self, objects: Iterable[Mapping[str, Any]]) -> list[AccessLabel]:
+        """The labels of everything these copies carry, granular markings too: what the
+        banner of a page showing them says."""
+        registry = self._gate.registry()
+        return [shown_label(obj, registry) for obj in objects]
 
     def add_user(
         self,
@@ -438,9 +445,16 @@ class Node:
         return self._sources.reveals(actor)
 
     def lookup(
-        self, values: Sequence[str], kind: str | None = None, *, actor: User = CONSOLE
+        self,
+        values: Sequence[str],
+        kind: str | None = None,
+        *,
+        names: bool = False,
+        actor: User = CONSOLE,
     ) -> list[Correlated]:
-        return self._correlation.lookup(actor, values, kind)
+        """The objects the actor may see that mention each value: observable values, or names
+        with ``kind="name"``, or both with ``names`` (`Correlation.lookup`)."""
+        return self._correlation.lookup(actor, values, kind, names=names)
 
     def match(
         self,

@@ -215,8 +215,9 @@ class Reads:
 
     def sees(self, user: User, collection_id: str, object_id: str) -> bool:
         """Whether the collection shows the user some version of the object: a check on
-        the read path, not a read (nothing leaves, so nothing is recorded)."""
-        selection = VersionFilter(object_ids=(object_id,))
+        the read path, not a read (nothing leaves, so nothing is recorded). Every version
+        counts: the newest may be withheld whole while an older one is shown."""
+        selection = VersionFilter(object_ids=(object_id,), versions=frozenset({"all"}))
         return bool(self._page(user, collection_id, selection, 1, None, False)[0].items)
 
     def seen(self, user: User, collection_id: str, selection: VersionFilter) -> list[StoredVersion]:

@@ -50,7 +50,7 @@ from allyshare.audit.entries import AuditEntry
 from allyshare.audit.merkle import Frontier
 from allyshare.clock import now_us
 from allyshare.errors import Conflict, NotFound
-from allyshare.observables import REFERENCES
+from allyshare.observables import NOT_VALUES
 from allyshare.stix.types import APPROVAL_TYPE
 from allyshare.stix.versions import UNVERSIONED
 from allyshare.storage.access import AccessKey, sender_of
@@ -1083,7 +1083,8 @@ class Store:
         self, collection_id: str, labels: frozenset[int]
     ) -> list[tuple[str, str]]:
         """Each (kind, value) the collection's versions under ``labels`` mention, once
-        (observables only: not the objects sightings, relationships and reports refer to)."""
+        (observables only: not the objects sightings, relationships and reports refer to,
+        nor names)."""
         if not labels:
             return []
         seq = _seq_of(collection_id)
@@ -1091,7 +1092,7 @@ class Store:
             select(table.c.kind, table.c.value).where(
                 table.c.collection_seq == seq,
                 table.c.label_seq.in_(sorted(labels)),
-                table.c.kind.not_in(REFERENCES),
+                table.c.kind.not_in(NOT_VALUES),
             )
             for table in (observables, observables_recent)
         ]

@@ -112,6 +112,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
 
         access, page, shown = await ui.run(read)
         labels = await ui.run(node.marking_labels, shown)
+        carried = await ui.run(node.shown_labels, shown)
         rows = [
             {"object": obj, "chips": chips(label), "title": title_of(obj)}
             for obj, label in zip(shown, labels, strict=True)
@@ -122,7 +123,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
         return ui.render(
             request,
             "objects.html",
-            banner(labels),
+            banner(carried),
             session=session,
             collection=access.collection,
             rows=rows,
@@ -160,13 +161,15 @@ def routes(ui: Ui) -> list[BaseRoute]:
         graph = drawn(hood, request.scope.get("root_path", ""))
         shown = versions[-1][1]
         [label] = await ui.run(node.marking_labels, [shown])
+        around = [neighbour.obj for neighbour in hood.neighbours.values()]
+        carried = await ui.run(node.shown_labels, [shown, *around])
         properties = [
             (key, shown_value(value)) for key, value in shown.items() if key != REDACTED_PROPERTY
         ]
         return ui.render(
             request,
             "object.html",
-            banner([label]),
+            banner(carried),
             session=session,
             collection=access.collection,
             obj=shown,

@@ -51,7 +51,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
             {"object": obj, "title": title_of(obj), "chips": chips(label)}
             for obj, label in zip(shown, labels, strict=True)
         ]
-        return listed, labels
+        return listed, node.shown_labels(shown)
 
     async def overview(request: Request, session: Session, problem: str = "") -> Response:
         user = session.user

@@ -1,11 +1,15 @@
-"""Search: one box for an observable value or an object id across every collection the user
-may read, answered from the correlation index (an id is read in each collection); and
+"""Search: one box for an observable value, a name or an object id across every collection the
+user may read, answered from the correlation index (an id is read in each collection); and
 private matching of the user's own list of values against match-only data, on this node or
 a peer's, on the organization's budget, with a request to the holders to get in touch.
 
-A lookup lists at most `SHOWN` objects, newest first, each read through the gate like any
-other read, so the page shows exactly what TAXII would. Matching shows only what private set
-intersection tells the member: which of its own values matched.
+What is not an id is looked up as an observable value and as a name (of the named types,
+`allyshare.observables.NAMED_TYPES`), both in one lookup: a name is matched whole, in any
+case and spacing, so ``lazarus group`` finds "Lazarus Group" and a malware named like a
+domain is found beside the domain. A lookup lists at most `SHOWN` objects, newest first,
+each read through the gate like any other read, so the page shows exactly what TAXII would.
+Matching shows only what private set intersection tells the member: which of its own values
+matched.
 """
 
 from __future__ import annotations
@@ -112,7 +116,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
         if _STIX_ID.fullmatch(query):
             listed = [(collection_id, query) for collection_id in readable]
         else:
-            [correlated] = node.lookup([query], actor=user)
+            [correlated] = node.lookup([query], names=True, actor=user)
             if not correlated.observables:
                 return Searched([], [], understood=False)
             not_shown = correlated.organizations_not_shown
@@ -150,7 +154,8 @@ def routes(ui: Ui) -> list[BaseRoute]:
             )
             for ((collection_id, object_id), obj), label in zip(shown, labels, strict=True)
         ]
-        return Searched(found, labels, True, more=more, organizations_not_shown=not_shown)
+        carried = node.shown_labels([obj for _, obj in shown])
+        return Searched(found, carried, True, more=more, organizations_not_shown=not_shown)
 
     async def page(
         request: Request,

@@ -125,6 +125,6 @@ async def _bundle(sent: object, limit: int) -> list[object]:
 def _stored_labels(ui: Ui, objects: list[object], status: StatusRecord) -> list[AccessLabel]:
     """The labels of what was stored: the banner of a page naming those objects."""
     stored = {success["id"] for success in status.successes}
-    return ui.node.marking_labels(
+    return ui.node.shown_labels(
         [obj for obj in objects if isinstance(obj, dict) and obj.get("id") in stored]
     )

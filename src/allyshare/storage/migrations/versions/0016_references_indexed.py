@@ -51,4 +51,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(sa.text(f"DELETE FROM observables WHERE kind = '{REFERS_TO}'"))
+    # From both tables (0014 added the small one): rows ingested since may still wait there,
+    # and the upgrade would otherwise index them twice.
+    for table in ("observables", "observables_recent"):
+        op.execute(sa.text(f"DELETE FROM {table} WHERE kind = '{REFERS_TO}'"))
