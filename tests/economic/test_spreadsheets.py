@@ -184,6 +184,26 @@ def test_identities_are_one_per_name() -> None:
     assert named[0]["object_marking_refs"] == [Tlp.AMBER.marking_id]
 
 
+def test_a_corrected_row_is_the_same_object_and_a_repeated_one_an_error() -> None:
+    def ids(*rows: str) -> list[str]:
+        read = read_rows("exposures", "\n".join([EXPOSURE_HEADER, *rows]), contributor="x", now=NOW)
+        assert read.errors == []
+        return [row.obj["id"] for row in read.rows]
+
+    [first] = ids("5g-ran,Vendor A,CHN,0.5,high,,,,")
+    assert ids("5g-ran, vendor  a ,CHN,0.6,critical,,12,2026-01-01,TLP:GREEN") == [first]
+    assert ids("5g-core,Vendor A,CHN,0.5,high,,,,") != [first]
+    read = read_rows(
+        "exposures",
+        EXPOSURE_HEADER + "\n5g-ran,Vendor A,CHN,0.5,high,,,,\n5g-ran,VENDOR A,CHN,0.2,low,,,,\n",
+        contributor="x",
+        now=NOW,
+    )
+    assert [str(error) for error in read.errors] == [
+        "row 3: the same component_category and vendor as row 2"
+    ]
+
+
 def test_ids_are_the_contributors_row() -> None:
     row = "Tours halted,CHN,KOR,tourism,,boycott,,,,2017-03-15,,,,,,,"
     first = incidents(row).rows[0].obj["id"]

@@ -103,6 +103,12 @@ _PROPERTY_COLUMNS: Final = {
     "vendor_name": "vendor",
     "substitute_refs": "substitutes",
 }
+_KEYS: Final[Mapping[Kind, tuple[str, ...]]] = {
+    "incidents": ("name", "coercing_state", "targeted_country", "start"),
+    "exposures": ("component_category", "vendor"),
+}
+"""The columns that tell one contributor's objects apart (spaces collapsed, case ignored):
+a member has one exposure per vendor in a category, whose share changes over time."""
 _DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _MARKING_RE = re.compile(r"marking-definition--[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}")
 _NAMESPACE: Final = uuid.UUID("0d8b1c8e-3a52-4c1e-9a7b-6f2e5d4c3b21")
@@ -181,9 +187,10 @@ def read_rows(
     """Every row of ``text`` (CSV with a header) as its object, or its errors.
 
     ``markings`` mark rows whose ``markings`` cell is empty. An object's id is a UUIDv5 of
-    ``contributor`` and the row, so importing the same rows again adds versions of the same
-    objects, while two members importing the same public incident make two (each member's
-    report counts for itself in the views). ``now`` is the objects' created and modified.
+    ``contributor`` and what identifies the object (`_KEYS`), so a corrected row imported
+    again is a new version of the same object, never a second one the views would count
+    twice; two members importing the same public incident make two (each member's report
+    counts for itself). ``now`` is the objects' created and modified.
     """
     columns = _COLUMNS[kind]
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -204,6 +211,7 @@ def read_rows(
     if read.errors:
         return read
     build = _incident if kind == "incidents" else _exposure
+    first_of: dict[str, int] = {}
     for number, record in enumerate(reader, start=2):
         if None in record:
             read.errors.append(
@@ -213,11 +221,16 @@ def read_rows(
         cells = {name: (value or "").strip() for name, value in record.items()}
         if not any(cells.values()):
             continue
-        row = _read_row(number, cells, columns, build, contributor, now, markings)
-        if isinstance(row, Row):
-            read.rows.append(row)
-        else:
+        row = _read_row(kind, number, cells, build, contributor, now, markings)
+        if isinstance(row, list):
             read.errors.extend(row)
+            continue
+        first = first_of.setdefault(row.obj["id"], number)
+        if first != number:
+            same = " and ".join(_KEYS[kind])
+            read.errors.append(RowError(number, None, f"the same {same} as row {first}"))
+            continue
+        read.rows.append(row)
     return read
 
 
@@ -225,14 +238,15 @@ _Build = Callable[["_Cells", Sequence[str]], tuple[dict[str, Any], list[dict[str
 
 
 def _read_row(
+    kind: Kind,
     number: int,
     cells: dict[str, str],
-    columns: Mapping[str, bool],
     build: _Build,
     contributor: str,
     now: str,
     defaults: Sequence[str],
 ) -> Row | list[RowError]:
+    columns = _COLUMNS[kind]
     errors = [
         RowError(number, name, "is required")
         for name, required in columns.items()
@@ -250,7 +264,8 @@ def _read_row(
     obj, identities = build(row, markings)
     if row.errors:
         return row.errors
-    content = json.dumps([contributor, cells], sort_keys=True, separators=(",", ":"))
+    key = [contributor, *(" ".join(cells[name].split()).casefold() for name in _KEYS[kind])]
+    content = json.dumps(key, separators=(",", ":"))
     stix_type = str(obj["type"])
     obj = {
         "type": stix_type,
