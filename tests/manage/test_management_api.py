@@ -547,6 +547,7 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("POST", "/agreements"),
         ("GET", "/collections"),
         ("POST", "/collections"),
+        ("POST", "/collections/{collection_id}/import/csv"),
         ("GET", "/policy/explain"),
         ("GET", "/node"),
         ("GET", "/peers"),

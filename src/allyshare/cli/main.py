@@ -12,7 +12,16 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from allyshare.cli import audit, commands, lookup, match, retention, reveal, sightings
+from allyshare.cli import (
+    audit,
+    commands,
+    lookup,
+    match,
+    retention,
+    reveal,
+    sightings,
+    spreadsheets,
+)
 from allyshare.community import CATEGORIES
 from allyshare.config import default_data_dir
 from allyshare.errors import AllyshareError
@@ -251,6 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="name the contributor even where the collection or agreement is anonymous by default",
     )
     imp.set_defaults(run=commands.import_files)
+    spreadsheets.register(sub, common)
 
     export = sub.add_parser("export", parents=[common], help="export a collection as a bundle")
     export.add_argument("--collection", required=True, metavar="COLLECTION_ID")

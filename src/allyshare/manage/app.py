@@ -20,11 +20,13 @@ import orjson
 from fastapi import Depends, FastAPI, Query, Request, Response, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, PlainTextResponse
 
 from allyshare import __version__
 from allyshare.clock import format_us, now_us, parse_us
+from allyshare.economic.spreadsheets import parse_markings
 from allyshare.errors import AllyshareError, InvalidInput, NotFound, OverBudget
 from allyshare.federation.matching import match_at_peer
 from allyshare.federation.peers import (
@@ -34,6 +36,7 @@ from allyshare.federation.peers import (
     remove_peer,
     subscribe,
 )
+from allyshare.interchange import import_csv
 from allyshare.manage.models import (
     AgreementDocument,
     AgreementOut,
@@ -77,6 +80,7 @@ from allyshare.manage.models import (
     PsiRequest,
     RevealOut,
     SightingsOut,
+    SpreadsheetImportOut,
     SubscriptionOut,
     Token,
     UserChange,
@@ -329,6 +333,62 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         )
         log.info("collection added", extra={"collection": collection.id, "by": user.name})
         return CollectionOut.of(node.collection_for(user, collection.id, "see"))
+
+    @app.post(
+        "/collections/{collection_id}/import/csv",
+        tags=["collections"],
+        responses=_problems(400, 403, 404, 415),
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "description": "UTF-8 CSV, one row per object, with the header the README "
+                "documents for the kind",
+            }
+        },
+    )
+    async def import_spreadsheet(
+        collection_id: str,
+        request: Request,
+        user: Anyone,
+        kind: Annotated[Literal["incidents", "exposures"], Query(description="what each row is")],
+        markings: Annotated[
+            str,
+            Query(
+                description="markings of rows with an empty markings cell: TLP levels and/or "
+                "marking-definition ids, separated by ';'"
+            ),
+        ] = "",
+        skip_bad: Annotated[
+            bool, Query(description="store the good rows (default: nothing if any row is bad)")
+        ] = False,
+    ) -> SpreadsheetImportOut:
+        """Import economic-coercion incidents or supply-chain exposures from a spreadsheet
+        (CSV); every problem comes back by row and column, and every object passes the same
+        checks as a TAXII write."""
+        media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if media_type != "text/csv":
+            raise HTTPException(415, "send the spreadsheet as text/csv")
+        try:
+            text = (await request.body()).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"the body is not UTF-8 text ({exc.reason})") from None
+        defaults = parse_markings(markings)
+        outcome = await run_in_threadpool(
+            import_csv,
+            node,
+            user,
+            collection_id,
+            kind,
+            text,
+            markings=defaults,
+            skip_bad=skip_bad,
+        )
+        log.info(
+            "spreadsheet imported",
+            extra={"collection": collection_id, "stored": outcome.stored, "by": user.name},
+        )
+        return SpreadsheetImportOut.of(outcome)
 
     # this node and its peers
 

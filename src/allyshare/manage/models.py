@@ -14,7 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from allyshare.clock import format_us, now_us
 from allyshare.community import identity_of
+from allyshare.economic.spreadsheets import RowError
 from allyshare.federation.peers import NodeIdentity
+from allyshare.interchange import SpreadsheetImport
 from allyshare.policy import Agreement
 from allyshare.service import CollectionAccess, Explanation
 from allyshare.storage import OrganizationRecord, PeerRecord, SubscriptionRecord, User
@@ -661,3 +663,37 @@ class CosignatureOut(BaseModel):
 
 class CosignaturesOut(BaseModel):
     cosignatures: list[CosignatureOut]
+
+
+class RowProblem(BaseModel):
+    row: int = Field(description="as a spreadsheet numbers it: the header is row 1")
+    column: str | None = Field(description="the column at fault, if one is")
+    message: str
+
+
+class SpreadsheetImportOut(BaseModel):
+    """What became of a CSV import: if ``refused``, nothing was stored (all or nothing, and
+    ``errors`` says why); else the good rows were."""
+
+    refused: bool
+    stored: int = Field(description="objects stored, named companies and vendors included")
+    duplicate: int = Field(description="objects the collection held already")
+    rows: int = Field(description="rows read as objects")
+    objects: dict[str, str] = Field(description="each good row's object id, by row number")
+    errors: list[RowProblem]
+    warnings: list[RowProblem]
+
+    @classmethod
+    def of(cls, outcome: SpreadsheetImport) -> SpreadsheetImportOut:
+        def problems(found: list[RowError]) -> list[RowProblem]:
+            return [RowProblem(row=e.row, column=e.column, message=e.message) for e in found]
+
+        return cls(
+            refused=outcome.refused,
+            stored=outcome.stored,
+            duplicate=outcome.duplicate,
+            rows=outcome.rows,
+            objects={str(row): object_id for row, object_id in outcome.objects.items()},
+            errors=problems(outcome.errors),
+            warnings=problems(outcome.warnings),
+        )

@@ -9,7 +9,7 @@ from allyshare.service.members import CONSOLE, DEFAULT_ROLES, ROLES, hash_token,
 from allyshare.service.node import Node
 from allyshare.service.objects import Received
 from allyshare.service.retention import SCHEDULE, Expired
-from allyshare.service.writes import Prepared, ReuseByView, WriteRules, prepare
+from allyshare.service.writes import WITHDRAWN, Prepared, ReuseByView, WriteRules, prepare
 
 __all__ = [
     "ATTESTED_ORIGINATORS",
@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_ROLES",
     "ROLES",
     "SCHEDULE",
+    "WITHDRAWN",
     "Attested",
     "CollectionAccess",
     "Expired",

@@ -318,9 +318,10 @@ class Node:
         attested: object = None,
         *,
         anonymous: bool | None = None,
+        atomic: bool = False,
     ) -> StatusRecord:
         return self._objects.add_objects(
-            user, collection_id, submitted, attested, anonymous=anonymous
+            user, collection_id, submitted, attested, anonymous=anonymous, atomic=atomic
         )
 
     def receive(

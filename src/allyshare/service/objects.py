@@ -49,6 +49,31 @@ _OUTCOME_MESSAGES = {
     Outcome.NOT_ORIGINATOR: "only the originator of this object may add versions of it",
 }
 
+_REFUSED = (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR)
+"""What the store refuses of a version that passed every check (the id's lineage)."""
+
+
+def _refused_by_store(prepared: Prepared, result: IngestResult) -> dict[int, dict[str, str]]:
+    return {
+        position: {
+            "id": version.object_id,
+            "version": version.version,
+            "message": _OUTCOME_MESSAGES[outcome],
+        }
+        for position, version, outcome in zip(
+            prepared.positions, prepared.versions, result.outcomes, strict=True
+        )
+        if outcome in _REFUSED
+    }
+
+
+class _Withdraw(Exception):
+    """An atomic write the store refused part of, per position: roll all of it back."""
+
+    def __init__(self, failures: dict[int, dict[str, str]]) -> None:
+        super().__init__("atomic write refused")
+        self.failures = failures
+
 
 @dataclass(frozen=True)
 class Received:
@@ -80,8 +105,12 @@ class Objects:
         attested: object = None,
         *,
         anonymous: bool | None = None,
+        atomic: bool = False,
     ) -> StatusRecord:
         """Check every object, store the valid ones in one transaction, record the status.
+
+        ``atomic`` stores nothing unless every object can be stored: a spreadsheet imported
+        by halves would leave its writer to work out which rows are in.
 
         The writer's organization is recorded as the originator (for the node's own console
         work, the node); the policy trusts only that, never a claim inside the object. A peer
@@ -118,6 +147,8 @@ class Objects:
             scrubber=self._sources.scrubber(agreement),
         )
         prepared = prepare(submitted, rules, claims.originators if claims else None)
+        if atomic and prepared.failures:
+            prepared = prepared.withdrawn()
         notes = claims.notes if claims else {}
 
         def status_of(result: IngestResult) -> StatusRecord:
@@ -130,7 +161,7 @@ class Objects:
                 if position in notes:
                     message = f"{message}; {notes[position]}"
                 record = {"id": version.object_id, "version": version.version, "message": message}
-                if outcome in (Outcome.CONFLICT, Outcome.NOT_ORIGINATOR):
+                if outcome in _REFUSED:
                     failures[position] = record
                 else:
                     if position in prepared.scrubbed:
@@ -156,20 +187,31 @@ class Objects:
             )
 
         reuse = ReuseByView(partial(self._gate.view, user, access.collection))
-        with self._store.begin() as unit:
-            if anonymously and prepared.versions:
-                unit.ingest(collection_id, [self._sources.community_version(access.collection)])
-            result = unit.ingest(collection_id, prepared.versions, reuse)
-            status = status_of(result)
-            unit.record_status(status)
-            if user.peer is not None:
-                unit.record_receipts(collection_id, result.added, user.peer)
-            if anonymously:
-                self._sources.seal(unit, user, collection_id, prepared, result)
-            entry = self._write_entry(user, collection_id, prepared.versions, result, status)
-            self._gate.record(entry, unit)
-            if prepared.scrubbed:
-                self._record_scrub(entry.actor, collection_id, prepared, result, unit)
+        while True:
+            try:
+                with self._store.begin() as unit:
+                    if anonymously and prepared.versions:
+                        community = self._sources.community_version(access.collection)
+                        unit.ingest(collection_id, [community])
+                    result = unit.ingest(collection_id, prepared.versions, reuse)
+                    refused = _refused_by_store(prepared, result) if atomic else None
+                    if refused:
+                        raise _Withdraw(refused)
+                    status = status_of(result)
+                    unit.record_status(status)
+                    if user.peer is not None:
+                        unit.record_receipts(collection_id, result.added, user.peer)
+                    if anonymously:
+                        self._sources.seal(unit, user, collection_id, prepared, result)
+                    entry = self._write_entry(
+                        user, collection_id, prepared.versions, result, status
+                    )
+                    self._gate.record(entry, unit)
+                    if prepared.scrubbed:
+                        self._record_scrub(entry.actor, collection_id, prepared, result, unit)
+                break
+            except _Withdraw as refused:  # rolled back: record the refusal alone
+                prepared = prepared.withdrawn(refused.failures)
         if status.success_count:
             self.written(collection_id)
         return status

@@ -1,6 +1,7 @@
-"""Checking what a writer sends before anything is written: each object validated and judged
-by the write rules on its own (one bad object never spoils the rest), and what becomes of an
-id another originator already uses."""
+"""Checking what a writer sends before anything is written: each object validated (the STIX
+rules, and the rules of the economic extensions it uses) and judged by the write rules on its
+own (one bad object never spoils the rest, unless the writer asks for all or nothing), and
+what becomes of an id another originator already uses."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any, cast
 
 import orjson
 
+from allyshare.economic import check_economic
 from allyshare.errors import InvalidObject
 from allyshare.observables import indexed_in
 from allyshare.orcon.approvals import APPROVAL_TYPE, approval_problems
@@ -29,6 +31,7 @@ from allyshare.stix.versions import version_key, version_of
 from allyshare.storage import AccessKey, NewVersion, StoredVersion, markings_in
 
 __all__ = [
+    "WITHDRAWN",
     "Prepared",
     "ReuseByView",
     "WriteRules",
@@ -36,6 +39,9 @@ __all__ = [
     "prepare",
     "unenforced_markings",
 ]
+
+WITHDRAWN = "not stored: nothing of this request is stored while any of it is refused"
+"""An all-or-nothing write's answer for each object that passed, when another did not."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +57,22 @@ class Prepared:
     """Per position, what anonymity took out of an accepted object (to seal)."""
     scrubbed: dict[int, Scrubbed] = field(default_factory=dict)
     """Per position, the personal data replaced in an accepted object."""
+
+    def withdrawn(self, refused: Mapping[int, dict[str, str]] | None = None) -> Prepared:
+        """Nothing to store, for an all-or-nothing write of which something was refused
+        (here, or ``refused`` by the store): each object that passed says why it was not
+        stored, so the writer sees every problem at once."""
+        failures = {**self.failures, **(refused or {})}
+        for position, version in zip(self.positions, self.versions, strict=True):
+            failures.setdefault(
+                position,
+                {
+                    "id": version.object_id,
+                    "version": version.version,
+                    "message": WITHDRAWN,
+                },
+            )
+        return Prepared([], [], failures)
 
 
 @dataclass(frozen=True)
@@ -106,9 +128,14 @@ def prepare(
     """
     checked: list[tuple[int, StixObjectInfo, dict[str, Any]]] = []
     failures: dict[int, dict[str, str]] = {}
+    vocabulary: dict[int, list[str]] = {}
     for position, obj in enumerate(submitted):
         try:
-            checked.append((position, check_object(obj), cast(dict[str, Any], obj)))
+            info = check_object(obj)
+            notes = check_economic(cast(dict[str, Any], obj))
+            checked.append((position, info, cast(dict[str, Any], obj)))
+            if notes:
+                vocabulary[position] = notes
         except InvalidObject as exc:
             failures[position] = {
                 "id": exc.object_id or claimed_id(obj),
@@ -170,8 +197,9 @@ def prepare(
         )
         positions.append(position)
         unenforced = unenforced_markings(obj, rules.registry)
-        if unenforced:
-            warnings[position] = unenforced
+        notes = vocabulary.get(position, []) + ([unenforced] if unenforced else [])
+        if notes:
+            warnings[position] = "; ".join(notes)
     return Prepared(versions, positions, failures, warnings, withheld, scrubbed)
 
 
