@@ -47,20 +47,19 @@ class Pattern:
 
     @property
     def abstract(self) -> str:
-        countries = [country for country, _ in self.targets]
         return (
-            f"{self.coercing_state} applied {self.measure} to {len(countries)} parties "
-            f"({', '.join(countries)}) within {self.months} months"
+            f"{self.coercing_state} {self.measure} against {len(self.targets)} parties "
+            f"within {self.months} months"
         )
 
     @property
     def content(self) -> str:
+        """The sentence, e.g. "CHN applied export-restriction to KOR (2023-07) and JPN
+        (2023-10) within 12 months"."""
         told = [f"{country} ({', '.join(months)})" for country, months in self.targets]
-        listed = told[0] if len(told) == 1 else f"{', '.join(told[:-1])} and {told[-1]}"
+        listed = f"{', '.join(told[:-1])} and {told[-1]}"
         return (
-            f"{self.coercing_state} applied {self.measure} to {listed} within {self.months} "
-            f"months ({len(self.incidents)} incidents reported by "
-            f"{len({i.organization for i in self.incidents})} organizations)"
+            f"{self.coercing_state} applied {self.measure} to {listed} within {self.months} months"
         )
 
     @property
