@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from allyshare.cli import audit, commands, lookup, match, retention, reveal, sightings
+from allyshare.cli import audit, commands, lookup, match, retention, reveal, sightings, views
 from allyshare.community import CATEGORIES
 from allyshare.config import default_data_dir
 from allyshare.errors import AllyshareError
@@ -275,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     sightings.register(sub, common)
     lookup.register(sub, common)
     match.register(sub, common)
+    views.register(sub, common)
     return parser
 
 
