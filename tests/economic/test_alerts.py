@@ -58,6 +58,10 @@ def test_two_parties_within_the_window_from_k_organizations_make_a_pattern() -> 
         "incident--00000002-0000-4000-8000-000000000000",
     ]
     assert note["object_marking_refs"] == ["marking-definition--x"]
+    assert (note["created"], note["modified"]) == (
+        "2023-10-20T00:00:00.000Z",
+        "2024-02-01T00:00:00.000Z",
+    )
     again = patterns(
         [
             Contribution(incident(2, "JPN", "2023-10-20T00:00:00Z"), "JPN.B"),

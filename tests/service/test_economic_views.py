@@ -149,6 +149,11 @@ def test_the_pattern_alert_is_a_note_the_parties_read(community: Community) -> N
         community.kisa, community.coercion, VersionFilter(types=("note",)), limit=10
     )
     assert [item.object_id for item in page.items] == [note["id"]]
+    again = node.write_coercion_alerts(community.coercion, actor=community.acme)
+    assert again.notes == alerted.notes
+    every = VersionFilter(types=("note",), versions=frozenset({"all"}))
+    versions = node.read_objects(community.acme, community.coercion, every, limit=10).items
+    assert [(v.object_id, v.version) for v in versions] == [(note["id"], note["modified"])]
 
 
 def test_a_note_naming_a_noforn_incident_is_noforn_too(community: Community) -> None:

@@ -8,7 +8,8 @@ incident's start holds the incidents starting in it; the window is a pattern whe
 target at least two distinct party countries and come from at least k distinct
 organizations in total (fewer would single out the members who reported them). A window
 whose incidents another pattern holds too is not told again. The alert is a STIX ``note``
-naming the incidents, whose words say what happened; the service gives it its markings.
+naming the incidents, whose words say what happened; the service gives it its markings. Its id and
+``created`` follow from the pattern, so writing the alerts again adds no note.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from allyshare.economic.views import Contribution, Incident, incident_of
@@ -67,14 +68,21 @@ class Pattern:
         name = "|".join([self.coercing_state, self.measure, *(i.id for i in self.incidents)])
         return f"note--{uuid.uuid5(NOTE_NAMESPACE, name)}"
 
-    def note(self, created: str, marking_refs: Sequence[str]) -> dict[str, Any]:
-        """The alert as a STIX note; ``marking_refs`` are those the service chose for it."""
+    @property
+    def created(self) -> str:
+        """When the pattern came to be: the start of its latest incident. Written again, the
+        same pattern is the same note and the same ``created``, as STIX has every version."""
+        latest = max(incident.start for incident in self.incidents)
+        return latest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+    def note(self, modified: str, marking_refs: Sequence[str]) -> dict[str, Any]:
+        """The alert as a STIX note; ``modified`` and ``marking_refs`` are the service's."""
         note: dict[str, Any] = {
             "type": "note",
             "spec_version": "2.1",
             "id": self.note_id,
-            "created": created,
-            "modified": created,
+            "created": self.created,
+            "modified": modified,
             "abstract": self.abstract,
             "content": self.content,
             "object_refs": [incident.id for incident in self.incidents],

@@ -17,7 +17,8 @@ readable by anyone who could not read the incidents it names, so it carries ever
 of theirs (object-level and granular), and TLP:AMBER at least. Restrictions the policy
 lifts for an object's own originator (nationality, NOFORN, ORCON) would be lifted for the
 note's writer instead, so incidents of another organization carrying them are left out of
-the writer's alerts.
+the writer's alerts. A note's ``modified`` is its incidents' newest version, so writing the
+alerts again writes nothing new until an incident changes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from dataclasses import dataclass, field
 import orjson
 
 from allyshare.audit.entries import ObjectRefs
-from allyshare.clock import format_us, now_us
 from allyshare.config import Settings
 from allyshare.economic.alerts import Pattern, patterns
 from allyshare.economic.views import (
@@ -136,9 +136,9 @@ class EconomicViews:
             agreement.aggregate_k,
             self._settings.views_pattern_window_months,
         )
-        created = format_us(now_us())
         notes: list[dict[str, object]] = [
-            pattern.note(created, self._markings(pattern, eligible)) for pattern in found
+            pattern.note(self._modified(pattern, eligible), self._markings(pattern, eligible))
+            for pattern in found
         ]
         if not notes:
             return Alerted([], None)
@@ -173,6 +173,13 @@ class EconomicViews:
             return True
         label = label_of(self._refs(key), self._gate.registry())
         return not (label.noforn or label.orcon or label.nationalities is not None)
+
+    @staticmethod
+    def _modified(pattern: Pattern, seen: dict[str, _Seen]) -> str:
+        """The newest of the pattern's start and its incidents' versions: the note changes
+        when they do, and writing it again unchanged writes the same version."""
+        versions = [pattern.created, *(seen[i.id].item.version for i in pattern.incidents)]
+        return max(versions, key=version_key)
 
     def _markings(self, pattern: Pattern, seen: dict[str, _Seen]) -> list[str]:
         """Every marking of the incidents, with one TLP: the strictest of theirs, at least
