@@ -413,3 +413,10 @@ def test_shares_in_suppressed_lines_move_no_shown_figure(
                     replace(e, share=e.share * factor) if e == record else e for e in visible
                 ]
                 assert supply(changed, reader, k) == view
+        for organization in {e.organization for e in visible}:
+            without = supply([e for e in visible if e.organization != organization], reader, k)
+            touched = {e.category for e in visible if e.organization == organization}
+            before = {c.category: c for c in view.categories}
+            for cell in without.categories:
+                if cell.category not in touched:
+                    assert before[cell.category] == cell
