@@ -15,8 +15,18 @@ from allyshare.errors import NotFound, PermissionDenied
 from allyshare.service import CONSOLE, Node
 from allyshare.storage import EntryFilter, VersionFilter
 
-from support.economic import NOFORN, TLP_AMBER, TLP_GREEN, Community, build_community, incident
+from support.economic import (
+    COERCION,
+    NOFORN,
+    TLP_AMBER,
+    TLP_GREEN,
+    Community,
+    build_community,
+    incident,
+)
 
+# A marking no node knows: stored fail-closed, its originator's organization alone reads it.
+ORIGINATOR_ONLY = "marking-definition--826578e1-40ad-459f-bc73-ede076f81f37"
 RARE_EARTHS = ("CHN", "export-restriction", "rare-earths", "2023-Q3")
 
 
@@ -205,3 +215,27 @@ def test_alerts_need_a_collection_the_writer_may_write(community: Community) -> 
         node.write_coercion_alerts(
             "collection--00000000-0000-4000-8000-000000000000", actor=community.kisa
         )
+
+
+def test_a_withheld_impact_counts_for_nothing_but_its_incident_still_counts(
+    community: Community,
+) -> None:
+    """HANBIT's impact is under a marking only HANBIT reads: ACME counts the incident, not
+    the impact; HANBIT counts both."""
+    node = community.node
+    withheld = incident(5, "KOR", "2023-08-20T00:00:00Z", impact=("USD", 5, 6))
+    withheld["granular_markings"] = [
+        {"marking_ref": ORIGINATOR_ONLY, "selectors": [f"extensions.{COERCION}.estimated_impact"]}
+    ]
+    status = node.add_objects(community.hanbit, community.coercion, [withheld])
+    assert status.failure_count == 0, status.failures
+    american = cell(node.coercion_view(actor=community.acme).as_json(), RARE_EARTHS)
+    assert american["incidents"] == 4
+    assert american["impact"] == [
+        {"currency": "USD", "suppressed": False, "min": 110, "max": 220, "organizations": 2}
+    ]
+    own = cell(node.coercion_view(actor=community.hanbit).as_json(), RARE_EARTHS)
+    assert own["incidents"] == 3
+    assert own["impact"] == [
+        {"currency": "USD", "suppressed": False, "min": 15, "max": 26, "organizations": 2}
+    ]

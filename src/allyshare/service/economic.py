@@ -169,7 +169,9 @@ class EconomicViews:
 
     def _may_alert(self, user: User, key: AccessKey) -> bool:
         """Whether a note by the user may name the incident (module docstring)."""
-        if origin_of(key.originator) == user.organization_id:
+        if key.originator == user.organization_id:
+            # Written here by the user's own organization (what a peer attests for it is not
+            # its own to the policy either).
             return True
         label = label_of(self._refs(key), self._gate.registry())
         return not (label.noforn or label.orcon or label.nationalities is not None)
