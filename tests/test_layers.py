@@ -11,8 +11,8 @@ The rules (STYLE: "Policy never imports storage, and storage never decides acces
 - ``sources`` (anonymity, sealing, scrubbing) is pure too: only the error tree;
 - ``observables`` (normalization, extraction) reads patterns through ``stix`` and nothing else;
 - ``matching`` (the PSI protocol, budgets) is pure;
-- ``economic`` (the coercion and supply-chain extensions, their views) is pure: ``stix`` and
-  the error tree;
+- ``economic`` (the coercion and supply-chain extensions, their rules, spreadsheet rows) is
+  pure too, on ``stix``, ``policy`` (TLP names) and ``community`` (country codes);
 - ``storage`` keeps the index rows ``observables`` defines;
 - the service imports no HTTP layer, federation or CLI module;
 - nothing outside ``service`` and ``storage`` reaches the store;
@@ -40,7 +40,7 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "sources": ("errors", "sources"),
     "observables": ("stix", "observables"),
     "matching": ("matching",),
-    "economic": ("errors", "stix", "economic"),
+    "economic": ("errors", "stix", "policy", "community", "economic"),
 }
 THE_GATE = {"service/gate.py", "service/views.py"}
 DECISIONS = {"decide", "decide_label", "collection_rights", "administers"}

@@ -12,7 +12,7 @@ from allyshare.cli.main import main
 from allyshare.config import load_settings
 from allyshare.service import Node
 
-from support.economic import build_community
+from support.economic_views import build_community
 
 
 def run(capsys: pytest.CaptureFixture[str], node_dir: Path, *args: str) -> tuple[int, str, str]:

@@ -17,7 +17,7 @@ from allyshare.config import Settings
 from allyshare.server import create_server_app
 from allyshare.service import Node
 
-from support.economic import Community, build_community
+from support.economic_views import Community, build_community
 
 API = "/api/v1"
 

@@ -15,7 +15,7 @@ from allyshare.errors import NotFound, PermissionDenied
 from allyshare.service import CONSOLE, Node
 from allyshare.storage import EntryFilter, VersionFilter
 
-from support.economic import (
+from support.economic_views import (
     COERCION,
     NOFORN,
     TLP_AMBER,

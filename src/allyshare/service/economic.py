@@ -64,11 +64,10 @@ _NOT_ACCESS = {ANONYMOUS, WRITER_ONLY}
 
 @dataclass
 class _Seen:
-    """The latest version of each object the reader may see, and where it was found."""
+    """The latest version of an object the reader may see, and its access key."""
 
     item: StoredVersion
     key: AccessKey
-    k: int
 
 
 @dataclass
@@ -155,7 +154,7 @@ class EconomicViews:
             for item in self._reads.seen(user, collection.id, VersionFilter(types=types)):
                 earlier = basis.found.get(item.object_id)
                 if earlier is None or version_key(earlier.item.version) < version_key(item.version):
-                    basis.found[item.object_id] = _Seen(item, keys[item.label], k)
+                    basis.found[item.object_id] = _Seen(item, keys[item.label])
                 basis.k = max(basis.k, k)
         return basis
 
