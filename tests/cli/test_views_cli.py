@@ -61,3 +61,14 @@ def test_alerts_from_the_command_line(
     )
     code, out, err = run(capsys, node_dir, "views", "alerts", "--collection", "nowhere")
     assert code != 0 and "nowhere" in err
+
+
+def test_views_of_a_node_without_such_data(
+    node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, node_dir, "views", "supply-chain")
+    assert code == 0, err
+    assert out == "no exposure you may see (k = 1)"
+    code, out, err = run(capsys, node_dir, "views", "coercion")
+    assert code == 0, err
+    assert "Economic coercion" in out and "export-restriction" not in out

@@ -137,10 +137,11 @@ def _category(category: CategoryCell, view: SupplyChainView) -> Table | str:
     if category.suppressed:
         return f"{category.category}: {SUPPRESSED} (fewer than k = {view.k} members)"
     table = Table(
-        title=(
-            f"{category.category}: {category.members} members, HHI vendors "
-            f"{category.vendor_hhi:,.0f}, countries {category.country_hhi:,.0f}"
-        )
+        title=f"{category.category}: {category.members} members",
+        caption=(
+            f"HHI of the shown lines: vendors {category.vendor_hhi:,.0f}, "
+            f"countries {category.country_hhi:,.0f}"
+        ),
     )
     table.add_column("vendor or country")
     table.add_column("share", justify="right")
