@@ -44,6 +44,7 @@ class Settings:
     common_after: int = 1000
     match_interval: int = 5
     ui_session_minutes: int = 480
+    views_pattern_window_months: int = 12
 
     @property
     def effective_database_url(self) -> str:
@@ -70,6 +71,7 @@ ENVIRONMENT: dict[str, str] = {
     "common_after": "ALLYSHARE_COMMON_AFTER",
     "match_interval": "ALLYSHARE_MATCH_INTERVAL",
     "ui_session_minutes": "ALLYSHARE_UI_SESSION_MINUTES",
+    "views_pattern_window_months": "ALLYSHARE_VIEWS_PATTERN_WINDOW_MONTHS",
 }
 
 _TOML_SECTIONS: dict[str, tuple[str, str]] = {
@@ -89,6 +91,7 @@ _TOML_SECTIONS: dict[str, tuple[str, str]] = {
     "common_after": ("correlation", "common_after"),
     "match_interval": ("matching", "min_interval_seconds"),
     "ui_session_minutes": ("ui", "session_minutes"),
+    "views_pattern_window_months": ("views", "pattern_window_months"),
 }
 _LOG_LEVELS = {"debug", "info", "warning", "error"}
 
@@ -200,6 +203,11 @@ def write_settings_file(settings: Settings) -> Path:
         "# a web UI session ends this many minutes after sign-in (or at sign-out, or when",
         "# its user is disabled)",
         f"session_minutes = {settings.ui_session_minutes}",
+        "",
+        "[views]",
+        "# the pattern alert: one state's same measure against two or more parties within",
+        "# this many months",
+        f"pattern_window_months = {settings.views_pattern_window_months}",
         "",
     ]
     path = settings.data_dir / CONFIG_FILE

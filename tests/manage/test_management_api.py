@@ -573,6 +573,9 @@ def test_openapi_documents_every_endpoint_and_docs_render(site: Site) -> None:
         ("POST", "/match/contact"),
         ("POST", "/match/report"),
         ("GET", "/contacts"),
+        ("GET", "/views/coercion"),
+        ("GET", "/views/supply-chain"),
+        ("POST", "/views/coercion/alerts"),
     }
     add_user = schema["paths"]["/users"]["post"]
     assert {"201", "400", "401", "403", "409"} <= set(add_user["responses"])

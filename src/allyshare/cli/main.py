@@ -21,6 +21,7 @@ from allyshare.cli import (
     reveal,
     sightings,
     spreadsheets,
+    views,
 )
 from allyshare.community import CATEGORIES
 from allyshare.config import default_data_dir
@@ -285,6 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     sightings.register(sub, common)
     lookup.register(sub, common)
     match.register(sub, common)
+    views.register(sub, common)
     return parser
 
 

@@ -41,8 +41,10 @@ from allyshare.manage.models import (
     AgreementDocument,
     AgreementOut,
     AgreementsOut,
+    AlertsOut,
     AuditEntriesOut,
     Caller,
+    CoercionViewOut,
     CollectionOut,
     CollectionsOut,
     ConsistencyProofOut,
@@ -56,6 +58,7 @@ from allyshare.manage.models import (
     InclusionProofOut,
     LookupOut,
     MatchedOut,
+    NewAlerts,
     NewCollection,
     NewLookup,
     NewMatch,
@@ -82,6 +85,7 @@ from allyshare.manage.models import (
     SightingsOut,
     SpreadsheetImportOut,
     SubscriptionOut,
+    SupplyChainOut,
     Token,
     UserChange,
     UserCreated,
@@ -654,6 +658,35 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         aggregated: your organization's own, those whose sighters you may see, and every
         other sighter as "others" with its country (anonymous sighters among them)."""
         return SightingsOut(**node.sightings(of, actor=user).as_json())
+
+    @app.get("/views/coercion", tags=["views"], response_model_exclude_none=True)
+    def coercion_view(user: Anyone) -> CoercionViewOut:
+        """Economic coercion across the members: every fixed cell (coercing state, measure,
+        sector, quarter) of the incidents you may see, a cell shown only when at least k
+        organizations contribute to it, and each state's total over the shown cells. No
+        filters: fixed cells keep overlapping queries from singling out one member."""
+        return CoercionViewOut(**node.coercion_view(actor=user).as_json())
+
+    @app.get("/views/supply-chain", tags=["views"], response_model_exclude_none=True)
+    def supply_chain_view(user: Anyone) -> SupplyChainOut:
+        """Supply-chain concentration per component category of the exposures you may see:
+        vendor and vendor-country shares across the members (each member weighs the same)
+        and their Herfindahl-Hirschman index, under the same k rule."""
+        return SupplyChainOut(**node.supply_chain_view(actor=user).as_json())
+
+    @app.post(
+        "/views/coercion/alerts",
+        status_code=201,
+        tags=["views"],
+        responses=_problems(400, 403, 404),
+    )
+    def coercion_alerts(body: NewAlerts, user: Anyone) -> AlertsOut:
+        """Write the pattern alerts (one coercing state, one measure, two or more parties of
+        the collection's agreement within the window) as STIX notes into the collection,
+        marked so that no one reads a note who may not read its incidents."""
+        alerted = node.write_coercion_alerts(body.collection, actor=user)
+        status = alerted.status
+        return AlertsOut(notes=alerted.notes, status_id=None if status is None else status.id)
 
     @app.get("/policy/explain", tags=["policy"], responses=_problems(404))
     def explain_policy(object_id: str, as_user: str, user: Anyone) -> ExplanationOut:

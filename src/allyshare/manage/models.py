@@ -697,3 +697,92 @@ class SpreadsheetImportOut(BaseModel):
             errors=problems(outcome.errors),
             warnings=problems(outcome.warnings),
         )
+
+
+_SUPPRESSED = (
+    "true when fewer than the agreement's aggregate_k organizations contribute: then no figure "
+    "is given (not a zero)"
+)
+
+
+class ImpactLineOut(BaseModel):
+    currency: str = Field(description="ISO 4217")
+    suppressed: bool = Field(description=_SUPPRESSED)
+    min: float | None = Field(default=None, description="the sum of the incidents' minimums")
+    max: float | None = Field(default=None, description="the sum of the incidents' maximums")
+    organizations: int | None = Field(default=None, description="contributing organizations")
+
+
+class CoercionCellOut(BaseModel):
+    """One fixed cell: coercing state x measure x sector x quarter of the start."""
+
+    coercing_state: str
+    measure: str
+    sector: str
+    quarter: str = Field(examples=["2023-Q3"])
+    suppressed: bool = Field(description=_SUPPRESSED)
+    incidents: int | None = None
+    targeted_countries: int | None = Field(default=None, description="distinct")
+    organizations: int | None = Field(default=None, description="contributing organizations")
+    impact: list[ImpactLineOut] | None = Field(
+        default=None, description="per currency; each line under the same k rule"
+    )
+
+
+class CoercionTotalOut(BaseModel):
+    """A coercing state's total over its shown cells and lines only."""
+
+    coercing_state: str
+    incidents: int = Field(description="distinct incidents in the shown cells")
+    targeted_countries: int
+    organizations: int
+    impact: list[ImpactLineOut]
+
+
+class CoercionViewOut(BaseModel):
+    k: int = Field(description="the largest aggregate_k of the agreements the data came from")
+    cells: list[CoercionCellOut]
+    totals: list[CoercionTotalOut]
+
+
+class ShareLineOut(BaseModel):
+    key: str = Field(description="the vendor's identity id, or the vendor country")
+    name: str | None = Field(default=None, description="the vendor's name, when given")
+    suppressed: bool = Field(
+        description=_SUPPRESSED + ", or to keep the shown lines' complement from being fewer "
+        "than k organizations' figure"
+    )
+    share: float | None = Field(
+        default=None, description="the members' capped shares summed over the category's members"
+    )
+    members: int | None = None
+
+
+class CategoryOut(BaseModel):
+    category: str
+    suppressed: bool = Field(description=_SUPPRESSED)
+    members: int | None = Field(default=None, description="contributing members")
+    vendor_hhi: float | None = Field(
+        default=None, description="Herfindahl-Hirschman index (0..10,000) of the shown vendors"
+    )
+    country_hhi: float | None = Field(
+        default=None, description="Herfindahl-Hirschman index of the shown vendor countries"
+    )
+    vendors: list[ShareLineOut] | None = None
+    countries: list[ShareLineOut] | None = None
+
+
+class SupplyChainOut(BaseModel):
+    k: int = Field(description="the largest aggregate_k of the agreements the data came from")
+    categories: list[CategoryOut]
+
+
+class NewAlerts(_Request):
+    collection: str = Field(
+        min_length=1, max_length=64, description="where the notes go: one you may write"
+    )
+
+
+class AlertsOut(BaseModel):
+    notes: list[dict[str, Any]] = Field(description="the STIX notes written, one per pattern")
+    status_id: str | None = Field(description="the write's status; none when nothing was found")

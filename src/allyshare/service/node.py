@@ -12,6 +12,7 @@ from typing import Any
 
 from allyshare.config import Settings
 from allyshare.datadir import create_private_database, make_private_directory, tighten
+from allyshare.economic.views import CoercionView, SupplyChainView
 from allyshare.errors import NotFound
 from allyshare.keys import ensure_node_key
 from allyshare.orcon.approvals import Approval
@@ -29,6 +30,7 @@ from allyshare.service.audit import Audit, Verification
 from allyshare.service.browsing import Browsing, Narrowing, Neighbourhood
 from allyshare.service.contributions import Contributed, Contributions
 from allyshare.service.correlation import Correlated, Correlation
+from allyshare.service.economic import Alerted, EconomicViews
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
 from allyshare.service.matching import Matched, Matching, Seeking
@@ -88,6 +90,7 @@ class Node:
         self._sessions = Sessions(settings, store, self._gate, self._members)
         self._browsing = Browsing(store, self._gate, self._reads)
         self._contributions = Contributions(store, self._gate, self._reads)
+        self._economic = EconomicViews(settings, store, self._gate, self._reads, self._objects)
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -510,6 +513,18 @@ class Node:
 
     def sightings(self, object_id: str, *, actor: User = CONSOLE) -> Sighted:
         return self._sightings.of(actor, object_id)
+
+    # the cross-member views (economic coercion, supply chain)
+
+    def coercion_view(self, *, actor: User = CONSOLE) -> CoercionView:
+        return self._economic.coercion(actor)
+
+    def supply_chain_view(self, *, actor: User = CONSOLE) -> SupplyChainView:
+        return self._economic.supply_chain(actor)
+
+    def write_coercion_alerts(self, collection_id: str, *, actor: User = CONSOLE) -> Alerted:
+        """Write the coercion pattern alerts the actor's view holds into the collection."""
+        return self._economic.write_alerts(actor, collection_id)
 
     def run_retention(self, *, now: int | None = None, actor: User = CONSOLE) -> list[Expired]:
         return self._retention.run(actor, now)

@@ -1,0 +1,198 @@
+"""The cross-member views of economic coercion and supply-chain exposure, and the pattern
+alert, over what one reader may see (`allyshare.economic.views` computes them).
+
+What a view draws on: across every collection the reader may read, the latest version of
+each incident and exposure the reader may see, as it sees it (a field withheld from it is
+absent, so it counts for nothing), each with the organization the node records as its
+originator (an anonymous contribution counts for the organization that made it, which no
+reader learns from a count). An object in several collections counts once. k is the largest
+``aggregate_k`` of the agreements of the collections the objects came from, so each
+agreement's k holds for what it shares. A view is a read, recorded as one entry naming
+every version it drew on.
+
+The alert is written into a collection the writer may write, from the incidents it may see
+in the collections of that collection's agreement, whose parties are the countries a
+pattern counts, and whose k the incidents behind a pattern must reach. The note must not be
+readable by anyone who could not read the incidents it names, so it carries every marking
+of theirs (object-level and granular), and TLP:AMBER at least. Restrictions the policy
+lifts for an object's own originator (nationality, NOFORN, ORCON) would be lifted for the
+note's writer instead, so incidents of another organization carrying them are left out of
+the writer's alerts. A note's ``modified`` is its incidents' newest version, so writing the
+alerts again writes nothing new until an incident changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import orjson
+
+from allyshare.audit.entries import ObjectRefs
+from allyshare.config import Settings
+from allyshare.economic import EXPOSURE_TYPE
+from allyshare.economic.alerts import Pattern, patterns
+from allyshare.economic.views import (
+    CoercionView,
+    Contribution,
+    SupplyChainView,
+    coercion_view,
+    supply_chain_view,
+)
+from allyshare.policy import ANONYMOUS, TLP_MARKING_IDS, WRITER_ONLY, Tlp, label_of
+from allyshare.service.audit import derived_read
+from allyshare.service.gate import Gate
+from allyshare.service.objects import Objects
+from allyshare.service.reads import Reads
+from allyshare.stix.versions import version_key
+from allyshare.storage import (
+    AccessKey,
+    Collection,
+    StatusRecord,
+    Store,
+    StoredVersion,
+    User,
+    VersionFilter,
+    origin_of,
+)
+
+COERCION_TYPES = ("incident",)
+SUPPLY_CHAIN_TYPES = (EXPOSURE_TYPE,)
+_NOT_ACCESS = {ANONYMOUS, WRITER_ONLY}
+"""Refs of an access key that are no marking a note could carry."""
+
+
+@dataclass
+class _Seen:
+    """The latest version of an object the reader may see, and its access key."""
+
+    item: StoredVersion
+    key: AccessKey
+
+
+@dataclass
+class Basis:
+    """What one view draws on: the objects as the reader sees them, their access keys, k."""
+
+    found: dict[str, _Seen] = field(default_factory=dict)
+    k: int = 1
+
+    def contributions(self) -> list[Contribution]:
+        return [
+            Contribution(orjson.loads(seen.item.body), origin_of(seen.key.originator))
+            for seen in self.found.values()
+        ]
+
+
+@dataclass(frozen=True)
+class Alerted:
+    """The alerts written (as notes), and the write's status (None when none was found)."""
+
+    notes: list[dict[str, object]]
+    status: StatusRecord | None
+
+
+class EconomicViews:
+    def __init__(
+        self, settings: Settings, store: Store, gate: Gate, reads: Reads, objects: Objects
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._gate = gate
+        self._reads = reads
+        self._objects = objects
+
+    def coercion(self, user: User) -> CoercionView:
+        basis = self._basis(user, COERCION_TYPES, self._readable(user))
+        self._record(user, basis, "coercion")
+        return coercion_view(basis.contributions(), basis.k)
+
+    def supply_chain(self, user: User) -> SupplyChainView:
+        basis = self._basis(user, SUPPLY_CHAIN_TYPES, self._readable(user))
+        self._record(user, basis, "supply-chain")
+        return supply_chain_view(basis.contributions(), basis.k)
+
+    def write_alerts(self, user: User, collection_id: str) -> Alerted:
+        """Write the pattern alerts into the collection (module docstring)."""
+        access = self._gate.collection_for(user, collection_id, "write")
+        agreement = self._gate.agreement(access.collection)
+        under = [
+            c for c in self._readable(user) if c.agreement_name == access.collection.agreement_name
+        ]
+        basis = self._basis(user, COERCION_TYPES, under)
+        self._record(user, basis, "coercion-alerts")
+        parties = set(agreement.party_countries) | {
+            self._gate.organization(o).country for o in agreement.party_organizations
+        }
+        eligible = {
+            object_id: seen
+            for object_id, seen in basis.found.items()
+            if self._may_alert(user, seen.key)
+        }
+        found = patterns(
+            Basis(eligible).contributions(),
+            parties,
+            agreement.aggregate_k,
+            self._settings.views_pattern_window_months,
+        )
+        notes: list[dict[str, object]] = [
+            pattern.note(self._modified(pattern, eligible), self._markings(pattern, eligible))
+            for pattern in found
+        ]
+        if not notes:
+            return Alerted([], None)
+        return Alerted(notes, self._objects.add_objects(user, collection_id, notes))
+
+    def _readable(self, user: User) -> list[Collection]:
+        return [a.collection for a in self._gate.collections_for(user) if a.can_read]
+
+    def _basis(self, user: User, types: tuple[str, ...], readable: Sequence[Collection]) -> Basis:
+        basis = Basis()
+        keys = self._store.access_keys()
+        for collection in readable:
+            k = self._gate.agreement(collection).aggregate_k
+            for item in self._reads.seen(user, collection.id, VersionFilter(types=types)):
+                earlier = basis.found.get(item.object_id)
+                if earlier is None or version_key(earlier.item.version) < version_key(item.version):
+                    basis.found[item.object_id] = _Seen(item, keys[item.label])
+                basis.k = max(basis.k, k)
+        return basis
+
+    def _record(self, user: User, basis: Basis, view: str) -> None:
+        """One entry per request, naming every version the view drew on."""
+        refs = ObjectRefs()
+        recorded_as = self._gate.audit.recorded_as
+        for seen in basis.found.values():
+            refs.versions_of(recorded_as(seen.key)).append((seen.item.object_id, seen.item.version))
+        self._gate.record(derived_read(user, refs, {"view": view}))
+
+    def _may_alert(self, user: User, key: AccessKey) -> bool:
+        """Whether a note by the user may name the incident (module docstring)."""
+        if key.originator == user.organization_id:
+            # Written here by the user's own organization (what a peer attests for it is not
+            # its own to the policy either).
+            return True
+        label = label_of(self._refs(key), self._gate.registry())
+        return not (label.noforn or label.orcon or label.nationalities is not None)
+
+    @staticmethod
+    def _modified(pattern: Pattern, seen: dict[str, _Seen]) -> str:
+        """The newest of the pattern's start and its incidents' versions: the note changes
+        when they do, and writing it again unchanged writes the same version."""
+        versions = [pattern.created, *(seen[i.id].item.version for i in pattern.incidents)]
+        return max(versions, key=version_key)
+
+    def _markings(self, pattern: Pattern, seen: dict[str, _Seen]) -> list[str]:
+        """Every marking of the incidents, with one TLP: the strictest of theirs, at least
+        AMBER (the policy judges the strictest anyway; one TLP reads as what it is)."""
+        refs = sorted({ref for i in pattern.incidents for ref in self._refs(seen[i.id].key)})
+        top = max([Tlp.AMBER, *(TLP_MARKING_IDS[r] for r in refs if r in TLP_MARKING_IDS)])
+        refs = [r for r in refs if r not in TLP_MARKING_IDS or TLP_MARKING_IDS[r] == top]
+        tlp = label_of(refs, self._gate.registry()).tlp
+        if tlp is None or tlp < top:
+            refs.append(top.marking_id)
+        return refs
+
+    @staticmethod
+    def _refs(key: AccessKey) -> list[str]:
+        return [r for r in (*key.marking_refs, *key.granular_refs) if r not in _NOT_ACCESS]
