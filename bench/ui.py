@@ -109,9 +109,16 @@ class Browser:
         if form is not None:
             body = urlencode(form).encode()
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        started = time.perf_counter()
-        self._connection.request(method, target, body=body, headers=headers)
-        response = self._connection.getresponse()
+        try:
+            started = time.perf_counter()
+            self._connection.request(method, target, body=body, headers=headers)
+            response = self._connection.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # The server closes a connection left idle past its keep-alive: open another.
+            self._connection.close()
+            started = time.perf_counter()
+            self._connection.request(method, target, body=body, headers=headers)
+            response = self._connection.getresponse()
         text = response.read().decode()
         seconds = time.perf_counter() - started
         for name, value in response.getheaders():
