@@ -111,7 +111,8 @@ def views_scene(printed: str, data_dir: Path, capsys: pytest.CaptureFixture[str]
     cells, concentration, alert = answers
     assert re.search(r"CHN .* export-restriction .* rare-earths .* 2025-Q2 .* 3 ", cells)
     assert re.search(r"CHN .* rare-earths .* 2010-Q3 .* suppressed", cells)
-    assert "HHI of the shown lines: vendors 3,050" in concentration
+    # A table's caption wraps to the table's width.
+    assert "HHI of the shown lines: vendors 3,050" in " ".join(concentration.split())
     assert "photoresists: suppressed" in concentration
     assert alert.endswith(
         "CHN applied export-restriction to USA (2024-12, 2025-04, 2025-10) and KOR (2025-04, "

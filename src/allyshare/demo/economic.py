@@ -593,15 +593,18 @@ _EXPOSURES: Final[tuple[tuple[Member, str, str, float, str, int], ...]] = (
 
 
 def _exposures(members: Sequence[Member]) -> list[Written]:
-    """These members' exposures, each vendor's identity written before the first exposure
-    naming it (by that exposure's member), so every reference resolves in the collection."""
+    """These members' exposures, each vendor's identity before them when one of these members
+    is the first in the table to name it: one originator per identity across both nodes (the
+    node lets only an object's originator add versions), each written beside the first
+    exposure naming it."""
+    first: dict[str, Member] = {}
+    for member, _, vendor, _, _, _ in _EXPOSURES:
+        first.setdefault(vendor, member)
     written: list[Written] = []
-    named: set[str] = set()
     for member, category, vendor, share, criticality, months in _EXPOSURES:
         if member not in members:
             continue
-        if vendor not in named:
-            named.add(vendor)
+        if first.pop(vendor, None) is member:
             written.append(_vendor(vendor, member))
         written.append(_exposure(member, category, vendor, share, criticality, months))
     return written
