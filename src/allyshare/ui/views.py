@@ -114,7 +114,8 @@ def cell_label(cell: CoercionCell) -> str:
 
 
 def share_rows(lines: Iterable[ShareLine]) -> list[tuple[str, float | None, str]]:
-    return [
+    """The lines by name (the view orders vendors by identity id, which reads as no order)."""
+    rows = [
         (
             line.name or line.key,
             None if line.suppressed else line.share,
@@ -122,6 +123,7 @@ def share_rows(lines: Iterable[ShareLine]) -> list[tuple[str, float | None, str]
         )
         for line in lines
     ]
+    return sorted(rows, key=lambda row: row[0])
 
 
 @dataclass(frozen=True)
