@@ -18,15 +18,16 @@ pytestmark = needs_chromium
 
 READERS = (("usa", "morgan@cisa"), ("kor", "jiwoo@kisa"))
 ALERT = "CHN applied export-restriction to USA"
+TOURISM = "CHN · tourism-restriction · tourism · 2017-Q1"
 SYNCED_WITHIN = 120
-"""Seconds the KOR node may take to receive the USA node's data (it syncs every 5)."""
+"""Seconds a node may take to receive the other's data (they sync every 5)."""
 
 
 def reloaded_until(page: Page, found: Locator) -> None:
-    """Reload until what the USA node wrote has reached this node, as a reader would."""
+    """Reload until what the other node wrote has reached this one, as a reader would."""
     deadline = time.monotonic() + SYNCED_WITHIN
     while found.count() == 0:
-        assert time.monotonic() < deadline, "the USA node's data did not reach this node"
+        assert time.monotonic() < deadline, "the other node's data did not reach this one"
         time.sleep(1)
         page.reload()
 
@@ -45,6 +46,15 @@ def test_both_nodes_show_the_coercion_pattern_alert(demo: Demo, browser: Browser
         alert = page.locator("[data-alert]", has_text=ALERT)
         reloaded_until(page, alert)
         expect(alert).to_contain_text("KOR (2025-04, 2025-10)")
+        # The 2017 tourism records of three Korean members, written on the KOR node, make a
+        # cell there; the USA node answers for the Korean members itself (they have users
+        # there), so it takes them from its peer as KOR's: one contributor, suppressed.
+        tourism = page.locator(f"tr[data-cell='{TOURISM}']")
+        reloaded_until(page, tourism)
+        if key == "kor":
+            expect(tourism).to_have_attribute("data-incidents", "3")
+        else:
+            expect(tourism).to_contain_text(SUPPRESSED)
         shown = page.locator(
             "tr[data-incidents][data-cell='CHN · export-restriction · rare-earths · 2025-Q2']"
         )

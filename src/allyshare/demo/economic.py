@@ -15,7 +15,9 @@ The data is laid out so that each view shows what it is for, under the demo agre
   (December 2024 to October 2025) and against a Korean shipbuilder's US subsidiaries (October
   2025) make one pattern alert: one state, one measure, both parties within 12 months;
 - on the KOR node, three members record the 2017 tourism measures after the THAAD decision
-  and three Japan's 2019 export controls on semiconductor materials (two shown cells);
+  and three Japan's 2019 export controls on semiconductor materials (two shown cells). The
+  USA node answers for the Korean members itself (they have users there), so it takes these
+  records from its peer as KOR's, one contributor: there the cells stay suppressed;
 - everything else, the 2010 rare-earth halt against Japan, the 2020 tariffs against
   Australia or Lithuania's customs delisting in 2021, is one member's record in its cell,
   which stays suppressed;

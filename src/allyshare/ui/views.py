@@ -29,8 +29,8 @@ from allyshare.ui.web import Ui
 __all__ = ["SUPPRESSED", "Bar", "Chart", "chart", "routes"]
 
 SUPPRESSED: Final = "suppressed (fewer than k organizations)"
-CHART_WIDTH: Final = 800
-LABEL_WIDTH: Final = 380
+CHART_WIDTH: Final = 840
+LABEL_WIDTH: Final = 420
 BAR_SPACE: Final = 300
 """Pixels for the longest bar; the figure is written after the bar's end."""
 ROW: Final = 26
