@@ -87,8 +87,37 @@ def test_demo_prints_where_to_go_and_who_to_be(
     assert f"curl --cacert {data_dir / 'usa' / 'node.crt'} -u '{DEMO_ANALYST}:" in printed
     assert f"curl --cacert {data_dir / 'kor' / 'node.crt'} -u 'jiwoo@kisa:" in printed
     assert SHOWCASE_ID in printed
+    for port in (6100, 6101):
+        for view in ("coercion", "supply-chain"):
+            assert f"https://127.0.0.1:{port}/ui/views/{view}" in printed
+            assert f"https://127.0.0.1:{port}/api/v1/views/{view}" in printed
+    views_scene(printed, data_dir, capsys)
     assert main(["demo", "--data-dir", str(data_dir / "usa"), "--no-serve"]) == 1
     assert "one-node demo from an earlier version" in capsys.readouterr().err
+
+
+def views_scene(printed: str, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The ``allyshare views`` commands the demo prints answer from the USA node as it
+    says: a shown cell and suppressed ones, the 5G concentration, and the pattern alert."""
+    scene = printed.split("cross-member views", 1)[1]
+    coercion, supply, alerts = [
+        shlex.split(line) for line in scene.splitlines() if line.strip().startswith("allyshare")
+    ]
+    answers = []
+    for words in (coercion, supply, alerts):
+        assert str(data_dir / "usa") in words
+        assert main(words[1:]) == 0
+        answers.append(capsys.readouterr().out)
+    cells, concentration, alert = answers
+    assert re.search(r"CHN .* export-restriction .* rare-earths .* 2025-Q2 .* 3 ", cells)
+    assert re.search(r"CHN .* rare-earths .* 2010-Q3 .* suppressed", cells)
+    # A table's caption wraps to the table's width.
+    assert "HHI of the shown lines: vendors 3,050" in " ".join(concentration.split())
+    assert "photoresists: suppressed" in concentration
+    assert alert.endswith(
+        "CHN applied export-restriction to USA (2024-12, 2025-04, 2025-10) and KOR (2025-04, "
+        "2025-10) within 12 months\n"
+    )
 
 
 def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
@@ -165,6 +194,7 @@ def test_the_demo_nodes_sync_what_may_cross_and_nothing_else(
             answer = httpx.get(url, auth=(name, token), headers={"Accept": TAXII}, verify=verify)
             assert answer.status_code == status, (name, answer.text)
         private_matching_scene(printed, data_dir, deadline)
+        views_api_scene(printed, data_dir)
         # Asked to stop, as a service manager asks, both nodes stop, syncing or not.
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=10) == 0, (tmp_path / "demo.log").read_text()
@@ -229,6 +259,31 @@ def private_matching_scene(printed: str, data_dir: Path, deadline: float) -> Non
         time.sleep(0.5)
     [indicator] = shown.json()["objects"]
     assert indicator["pattern"] == "[domain-name:value = 'update.euv-toolpartner.example']"
+
+
+def views_api_scene(printed: str, data_dir: Path) -> None:
+    """The views' API lines the demo prints answer on both nodes; the Korean reader's has no
+    cell of the NOFORN incident."""
+    scene = printed.split("cross-member views", 1)[1].split("private matching", 1)[0]
+    lines = [line.strip() for line in scene.splitlines() if line.strip().startswith("curl")]
+    assert len(lines) == 4
+    usa_cells, usa_supply, kor_cells, kor_supply = (run_printed(line, data_dir) for line in lines)
+    for answer in (usa_cells, usa_supply, kor_cells, kor_supply):
+        assert answer.status_code == 200, answer.text
+    noforn = ("CHN", "regulatory-investigation", "semiconductors", "2023-Q1")
+
+    def keys(answer: httpx.Response) -> set[tuple[str, ...]]:
+        return {
+            (c["coercing_state"], c["measure"], c["sector"], c["quarter"])
+            for c in answer.json()["cells"]
+        }
+
+    assert noforn in keys(usa_cells) and noforn not in keys(kor_cells)
+    for answer in (usa_cells, kor_cells):
+        assert any(cell["suppressed"] for cell in answer.json()["cells"])
+        assert any(not cell["suppressed"] for cell in answer.json()["cells"])
+    [ran] = [c for c in usa_supply.json()["categories"] if c["category"] == "5g-ran"]
+    assert ran["vendor_hhi"] == 3050.0
 
 
 def received(data_dir: Path) -> dict[tuple[str, str], dict[str, Any]]:

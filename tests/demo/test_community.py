@@ -39,6 +39,7 @@ from allyshare.demo.marked import (
     released_to_cisa,
     stix_id,
 )
+from allyshare.economic.alerts import PATTERN_LABEL
 from allyshare.errors import NotFound
 from allyshare.policy import REDACTED_PROPERTY
 from allyshare.service import CONSOLE, Node
@@ -82,7 +83,11 @@ def test_every_demo_object_is_stored_as_written(built: tuple[Node, DemoCommunity
     assert set(community.collections) == {c.key for c in COLLECTIONS}
     for key, collection_id in community.collections.items():
         stored = read(node, CONSOLE, collection_id, ALL_VERSIONS)
-        assert sorted(map(canonical, stored)) == sorted(map(canonical, written_objects(key))), key
+        # Beside what the members wrote: the pattern alert the set-up wrote from it.
+        alerts = [obj for obj in stored if PATTERN_LABEL in obj.get("labels", [])]
+        assert len(alerts) == (1 if key == "economic-coercion" else 0), key
+        written = [obj for obj in stored if obj not in alerts]
+        assert sorted(map(canonical, written)) == sorted(map(canonical, written_objects(key))), key
 
 
 def test_members_and_users_are_registered(built: tuple[Node, DemoCommunity]) -> None:
@@ -262,7 +267,18 @@ WHO_SEES = [
         ("report", "hanbit-duties"),
         dict.fromkeys(["seoyeon@hanbit", "minho@motie", "analyst", "riley@commerce"], WHOLE)
         | dict.fromkeys(
-            ["morgan@cisa", "jiwoo@kisa", "dana@pacificcrest", "casey@cisa"],
+            [
+                "morgan@cisa",
+                "jiwoo@kisa",
+                "dana@pacificcrest",
+                "casey@cisa",
+                "jordan@ustr",
+                "yuna@kotra",
+                "sora@kto",
+                "alex@cascade",
+                "hyun@hangang",
+                "sam@prairielink",
+            ],
             ("description", "external_references.[0]"),
         ),
     ),
@@ -362,3 +378,47 @@ def test_the_private_matching_scene_passes_the_oasis_validator() -> None:
         for error in validate_instance(obj, OPTIONS).errors
     ]
     assert problems == []
+
+
+def test_the_views_show_shown_cells_a_suppressed_one_and_the_pattern_alert(
+    built: tuple[Node, DemoCommunity],
+) -> None:
+    """On the USA node alone: three members' April 2025 rare-earth records make a cell, a
+    member's own record stays suppressed, the alert names both parties, and a Korean
+    reader's view leaves out the NOFORN incident; three carriers make the 5G index."""
+    node, community = built
+    morgan = as_user(node, community, "morgan@cisa")
+    view = node.coercion_view(actor=morgan)
+    shown = {cell.key: cell for cell in view.cells if not cell.suppressed}
+    rare_earths = shown["CHN", "export-restriction", "rare-earths", "2025-Q2"]
+    assert (rare_earths.incidents, rare_earths.organizations) == (3, 3)
+    suppressed = [cell.key for cell in view.cells if cell.suppressed]
+    assert ("CHN", "export-restriction", "rare-earths", "2010-Q3") in suppressed
+    assert ("CHN", "regulatory-investigation", "semiconductors", "2023-Q1") in suppressed
+    korean = node.coercion_view(actor=as_user(node, community, "jiwoo@kisa"))
+    assert ("CHN", "regulatory-investigation", "semiconductors", "2023-Q1") not in {
+        cell.key for cell in korean.cells
+    }
+    [alert] = node.coercion_alerts(actor=as_user(node, community, "jiwoo@kisa"))
+    assert alert.note["content"] == (
+        "CHN applied export-restriction to USA (2024-12, 2025-04, 2025-10) and KOR (2025-04, "
+        "2025-10) within 12 months"
+    )
+    supply = {c.category: c for c in node.supply_chain_view(actor=morgan).categories}
+    assert supply["5g-ran"].vendor_hhi == 3050.0
+    assert supply["photoresists"].suppressed
+
+
+def test_the_partner_node_shows_its_own_members_cells(database_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=database_url, country=PARTNER_COUNTRY)
+    node = Node.open(settings)
+    try:
+        community = build_partner_community(node)
+        view = node.coercion_view(actor=as_user(node, community, "jiwoo@kisa"))
+        shown = {cell.key for cell in view.cells if not cell.suppressed}
+        assert shown == {
+            ("CHN", "tourism-restriction", "tourism", "2017-Q1"),
+            ("JPN", "export-restriction", "semiconductors", "2019-Q3"),
+        }
+    finally:
+        node.close()

@@ -46,6 +46,7 @@ from allyshare.demo.community import (
     build_demo_community,
     build_partner_community,
 )
+from allyshare.demo.economic import ALERT_WRITER
 from allyshare.demo.marked import (
     CISA_FAB_VALUES,
     MEMBERS,
@@ -68,6 +69,7 @@ FAB_MATCHER = "morgan@cisa"
 MATCH_REQUEST_FILE = "cisa-fab-match.json"
 RELEASE_FILE = "hanbit-release.json"
 DEMO_SYNC_SECONDS = 5
+VIEWS_READER = "morgan@cisa"
 
 
 def _reopen(
@@ -179,6 +181,7 @@ def _introduce(usa: DemoNode, kor: DemoNode, host: str, plain_http: bool) -> Non
     for node, users in ((usa, USERS), (kor, PARTNER_USERS)):
         _describe(node, users, host, scheme)
     _showcase(usa, kor, host, scheme, plain_http)
+    _views(usa, kor, host, scheme, plain_http)
     _private_matching(usa, kor, host, scheme, plain_http)
 
 
@@ -248,6 +251,34 @@ def _showcase(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: 
             f"  {_curl(kor, plain_http)} -u '{name}:{kor.community.tokens[name]}' "
             f"-H 'Accept: {TAXII_21}' {on_kor}/objects/{SHOWCASE_ID}/"
         )
+
+
+def _views(usa: DemoNode, kor: DemoNode, host: str, scheme: str, plain_http: bool) -> None:
+    """Where the cross-member views of economic coercion and supply chains are, and the
+    pattern alert the USA node wrote at set-up (`allyshare.demo.economic`)."""
+    k = US_ROK_TECH["aggregate_k"]
+    usa_cli = f"allyshare views coercion --data-dir {usa.data_dir} --as {VIEWS_READER}"
+    print()
+    print(f"cross-member views: a cell shows only when at least k = {k} organizations contribute")
+    print("  to it, else it says suppressed (never 0); a pattern alert when one state applies one")
+    print("  measure to both parties within 12 months. In the web UI (Coercion & supply chains):")
+    for node in (usa, kor):
+        print(f"  {scheme}://{host}:{node.port}/ui/views/coercion")
+        print(f"  {scheme}://{host}:{node.port}/ui/views/supply-chain")
+    print("  in the terminal, and the pattern alert (written again, it adds nothing):")
+    print(f"  {usa_cli}")
+    print(f"  allyshare views supply-chain --data-dir {usa.data_dir} --as {VIEWS_READER}")
+    print(
+        f"  allyshare views alerts --data-dir {usa.data_dir} "
+        f"--collection {usa.community.collections['economic-coercion']} --as {ALERT_WRITER}"
+    )
+    print("  through the API, on the USA node and as a Korean reader on the KOR node (without")
+    print("  the NOFORN incident):")
+    for node, name in ((usa, VIEWS_READER), (kor, "jiwoo@kisa")):
+        api = f"{scheme}://{host}:{node.port}/api/v1/views"
+        credentials = f"-u '{name}:{node.community.tokens[name]}'"
+        for view in ("coercion", "supply-chain"):
+            print(f"  {_curl(node, plain_http)} {credentials} {api}/{view}")
 
 
 def _private_matching(

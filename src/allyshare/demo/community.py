@@ -1,11 +1,13 @@
 """The demo community of a first US-ROK arrangement, and the function that builds it on a node.
 
-``allyshare demo`` shows a newcomer one node through several members' eyes: six member
-organizations (a national CERT, a government agency and a company on each side; see
-`allyshare.demo.marked`), eight users with different organizations, nationalities,
+``allyshare demo`` shows a newcomer one node through several members' eyes: twelve member
+organizations (a national CERT, government agencies and companies on each side; see
+`allyshare.demo.marked`), fourteen users with different organizations, nationalities,
 clearances and roles, the ``us-rok-tech`` agreement with one collection per subject category,
 and a ``usa-national`` agreement with one US-only collection for what may not leave US
-members (AMBER+STRICT, RED, NOFORN at S).
+members (AMBER+STRICT, RED, NOFORN at S). The economic-coercion and supply-chain collections
+also hold the incidents and exposures the cross-member views draw on
+(`allyshare.demo.economic`), and the coercion pattern alert they make, written at set-up.
 
 `build_demo_community` goes through `Node` methods only, so the demo passes the same write
 checks as any member: every object is written by a contributor of the organization that
@@ -41,17 +43,30 @@ from allyshare.demo.content import (
     demo_objects,
     tlp_marking_definitions,
 )
+from allyshare.demo.economic import (
+    ALERT_WRITER,
+    coercion_incidents,
+    partner_coercion_incidents,
+    partner_exposures,
+    supply_chain_exposures,
+)
 from allyshare.demo.marked import (
+    CASCADE,
     CISA,
     COMMERCE,
     HANBIT,
+    HANGANG,
     KISA,
+    KOTRA,
+    KTO,
     MARKINGS,
     MATCH_ONLY_CERTS,
     MEMBERS,
     MOTIE,
     ORCON_CERTS,
     PACIFIC_CREST,
+    PRAIRIE_LINK,
+    USTR,
     Member,
     StixObject,
     Written,
@@ -169,6 +184,24 @@ USERS: Final[tuple[DemoUser, ...]] = (
         "carrier's analyst, uncleared: what is unclassified and not reserved to others",
     ),
     DemoUser("casey@cisa", CISA, "S", ("curator",), "US CERT curator: may also delete"),
+    DemoUser(
+        "jordan@ustr", USTR, "U", _READ_WRITE, "US trade official: coercion incidents on record"
+    ),
+    DemoUser(
+        "yuna@kotra", KOTRA, "U", _READ_WRITE, "Korean trade agency: coercion against exporters"
+    ),
+    DemoUser("sora@kto", KTO, "U", _READ_WRITE, "Korean tourism agency: tourism and culture bans"),
+    DemoUser(
+        "alex@cascade", CASCADE, "U", _READ_WRITE, "US chip maker's analyst: its supply chain"
+    ),
+    DemoUser("hyun@hangang", HANGANG, "U", _READ_WRITE, "Korean carrier's analyst: its 5G vendors"),
+    DemoUser(
+        "sam@prairielink",
+        PRAIRIE_LINK,
+        "U",
+        _READ_WRITE,
+        "US rural carrier's analyst: its 5G vendors",
+    ),
 )
 
 
@@ -318,7 +351,7 @@ COLLECTIONS: Final[tuple[DemoCollection, ...]] = (
         "Supply chain",
         "Vendor concentration in 5G networks, single sources in chip making and tampered updates.",
         US_ROK_TECH,
-        supply_chain,
+        lambda: [*supply_chain(), *supply_chain_exposures()],
         "supply-chain",
     ),
     DemoCollection(
@@ -327,7 +360,7 @@ COLLECTIONS: Final[tuple[DemoCollection, ...]] = (
         "Inspections, duties and licence delays against members' companies, compared "
         "across members.",
         US_ROK_TECH,
-        economic_coercion,
+        lambda: [*economic_coercion(), *coercion_incidents()],
         "economic-coercion",
     ),
     DemoCollection(
@@ -445,7 +478,15 @@ def build_demo_community(node: Node) -> DemoCommunity:
         for batch in collection_writes(collection):
             _write(node, writers, created.id, batch)
         collections[collection.key] = created.id
+    _alert(node, collections["economic-coercion"], tokens[ALERT_WRITER])
     return DemoCommunity(organizations, collections, tokens)
+
+
+def _alert(node: Node, collection_id: str, token: str) -> None:
+    """The coercion pattern alerts, written once at set-up so the views' pages have them."""
+    alerted = node.write_coercion_alerts(collection_id, actor=node.authenticate_token(token))
+    if alerted.status is not None and alerted.status.failure_count:
+        raise InvalidInput(f"the node refused the demo's pattern alerts: {alerted.status.failures}")
 
 
 # --- the partner node ----------------------------------------------------------------------------
@@ -480,7 +521,20 @@ def build_partner_community(node: Node) -> DemoCommunity:
         ).id
         for collection in SHARED_COLLECTIONS
     }
-    writers = {HANBIT.id: node.authenticate_token(tokens[FAB_WRITER])}
+    writers = {
+        user.member.id: node.authenticate_token(tokens[user.name])
+        for user in PARTNER_USERS
+        if "contributor" in user.roles
+    }
+    writers[HANBIT.id] = node.authenticate_token(tokens[FAB_WRITER])
     for batch in fab_intrusion():
         _write(node, writers, collections["cyber-threat"], batch)
+    for key, objects in (
+        ("economic-coercion", partner_coercion_incidents()),
+        ("supply-chain", partner_exposures()),
+    ):
+        writing = {written.writer for written in objects}
+        identities = [m.identity_object() for m in MEMBERS if m.id in writing]
+        for batch in (identities, objects):
+            _write(node, writers, collections[key], batch)
     return DemoCommunity(organizations, collections, tokens)

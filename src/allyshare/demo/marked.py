@@ -20,7 +20,9 @@ collections differently:
 
 The government agencies keep their real names so the roles are recognisable; the companies,
 people, figures, cases and indicators are fictional, indicator values come from reserved
-documentation ranges, and nothing here reports on any real organization's data.
+documentation ranges, and nothing here reports on any real organization's data. (The
+economic-coercion incidents of `allyshare.demo.economic` are the exception: they restate the
+public record.)
 """
 
 from __future__ import annotations
@@ -165,7 +167,83 @@ PACIFIC_CREST: Final = Member(
     "Regional fixed and mobile carrier on the US West Coast and in Guam. Fictional company.",
     "cirt@pacificcrest.example",
 )
-MEMBERS: Final[tuple[Member, ...]] = (CISA, KISA, COMMERCE, MOTIE, HANBIT, PACIFIC_CREST)
+USTR: Final = Member(
+    "USTR",
+    "USA",
+    "government",
+    ("government-national",),
+    "Office of the United States Trade Representative (USTR)",
+    ("government-national",),
+    "US government agency for trade policy and trade enforcement in the allyshare demo. The "
+    "records attributed to it here restate the public record.",
+    "demo-desk@ustr.example",
+)
+KOTRA: Final = Member(
+    "KOTRA",
+    "KOR",
+    "government",
+    ("government-national",),
+    "Korea Trade-Investment Promotion Agency (KOTRA)",
+    ("government-national",),
+    "Korean government agency supporting exporters abroad in the allyshare demo. The records "
+    "attributed to it here restate the public record.",
+    "demo-desk@kotra.example",
+)
+KTO: Final = Member(
+    "KTO",
+    "KOR",
+    "government",
+    ("government-national", "tourism"),
+    "Korea Tourism Organization (KTO)",
+    ("government-national", "hospitality-leisure"),
+    "Korean government agency for inbound tourism in the allyshare demo. The records "
+    "attributed to it here restate the public record.",
+    "demo-desk@kto.example",
+)
+CASCADE: Final = Member(
+    "Cascade Microdevices",
+    "USA",
+    "company",
+    ("semiconductors",),
+    "Cascade Microdevices, Inc.",
+    ("technology", "manufacturing"),
+    "Analog and power chip maker with fabs in Oregon and Texas. Fictional company.",
+    "security@cascade-micro.example",
+)
+HANGANG: Final = Member(
+    "Hangang Telecom",
+    "KOR",
+    "company",
+    ("telecommunications",),
+    "Hangang Telecom Co., Ltd.",
+    ("telecommunications",),
+    "Nationwide mobile carrier in Korea. Fictional company.",
+    "cert@hangang-telecom.example",
+)
+PRAIRIE_LINK: Final = Member(
+    "Prairie Link Wireless",
+    "USA",
+    "company",
+    ("telecommunications",),
+    "Prairie Link Wireless",
+    ("telecommunications",),
+    "Rural mobile carrier in the US Midwest. Fictional company.",
+    "noc@prairielink.example",
+)
+MEMBERS: Final[tuple[Member, ...]] = (
+    CISA,
+    KISA,
+    COMMERCE,
+    MOTIE,
+    HANBIT,
+    PACIFIC_CREST,
+    USTR,
+    KOTRA,
+    KTO,
+    CASCADE,
+    HANGANG,
+    PRAIRIE_LINK,
+)
 
 
 # --- marking definitions ------------------------------------------------------------------------
@@ -328,7 +406,7 @@ STATEMENT_HANBIT: Final[str] = _STATEMENT_HANBIT.obj["id"]
 # --- objects ------------------------------------------------------------------------------------
 
 
-def _sdo(
+def sdo(
     stix_type: str,
     key: str,
     author: Member,
@@ -370,7 +448,7 @@ def showcase_report(object_refs: Sequence[str]) -> Written:
     without the description and the annex, and an uncleared Commerce user, whose
     organization is not a named recipient, not at all.
     """
-    return _sdo(
+    return sdo(
         "report",
         "showcase",
         CISA,
@@ -408,7 +486,7 @@ def showcase_report(object_refs: Sequence[str]) -> Written:
 def sensitive_technology() -> list[Written]:
     """Export-control and technology-protection reporting from both governments and a fab."""
     return [
-        _sdo(
+        sdo(
             "threat-actor",
             "procurement-fronts",
             COMMERCE,
@@ -424,7 +502,7 @@ def sensitive_technology() -> list[Written]:
             roles=["agent"],
             primary_motivation="organizational-gain",
         ),
-        _sdo(
+        sdo(
             "report",
             "euv-diversion",
             COMMERCE,
@@ -445,7 +523,7 @@ def sensitive_technology() -> list[Written]:
                 {"source_name": "Commerce enforcement case", "external_id": "DEMO-2026-0113"}
             ],
         ),
-        _sdo(
+        sdo(
             "opinion",
             "euv-diversion-motie",
             MOTIE,
@@ -455,7 +533,7 @@ def sensitive_technology() -> list[Written]:
             explanation="Korean customs holds two comparable consignments under review.",
             object_refs=[stix_id("report", "euv-diversion")],
         ),
-        _sdo(
+        sdo(
             "report",
             "hbm-know-how",
             MOTIE,
@@ -472,7 +550,7 @@ def sensitive_technology() -> list[Written]:
             report_types=["threat-report"],
             object_refs=[stix_id("threat-actor", "procurement-fronts")],
         ),
-        _sdo(
+        sdo(
             "report",
             "hanbit-insider",
             HANBIT,
@@ -492,7 +570,7 @@ def sensitive_technology() -> list[Written]:
                 stix_id("attack-pattern", "usb-exfiltration"),
             ],
         ),
-        _sdo(
+        sdo(
             "attack-pattern",
             "usb-exfiltration",
             KISA,
@@ -508,7 +586,7 @@ def sensitive_technology() -> list[Written]:
                 }
             ],
         ),
-        _sdo(
+        sdo(
             "course-of-action",
             "protect-recipes",
             KISA,
@@ -520,7 +598,7 @@ def sensitive_technology() -> list[Written]:
                 "media on recipe hosts and alert on bulk reads by contractor accounts."
             ),
         ),
-        _sdo(
+        sdo(
             "relationship",
             "protect-recipes-mitigates",
             KISA,
@@ -539,7 +617,7 @@ _FIRMWARE_HASH = hashlib.sha256(b"allyshare demo: tampered small-cell firmware")
 def supply_chain() -> list[Written]:
     """Vendor concentration in 5G networks and single sources in chip making."""
     return [
-        _sdo(
+        sdo(
             "report",
             "pacific-crest-ran",
             PACIFIC_CREST,
@@ -555,7 +633,7 @@ def supply_chain() -> list[Written]:
             report_types=["identity"],
             object_refs=[PACIFIC_CREST.identity],
         ),
-        _sdo(
+        sdo(
             "note",
             "ran-aggregate",
             CISA,
@@ -569,7 +647,7 @@ def supply_chain() -> list[Written]:
             ),
             object_refs=[stix_id("report", "pacific-crest-ran")],
         ),
-        _sdo(
+        sdo(
             "indicator",
             "small-cell-firmware",
             PACIFIC_CREST,
@@ -585,7 +663,7 @@ def supply_chain() -> list[Written]:
             pattern_type="stix",
             valid_from="2026-02-06T21:30:00Z",
         ),
-        _sdo(
+        sdo(
             "course-of-action",
             "verify-firmware",
             KISA,
@@ -597,7 +675,7 @@ def supply_chain() -> list[Written]:
                 "signature on the element manager before rollout."
             ),
         ),
-        _sdo(
+        sdo(
             "relationship",
             "verify-firmware-mitigates",
             KISA,
@@ -607,7 +685,7 @@ def supply_chain() -> list[Written]:
             source_ref=stix_id("course-of-action", "verify-firmware"),
             target_ref=stix_id("indicator", "small-cell-firmware"),
         ),
-        _sdo(
+        sdo(
             "report",
             "photoresist",
             MOTIE,
@@ -623,7 +701,7 @@ def supply_chain() -> list[Written]:
             report_types=["threat-report"],
             object_refs=[HANBIT.identity],
         ),
-        _sdo(
+        sdo(
             "note",
             "hanbit-inspection-tool",
             HANBIT,
@@ -643,7 +721,7 @@ def supply_chain() -> list[Written]:
 def economic_coercion() -> list[Written]:
     """Inspections, duties and licence delays against members' companies, seen together."""
     return [
-        _sdo(
+        sdo(
             "report",
             "battery-inspections",
             MOTIE,
@@ -660,7 +738,7 @@ def economic_coercion() -> list[Written]:
             report_types=["threat-report"],
             object_refs=[MOTIE.identity],
         ),
-        _sdo(
+        sdo(
             "report",
             "hanbit-duties",
             HANBIT,
@@ -684,7 +762,7 @@ def economic_coercion() -> list[Written]:
                 }
             ],
         ),
-        _sdo(
+        sdo(
             "note",
             "pacific-crest-licence",
             PACIFIC_CREST,
@@ -698,7 +776,7 @@ def economic_coercion() -> list[Written]:
             ),
             object_refs=[PACIFIC_CREST.identity],
         ),
-        _sdo(
+        sdo(
             "report",
             "coordinated-pressure",
             COMMERCE,
@@ -719,7 +797,7 @@ def economic_coercion() -> list[Written]:
                 stix_id("note", "pacific-crest-licence"),
             ],
         ),
-        _sdo(
+        sdo(
             "grouping",
             "coercion-pattern",
             MOTIE,
@@ -733,7 +811,7 @@ def economic_coercion() -> list[Written]:
                 stix_id("note", "pacific-crest-licence"),
             ],
         ),
-        _sdo(
+        sdo(
             "opinion",
             "battery-inspections-commerce",
             COMMERCE,
@@ -749,7 +827,7 @@ def economic_coercion() -> list[Written]:
 def usa_national() -> list[Written]:
     """What stays among US members: AMBER+STRICT, RED and NOFORN under a national agreement."""
     return [
-        _sdo(
+        sdo(
             "report",
             "attribution-assessment",
             CISA,
@@ -764,7 +842,7 @@ def usa_national() -> list[Written]:
             report_types=["threat-report"],
             object_refs=[CISA.identity],
         ),
-        _sdo(
+        sdo(
             "note",
             "attribution-timing",
             CISA,
@@ -826,7 +904,7 @@ written as the US fab reported it), the rest are not."""
 
 
 def _fab_indicator(key: str, path: str, value: str, name: str, markings: list[str]) -> Written:
-    return _sdo(
+    return sdo(
         "indicator",
         f"fab-{key}",
         HANBIT,

@@ -22,6 +22,8 @@ from typing import Any
 
 from allyshare.economic.views import Contribution, Incident, incident_of
 
+PATTERN_LABEL = "economic-coercion-pattern"
+"""The label of every alert note: how a reader's list of alerts finds them among notes."""
 NOTE_NAMESPACE = uuid.UUID("8d1c6c3e-43b5-4f69-9d0e-5a0b9f7d2c41")
 """The same pattern is the same note, however often the alerts are written."""
 
@@ -86,7 +88,7 @@ class Pattern:
             "abstract": self.abstract,
             "content": self.content,
             "object_refs": [incident.id for incident in self.incidents],
-            "labels": ["economic-coercion-pattern"],
+            "labels": [PATTERN_LABEL],
         }
         if marking_refs:
             note["object_marking_refs"] = list(marking_refs)

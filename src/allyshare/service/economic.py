@@ -23,15 +23,16 @@ alerts again writes nothing new until an incident changes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
 
 import orjson
 
 from allyshare.audit.entries import ObjectRefs
 from allyshare.config import Settings
 from allyshare.economic import EXPOSURE_TYPE
-from allyshare.economic.alerts import Pattern, patterns
+from allyshare.economic.alerts import PATTERN_LABEL, Pattern, patterns
 from allyshare.economic.views import (
     CoercionView,
     Contribution,
@@ -57,6 +58,7 @@ from allyshare.storage import (
 )
 
 COERCION_TYPES = ("incident",)
+NOTE_TYPES = ("note",)
 SUPPLY_CHAIN_TYPES = (EXPOSURE_TYPE,)
 _NOT_ACCESS = {ANONYMOUS, WRITER_ONLY}
 """Refs of an access key that are no marking a note could carry."""
@@ -92,6 +94,26 @@ class Alerted:
     status: StatusRecord | None
 
 
+View = TypeVar("View", CoercionView, SupplyChainView)
+
+
+@dataclass(frozen=True)
+class Drawn(Generic[View]):
+    """A view and the objects it drew on, as the reader sees them: every figure of the view
+    comes from them, so a page showing it carries their markings in its banner."""
+
+    view: View
+    objects: list[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A pattern alert the reader may see, and the collection it was read from (its page)."""
+
+    collection_id: str
+    note: dict[str, Any]
+
+
 class EconomicViews:
     def __init__(
         self, settings: Settings, store: Store, gate: Gate, reads: Reads, objects: Objects
@@ -102,15 +124,41 @@ class EconomicViews:
         self._reads = reads
         self._objects = objects
 
-    def coercion(self, user: User) -> CoercionView:
+    def coercion(self, user: User) -> Drawn[CoercionView]:
         basis = self._basis(user, COERCION_TYPES, self._readable(user))
         self._record(user, basis, "coercion")
-        return coercion_view(basis.contributions(), basis.k)
+        contributions = basis.contributions()
+        return Drawn(coercion_view(contributions, basis.k), [each.obj for each in contributions])
 
-    def supply_chain(self, user: User) -> SupplyChainView:
+    def supply_chain(self, user: User) -> Drawn[SupplyChainView]:
         basis = self._basis(user, SUPPLY_CHAIN_TYPES, self._readable(user))
         self._record(user, basis, "supply-chain")
-        return supply_chain_view(basis.contributions(), basis.k)
+        contributions = basis.contributions()
+        return Drawn(
+            supply_chain_view(contributions, basis.k), [each.obj for each in contributions]
+        )
+
+    def alerts(self, user: User) -> list[Alert]:
+        """The pattern alerts (notes labelled so) the user may see in any collection it may
+        read, the latest version of each, the newest pattern first; recorded as one read."""
+        found: dict[str, tuple[str, _Seen]] = {}
+        keys = self._store.access_keys()
+        for collection in self._readable(user):
+            for item in self._reads.seen(user, collection.id, VersionFilter(types=NOTE_TYPES)):
+                earlier = found.get(item.object_id)
+                if earlier is not None and version_key(item.version) <= version_key(
+                    earlier[1].item.version
+                ):
+                    continue
+                if PATTERN_LABEL in orjson.loads(item.body).get("labels", []):
+                    found[item.object_id] = (collection.id, _Seen(item, keys[item.label]))
+        basis = Basis({object_id: seen for object_id, (_, seen) in found.items()})
+        self._record(user, basis, "pattern-alerts")
+        alerts = [
+            Alert(collection_id, orjson.loads(seen.item.body))
+            for collection_id, seen in found.values()
+        ]
+        return sorted(alerts, key=lambda alert: str(alert.note.get("created", "")), reverse=True)
 
     def write_alerts(self, user: User, collection_id: str) -> Alerted:
         """Write the pattern alerts into the collection (module docstring)."""

@@ -30,7 +30,7 @@ from allyshare.service.audit import Audit, Verification
 from allyshare.service.browsing import Browsing, Narrowing, Neighbourhood
 from allyshare.service.contributions import Contributed, Contributions
 from allyshare.service.correlation import Correlated, Correlation
-from allyshare.service.economic import Alerted, EconomicViews
+from allyshare.service.economic import Alert, Alerted, Drawn, EconomicViews
 from allyshare.service.explain import Explainer, Explanation
 from allyshare.service.gate import Access, CollectionAccess, Gate
 from allyshare.service.matching import Matched, Matching, Seeking
@@ -517,10 +517,22 @@ class Node:
     # the cross-member views (economic coercion, supply chain)
 
     def coercion_view(self, *, actor: User = CONSOLE) -> CoercionView:
-        return self._economic.coercion(actor)
+        return self._economic.coercion(actor).view
 
     def supply_chain_view(self, *, actor: User = CONSOLE) -> SupplyChainView:
+        return self._economic.supply_chain(actor).view
+
+    def drawn_coercion_view(self, *, actor: User = CONSOLE) -> Drawn[CoercionView]:
+        """The coercion view with the objects it drew on, whose labels a page's banner needs."""
+        return self._economic.coercion(actor)
+
+    def drawn_supply_chain_view(self, *, actor: User = CONSOLE) -> Drawn[SupplyChainView]:
+        """The supply-chain view with the objects it drew on (as `drawn_coercion_view`)."""
         return self._economic.supply_chain(actor)
+
+    def coercion_alerts(self, *, actor: User = CONSOLE) -> list[Alert]:
+        """The coercion pattern alerts the actor may see, wherever they were written."""
+        return self._economic.alerts(actor)
 
     def write_coercion_alerts(self, collection_id: str, *, actor: User = CONSOLE) -> Alerted:
         """Write the coercion pattern alerts the actor's view holds into the collection."""

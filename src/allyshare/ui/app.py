@@ -22,7 +22,16 @@ from starlette.staticfiles import StaticFiles
 
 from allyshare.service import Node
 from allyshare.taxii.auth import LoginLimiter
-from allyshare.ui import account, browse, graph, operations, organization, search, upload
+from allyshare.ui import (
+    account,
+    browse,
+    graph,
+    operations,
+    organization,
+    search,
+    upload,
+    views,
+)
 from allyshare.ui.web import HERE, UI_PATH, Ui
 
 __all__ = ["UI_PATH", "create_ui_app"]
@@ -39,6 +48,7 @@ def create_ui_app(node: Node, limiter: LoginLimiter) -> Starlette:
         *organization.routes(ui),
         *search.routes(ui),
         *upload.routes(ui),
+        *views.routes(ui),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Starlette(routes=routes)
