@@ -364,7 +364,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--incidents", type=int, default=100_000, help="incidents stored")
     parser.add_argument("--exposures", type=int, default=100_000, help="exposures stored")
     parser.add_argument("--organizations", type=int, default=8, help="member organizations")
-    parser.add_argument("--warm", type=int, default=200, help="warm requests timed per view")
+    parser.add_argument("--warm", type=int, default=100, help="warm requests timed per view")
     parser.add_argument("--cold", type=int, default=5, help="first requests after a write")
     parser.add_argument("--seed", type=int, default=0, help="content seed (default: 0)")
     parser.add_argument("--report-only", action="store_true", help="rewrite the report only")

@@ -217,7 +217,7 @@ class EconomicViews:
             self._gate.record(derived_read(user, kept.refs, {"view": name}))
             return kept.answer
         basis = self._basis(user, types, readable)
-        refs = self._refs_of(basis)
+        refs = self._refs_of(basis).seal()
         self._gate.record(derived_read(user, refs, {"view": name}))
         answer = compute(basis)
         if len(self._kept) >= ANSWERS_KEPT:
