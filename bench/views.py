@@ -313,7 +313,8 @@ def markdown(document: dict[str, Any]) -> str:
         "",
         "Written by `bench/views.py` (its docstring says what is measured). Warm: nothing "
         "written since the reader's last request, the node answers from the answer it keeps; "
-        "cold: the first request after a write, computed again from the store.",
+        "cold: the first request after a write, computed again from the store. Every request, "
+        "warm ones too, appends one audit entry naming each version the view drew on.",
         "",
         f"- Date: {document['date']}; command: `{document['command']}`",
         f"- Machine: {machine['cpu']}, {machine['cores']} cores; commit "
