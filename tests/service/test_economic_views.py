@@ -22,6 +22,7 @@ from support.economic_views import (
     TLP_GREEN,
     Community,
     build_community,
+    exposure,
     incident,
 )
 
@@ -239,3 +240,43 @@ def test_a_withheld_impact_counts_for_nothing_but_its_incident_still_counts(
     assert own["impact"] == [
         {"currency": "USD", "suppressed": False, "min": 15, "max": 26, "organizations": 2}
     ]
+
+
+def test_a_view_asked_again_is_kept_until_its_data_changes_and_each_request_is_audited(
+    community: Community,
+) -> None:
+    node = community.node
+    first = node.coercion_view(actor=community.acme)
+    assert node.coercion_view(actor=community.acme) is first
+    # A reader of another standing has its own answer.
+    assert cell(node.coercion_view(actor=community.kisa).as_json(), RARE_EARTHS)["incidents"] == 2
+    entries = node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
+    views = [e for e in entries if e.get("detail", {}).get("view") == "coercion"]
+    assert [e["actor"]["name"] for e in views] == ["acme", "acme", "kisa"]
+    assert views[0]["objects"] == views[1]["objects"]
+
+    later = incident(6, "KOR", "2023-09-30T00:00:00Z")
+    status = node.add_objects(community.kisa, community.coercion, [later])
+    assert status.failure_count == 0, status.failures
+    after_write = node.coercion_view(actor=community.acme)
+    assert after_write is not first
+    assert cell(after_write.as_json(), RARE_EARTHS)["incidents"] == 4
+
+    removed = node.delete_objects(
+        CONSOLE, community.coercion, VersionFilter(object_ids=(later["id"],))
+    )
+    assert removed == 1
+    assert cell(node.coercion_view(actor=community.acme).as_json(), RARE_EARTHS)["incidents"] == 3
+
+
+def test_a_kept_supply_chain_view_follows_a_changed_share(community: Community) -> None:
+    node = community.node
+    before = node.supply_chain_view(actor=community.acme).as_json()
+    assert node.supply_chain_view(actor=community.acme).as_json() == before
+    changed = exposure(5, "5g-ran", "ERICSSON", 0.2)
+    changed["modified"] = "2026-02-01T00:00:00.000Z"
+    status = node.add_objects(community.kisa, community.supply, [changed])
+    assert status.failure_count == 0, status.failures
+    [ran] = node.supply_chain_view(actor=community.acme).as_json()["categories"]
+    vendors = {line["name"]: line for line in ran["vendors"]}
+    assert vendors["Ericsson"]["share"] == round((0.6 + 0.5 + 0.2) / 3, 4)

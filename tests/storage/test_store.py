@@ -152,6 +152,22 @@ def test_delete_recomputes_latest(store: Store) -> None:
     assert store.delete_versions("c1", VersionFilter(object_ids=("nothing--x",))) == 0
 
 
+def test_a_collection_generation_changes_with_every_write_and_removal(store: Store) -> None:
+    store.create_collection(Collection("c2", "Two", "second collection", 1))
+    before = store.collection_generations()
+    assert before == {"c1": (0, 0), "c2": (0, 0)}
+    store.ingest("c1", [version("indicator--a", T1), version("indicator--a", T3)])
+    written = store.collection_generations()
+    assert written["c1"] > before["c1"] and written["c2"] == before["c2"]
+    store.ingest("c1", [version("indicator--a", T1)])
+    assert store.collection_generations() == written  # a duplicate changes nothing
+    store.delete_versions("c1", VersionFilter(object_ids=("indicator--a",)))
+    deleted = store.collection_generations()
+    assert deleted["c1"] != written["c1"]
+    store.expire_versions("c1", added_before=written["c1"][0] + 1)
+    assert store.collection_generations()["c1"] != deleted["c1"]
+
+
 def test_ingest_into_missing_collection_writes_nothing(store: Store) -> None:
     with pytest.raises(NotFound):
         store.ingest("missing", [version("indicator--a", T1)])

@@ -51,10 +51,11 @@ class ObjectRefs:
     compact because a read's entry names thousands of versions, and the originator is named
     once however many of its versions there are."""
 
-    __slots__ = ("_by_originator",)
+    __slots__ = ("_by_originator", "_sealed")
 
     def __init__(self) -> None:
         self._by_originator: dict[str, list[VersionRef]] = {}
+        self._sealed: orjson.Fragment | None = None
 
     @classmethod
     def of(cls, refs: Iterable[tuple[str, str, str]]) -> ObjectRefs:
@@ -67,6 +68,8 @@ class ObjectRefs:
     def versions_of(self, originator: str) -> list[VersionRef]:
         """The list to append this originator's ``(id, version)`` or ``(id, version,
         withheld)`` to: a reader appends to it straight, once per version."""
+        if self._sealed is not None:
+            raise ValueError("sealed refs are not added to")
         found = self._by_originator.get(originator)
         if found is None:
             found = self._by_originator[originator] = []
@@ -79,7 +82,15 @@ class ObjectRefs:
         return sum(map(len, self._by_originator.values()))
 
     def as_fragment(self) -> orjson.Fragment:
+        if self._sealed is not None:
+            return self._sealed
         return orjson.Fragment(orjson.dumps(dict(sorted(self._by_originator.items()))))
+
+    def seal(self) -> ObjectRefs:
+        """Encode the refs once, for refs that many entries name (a kept view's names
+        every version it drew on in each request's entry); nothing is added after."""
+        self._sealed = self.as_fragment()
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -45,7 +45,10 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
+
+import orjson
 
 from allyshare.economic.extensions import COERCION_EXTENSION_ID, EXPOSURE_TYPE
 
@@ -61,14 +64,14 @@ class Contribution:
     organization: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Impact:
     currency: str
     low: float
     high: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Incident:
     """An economic-coercion incident reduced to what the views count."""
 
@@ -86,7 +89,7 @@ class Incident:
         return quarter_of(self.start)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exposure:
     """A supply-chain exposure reduced to what the views count."""
 
@@ -280,15 +283,30 @@ class CoercionView:
             "totals": [total.as_json() for total in self.totals],
         }
 
+    @cached_property
+    def encoded(self) -> bytes:
+        """`as_json` as JSON, made once: a kept view is answered many times."""
+        return orjson.dumps(self.as_json())
+
 
 def coercion_view(contributions: Iterable[Contribution], k: int) -> CoercionView:
     """Every coercion cell of what the reader sees, shown or suppressed (module docstring)."""
+    return coercion_view_of(filter(None, map(incident_of, contributions)), k)
+
+
+def coercion_view_of(incidents: Iterable[Incident], k: int) -> CoercionView:
+    """The coercion view of incidents already reduced by `incident_of` (which a caller may
+    keep between views: an object's reduction is the same each time it is seen the same)."""
     by_cell: dict[CoercionKey, dict[str, Incident]] = {}
-    for incident in filter(None, map(incident_of, contributions)):
+    for incident in incidents:
+        state, quarter = incident.coercing_state, incident.quarter
         for measure in incident.measures:
             for sector in incident.sectors:
-                key = (incident.coercing_state, measure, sector, incident.quarter)
-                by_cell.setdefault(key, {})[incident.id] = incident
+                key = (state, measure, sector, quarter)
+                held = by_cell.get(key)
+                if held is None:
+                    held = by_cell[key] = {}
+                held[incident.id] = incident
     cells: list[CoercionCell] = []
     shown_in: dict[str, dict[str, Incident]] = {}
     priced_in: dict[str, dict[str, dict[str, Incident]]] = {}
@@ -417,6 +435,11 @@ class SupplyChainView:
     def as_json(self) -> dict[str, Any]:
         return {"k": self.k, "categories": [cell.as_json() for cell in self.categories]}
 
+    @cached_property
+    def encoded(self) -> bytes:
+        """`as_json` as JSON, made once: a kept view is answered many times."""
+        return orjson.dumps(self.as_json())
+
 
 @dataclass
 class _Line:
@@ -435,8 +458,13 @@ class _Line:
 
 def supply_chain_view(contributions: Iterable[Contribution], k: int) -> SupplyChainView:
     """Every category of what the reader sees, shown or suppressed (module docstring)."""
+    return supply_chain_view_of(filter(None, map(exposure_of, contributions)), k)
+
+
+def supply_chain_view_of(exposures: Iterable[Exposure], k: int) -> SupplyChainView:
+    """The supply-chain view of exposures already reduced by `exposure_of`."""
     by_category: dict[str, dict[str, list[Exposure]]] = {}
-    for exposure in filter(None, map(exposure_of, contributions)):
+    for exposure in exposures:
         members = by_category.setdefault(exposure.category, {})
         members.setdefault(exposure.organization, []).append(exposure)
     return SupplyChainView(

@@ -659,20 +659,24 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         other sighter as "others" with its country (anonymous sighters among them)."""
         return SightingsOut(**node.sightings(of, actor=user).as_json())
 
-    @app.get("/views/coercion", tags=["views"], response_model_exclude_none=True)
-    def coercion_view(user: Anyone) -> CoercionViewOut:
+    # The views are answered as their kept JSON: they may have tens of thousands of cells,
+    # which a response model would validate again field by field on every request (the
+    # documented schemas are `CoercionViewOut` and `SupplyChainOut`).
+    @app.get("/views/coercion", tags=["views"], response_model=CoercionViewOut)
+    def coercion_view(user: Anyone) -> Response:
         """Economic coercion across the members: every fixed cell (coercing state, measure,
         sector, quarter) of the incidents you may see, a cell shown only when at least k
         organizations contribute to it, and each state's total over the shown cells. No
         filters: fixed cells keep overlapping queries from singling out one member."""
-        return CoercionViewOut(**node.coercion_view(actor=user).as_json())
+        return Response(node.coercion_view(actor=user).encoded, media_type="application/json")
 
-    @app.get("/views/supply-chain", tags=["views"], response_model_exclude_none=True)
-    def supply_chain_view(user: Anyone) -> SupplyChainOut:
+    @app.get("/views/supply-chain", tags=["views"], response_model=SupplyChainOut)
+    def supply_chain_view(user: Anyone) -> Response:
         """Supply-chain concentration per component category of the exposures you may see:
         vendor and vendor-country shares across the members (each member weighs the same)
         and their Herfindahl-Hirschman index, under the same k rule."""
-        return SupplyChainOut(**node.supply_chain_view(actor=user).as_json())
+        view = node.supply_chain_view(actor=user)
+        return Response(view.encoded, media_type="application/json")
 
     @app.post(
         "/views/coercion/alerts",

@@ -10,6 +10,19 @@ reader learns from a count). An object in several collections counts once. k is 
 agreement's k holds for what it shares. A view is a read, recorded as one entry naming
 every version it drew on.
 
+Each answer is kept per reader (as the decision sees it) and view, with what it was
+computed from: the readable collections, the gate's view of each (`Gate.view` keeps one
+object while the subject, agreement, marking registry, approvals and access keys stay the
+same, and builds another when any changes) and each collection's data generation
+(`Store.collection_generations`, which any write, move, deletion or expiry changes). A
+request whose inputs are all the same is answered from it, and still recorded as the read
+it is; any change recomputes. The generations are read before the versions, so an answer
+is never kept under a generation older than the data it saw. Recomputing, each stored row a
+reader sees whole (nothing withheld from it) is reduced to what the views count once, and
+kept by its collection and ``date_added``, which no other row ever has: a row's body never
+changes, so neither does its reduction, whoever reads it. A row the reader sees redacted is
+reduced from what it sees, each time.
+
 The alert is written into a collection the writer may write, from the incidents it may see
 in the collections of that collection's agreement, whose parties are the countries a
 pattern counts, and whose k the incidents behind a pattern must reach. The note must not be
@@ -23,7 +36,7 @@ alerts again writes nothing new until an incident changes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -36,15 +49,29 @@ from allyshare.economic.alerts import PATTERN_LABEL, Pattern, patterns
 from allyshare.economic.views import (
     CoercionView,
     Contribution,
+    Exposure,
+    Incident,
     SupplyChainView,
-    coercion_view,
-    supply_chain_view,
+    coercion_view_of,
+    exposure_of,
+    incident_of,
+    supply_chain_view_of,
 )
-from allyshare.policy import ANONYMOUS, TLP_MARKING_IDS, WRITER_ONLY, Tlp, label_of
+from allyshare.policy import (
+    ANONYMOUS,
+    TLP_MARKING_IDS,
+    WRITER_ONLY,
+    AccessLabel,
+    Subject,
+    Tlp,
+    label_of,
+    shown_label,
+)
 from allyshare.service.audit import derived_read
 from allyshare.service.gate import Gate
 from allyshare.service.objects import Objects
 from allyshare.service.reads import Reads
+from allyshare.service.views import View
 from allyshare.stix.versions import version_key
 from allyshare.storage import (
     AccessKey,
@@ -58,18 +85,26 @@ from allyshare.storage import (
 )
 
 COERCION_TYPES = ("incident",)
-NOTE_TYPES = ("note",)
 SUPPLY_CHAIN_TYPES = (EXPOSURE_TYPE,)
+NOTE_TYPES = ("note",)
 _NOT_ACCESS = {ANONYMOUS, WRITER_ONLY}
 """Refs of an access key that are no marking a note could carry."""
+ANSWERS_KEPT = 256
+REDUCTIONS_KEPT = 1_000_000
+Answer = TypeVar("Answer", CoercionView, SupplyChainView)
+Countable = TypeVar("Countable", Incident, Exposure)
+_Row = tuple[str, int]
+"""A stored row: its collection and ``date_added``."""
 
 
 @dataclass
 class _Seen:
-    """The latest version of an object the reader may see, and its access key."""
+    """The latest version of an object the reader may see, its access key, and the row it
+    is when the reader sees it whole (None when redacted for it)."""
 
     item: StoredVersion
     key: AccessKey
+    row: _Row | None = None
 
 
 @dataclass
@@ -94,16 +129,14 @@ class Alerted:
     status: StatusRecord | None
 
 
-View = TypeVar("View", CoercionView, SupplyChainView)
-
-
 @dataclass(frozen=True)
-class Drawn(Generic[View]):
-    """A view and the objects it drew on, as the reader sees them: every figure of the view
-    comes from them, so a page showing it carries their markings in its banner."""
+class Drawn(Generic[Answer]):
+    """A view and the distinct labels of all it drew on, as the reader sees it: every figure
+    comes from those objects, so a page showing the view carries their markings in its
+    banner."""
 
-    view: View
-    objects: list[Mapping[str, Any]]
+    view: Answer
+    labels: tuple[AccessLabel, ...]
 
 
 @dataclass(frozen=True)
@@ -112,6 +145,31 @@ class Alert:
 
     collection_id: str
     note: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    """What an answer was computed from (module docstring). The views are compared by
+    identity: the gate hands out the same object exactly while nothing it judged changed."""
+
+    collections: tuple[str, ...]
+    views: tuple[View, ...]
+    generations: tuple[tuple[int, int] | None, ...]
+
+    def same_as(self, other: _Inputs) -> bool:
+        return (
+            self.collections == other.collections
+            and self.generations == other.generations
+            and all(a is b for a, b in zip(self.views, other.views, strict=True))
+        )
+
+
+@dataclass(frozen=True)
+class _Kept:
+    inputs: _Inputs
+    refs: ObjectRefs
+    answer: CoercionView | SupplyChainView
+    labels: tuple[AccessLabel, ...]
 
 
 class EconomicViews:
@@ -123,20 +181,23 @@ class EconomicViews:
         self._gate = gate
         self._reads = reads
         self._objects = objects
+        self._kept: dict[tuple[str, Subject], _Kept] = {}
+        self._incidents: dict[_Row, tuple[Incident | None, AccessLabel]] = {}
+        self._exposures: dict[_Row, tuple[Exposure | None, AccessLabel]] = {}
 
     def coercion(self, user: User) -> Drawn[CoercionView]:
-        basis = self._basis(user, COERCION_TYPES, self._readable(user))
-        self._record(user, basis, "coercion")
-        contributions = basis.contributions()
-        return Drawn(coercion_view(contributions, basis.k), [each.obj for each in contributions])
+        def compute(basis: Basis) -> tuple[CoercionView, tuple[AccessLabel, ...]]:
+            incidents, labels = self._reduced(basis, incident_of, self._incidents)
+            return coercion_view_of(incidents, basis.k), labels
+
+        return self._answer(user, "coercion", COERCION_TYPES, compute, CoercionView)
 
     def supply_chain(self, user: User) -> Drawn[SupplyChainView]:
-        basis = self._basis(user, SUPPLY_CHAIN_TYPES, self._readable(user))
-        self._record(user, basis, "supply-chain")
-        contributions = basis.contributions()
-        return Drawn(
-            supply_chain_view(contributions, basis.k), [each.obj for each in contributions]
-        )
+        def compute(basis: Basis) -> tuple[SupplyChainView, tuple[AccessLabel, ...]]:
+            exposures, labels = self._reduced(basis, exposure_of, self._exposures)
+            return supply_chain_view_of(exposures, basis.k), labels
+
+        return self._answer(user, "supply-chain", SUPPLY_CHAIN_TYPES, compute, SupplyChainView)
 
     def alerts(self, user: User) -> list[Alert]:
         """The pattern alerts (notes labelled so) the user may see in any collection it may
@@ -159,6 +220,66 @@ class EconomicViews:
             for collection_id, seen in found.values()
         ]
         return sorted(alerts, key=lambda alert: str(alert.note.get("created", "")), reverse=True)
+
+    def _reduced(
+        self,
+        basis: Basis,
+        reduce: Callable[[Contribution], Countable | None],
+        kept: dict[_Row, tuple[Countable | None, AccessLabel]],
+    ) -> tuple[list[Countable], tuple[AccessLabel, ...]]:
+        """What the views count of each object (module docstring: rows seen whole are
+        reduced once), and the distinct labels of all the objects carry as the reader sees
+        them (granular markings too: a page showing the view is marked with them)."""
+        found: list[Countable] = []
+        labels: set[AccessLabel] = set()
+        registry = self._gate.registry()
+        if len(kept) >= REDUCTIONS_KEPT:
+            kept.clear()
+        for seen in basis.found.values():
+            row = seen.row
+            if row is not None and row in kept:
+                reduced, label = kept[row]
+            else:
+                obj = orjson.loads(seen.item.body)
+                reduced = reduce(Contribution(obj, origin_of(seen.key.originator)))
+                label = shown_label(obj, registry)
+                if row is not None:
+                    kept[row] = (reduced, label)
+            labels.add(label)
+            if reduced is not None:
+                found.append(reduced)
+        return found, tuple(labels)
+
+    def _answer(
+        self,
+        user: User,
+        name: str,
+        types: tuple[str, ...],
+        compute: Callable[[Basis], tuple[Answer, tuple[AccessLabel, ...]]],
+        kind: type[Answer],
+    ) -> Drawn[Answer]:
+        """The view, kept while its inputs stay the same (module docstring); recorded
+        either way, naming the versions it drew on."""
+        readable = self._readable(user)
+        generations = self._store.collection_generations()
+        inputs = _Inputs(
+            tuple(c.id for c in readable),
+            tuple(self._gate.view(user, c) for c in readable),
+            tuple(generations.get(c.id) for c in readable),
+        )
+        slot = (name, self._gate.subject_of(user))
+        kept = self._kept.get(slot)
+        if kept is not None and kept.inputs.same_as(inputs) and isinstance(kept.answer, kind):
+            self._gate.record(derived_read(user, kept.refs, {"view": name}))
+            return Drawn(kept.answer, kept.labels)
+        basis = self._basis(user, types, readable)
+        refs = self._refs_of(basis).seal()
+        self._gate.record(derived_read(user, refs, {"view": name}))
+        answer, labels = compute(basis)
+        if len(self._kept) >= ANSWERS_KEPT:
+            self._kept.clear()
+        self._kept[slot] = _Kept(inputs, refs, answer, labels)
+        return Drawn(answer, labels)
 
     def write_alerts(self, user: User, collection_id: str) -> Alerted:
         """Write the pattern alerts into the collection (module docstring)."""
@@ -199,20 +320,29 @@ class EconomicViews:
         keys = self._store.access_keys()
         for collection in readable:
             k = self._gate.agreement(collection).aggregate_k
+            # Whether a row is seen whole: its key was judged (a key added since could be
+            # judged otherwise by the view the read used) and is not redacted for the reader.
+            view = self._gate.view(user, collection)
+            checked, judged = view.checked, view.judged_up_to
             for item in self._reads.seen(user, collection.id, VersionFilter(types=types)):
                 earlier = basis.found.get(item.object_id)
                 if earlier is None or version_key(earlier.item.version) < version_key(item.version):
-                    basis.found[item.object_id] = _Seen(item, keys[item.label])
+                    whole = item.label <= judged and item.label not in checked
+                    row = (collection.id, item.date_added) if whole else None
+                    basis.found[item.object_id] = _Seen(item, keys[item.label], row)
                 basis.k = max(basis.k, k)
         return basis
 
     def _record(self, user: User, basis: Basis, view: str) -> None:
         """One entry per request, naming every version the view drew on."""
+        self._gate.record(derived_read(user, self._refs_of(basis), {"view": view}))
+
+    def _refs_of(self, basis: Basis) -> ObjectRefs:
         refs = ObjectRefs()
         recorded_as = self._gate.audit.recorded_as
         for seen in basis.found.values():
             refs.versions_of(recorded_as(seen.key)).append((seen.item.object_id, seen.item.version))
-        self._gate.record(derived_read(user, refs, {"view": view}))
+        return refs
 
     def _may_alert(self, user: User, key: AccessKey) -> bool:
         """Whether a note by the user may name the incident (module docstring)."""

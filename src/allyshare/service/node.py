@@ -523,11 +523,11 @@ class Node:
         return self._economic.supply_chain(actor).view
 
     def drawn_coercion_view(self, *, actor: User = CONSOLE) -> Drawn[CoercionView]:
-        """The coercion view with the objects it drew on, whose labels a page's banner needs."""
+        """The coercion view with the labels of what it drew on, which a page's banner needs."""
         return self._economic.coercion(actor)
 
     def drawn_supply_chain_view(self, *, actor: User = CONSOLE) -> Drawn[SupplyChainView]:
-        """The supply-chain view with the objects it drew on (as `drawn_coercion_view`)."""
+        """The supply-chain view with the labels of what it drew on (as `drawn_coercion_view`)."""
         return self._economic.supply_chain(actor)
 
     def coercion_alerts(self, *, actor: User = CONSOLE) -> list[Alert]:

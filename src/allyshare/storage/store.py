@@ -1110,6 +1110,17 @@ class Store:
             last, removals = connection.execute(query).one()
         return int(last), int(removals)
 
+    def collection_generations(self) -> dict[str, tuple[int, int]]:
+        """Each collection's last addition and removal count: together they change whenever
+        its versions do (a write, a move to the end, a deletion or expiry), so what is
+        computed from a collection holds while they stay the same."""
+        query = select(collections.c.id, collections.c.last_added, collections.c.removals)
+        with self._read.connect() as connection:
+            return {
+                collection_id: (int(last), int(removals))
+                for collection_id, last, removals in connection.execute(query)
+            }
+
     def bodies_at(self, collection_id: str, dates: Sequence[int]) -> dict[int, bytes]:
         """The bodies of the collection's versions added at ``dates``."""
         if not dates:

@@ -12,9 +12,9 @@ alerts shown): the figures come from all of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Final
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -160,8 +160,8 @@ def routes(ui: Ui) -> list[BaseRoute]:
     async def coercion(request: Request, session: Session) -> Response:
         drawn = await ui.run(node.drawn_coercion_view, actor=session.user)
         alerts = await ui.run(node.coercion_alerts, actor=session.user)
-        shown: list[Mapping[str, Any]] = [*drawn.objects, *(alert.note for alert in alerts)]
-        carried = await ui.run(node.shown_labels, shown)
+        noted = await ui.run(node.shown_labels, [alert.note for alert in alerts])
+        carried = [*drawn.labels, *noted]
         view = drawn.view
         root = request.scope.get("root_path", "")
         return ui.render(
@@ -193,11 +193,10 @@ def routes(ui: Ui) -> list[BaseRoute]:
 
     async def supply_chain(request: Request, session: Session) -> Response:
         drawn = await ui.run(node.drawn_supply_chain_view, actor=session.user)
-        carried = await ui.run(node.shown_labels, drawn.objects)
         return ui.render(
             request,
             "views_supply_chain.html",
-            banner(carried),
+            banner(drawn.labels),
             session=session,
             view=drawn.view,
             suppressed=SUPPRESSED,
