@@ -54,8 +54,10 @@ class Shown:
                 body = view.body(item)
                 if body is None:
                     continue
-                if body is not item.body:
-                    self.withheld[len(self.items)] = _withheld(item.body, body)
+                # A copy may differ from what is stored and still hold every part of it
+                # (a granular marking on a part the object lacks): nothing was withheld.
+                if body is not item.body and (cut := _withheld(item.body, body)):
+                    self.withheld[len(self.items)] = cut
                 item = item._replace(body=body)
             self.items.append(item if with_body else item._replace(body=b""))
 
