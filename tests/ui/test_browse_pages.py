@@ -195,6 +195,7 @@ def library(
     assert node.add_objects(morgan, collection.id, LATER_OBJECTS).failure_count == 0
     with TestClient(create_server_app(node), base_url="https://testserver") as client:
         yield Library(client, node, tokens, collection.id)
+    node.close()
 
 
 def narrowed(library: Library, reader: str, query: dict[str, str]) -> list[str]:

@@ -102,6 +102,7 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     assert node.add_objects(morgan, collection.id, written).failure_count == 0
     with TestClient(create_server_app(node), base_url="https://testserver") as client:
         yield Site(client, node, tokens, collection.id)
+    node.close()
 
 
 def test_pages_ask_for_sign_in_and_come_back_after_it(site: Site) -> None:
