@@ -15,12 +15,14 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
+from allyshare.audit.entries import ObjectRefs
 from allyshare.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from allyshare.audit.notes import ED25519, Checkpoint, Verifier, open_note
 from allyshare.config import Settings
 from allyshare.keys import load_signing_key
 from allyshare.server import create_server_app
 from allyshare.service import Node
+from allyshare.service.audit import derived_read
 
 from support.audit import named
 
@@ -183,3 +185,30 @@ def test_a_burst_of_failed_logins_is_one_entry(site: Site) -> None:
         site.client.get(f"{API}/me", headers={"Authorization": "Bearer wrong"})
     [burst] = site.get("/audit", action="login:failed").json()["entries"]
     assert burst["outcome"] == "denied" and burst["detail"]["client"]
+
+
+def test_an_auditor_checks_an_entry_naming_its_versions_as_in_an_earlier_one(site: Site) -> None:
+    """Shown with the versions it resolves to; its leaf is what is shown without them."""
+    site.post_objects("cisa", [indicator(1), indicator(2)])
+    [written] = site.get("/audit", action="objects:write").json()["entries"]
+    gate = site.node._gate
+    refs = ObjectRefs.as_in(
+        written["seq"],
+        ["USA.CISA"],
+        dropped=ObjectRefs.of([(indicator(2)["id"], indicator(2)["modified"], "USA.CISA")]),
+    )
+    seq = gate.record(derived_read(site.node.user("root"), refs, {"view": "coercion"}))
+    checkpoint = site.checkpoint()
+    for who in ("root", "cisa"):
+        [entry] = site.get("/audit", who=who, after=seq - 1, limit=1).json()["entries"]
+        assert entry["objects_as_in"] == written["seq"]
+        assert [o["id"] for o in named(entry)] == [indicator(1)["id"]]
+    [entry] = site.get("/audit", object=indicator(1)["id"], after=seq - 1).json()["entries"]
+    assert entry["seq"] == seq
+    assert site.get("/audit", object=indicator(2)["id"], after=seq - 1).json()["entries"] == []
+    del entry["objects"]
+    leaf = leaf_hash(orjson.dumps(entry, option=orjson.OPT_SORT_KEYS))
+    proof = site.get("/audit/proof", entry=seq, size=checkpoint.size).json()
+    assert base64.b64decode(proof["leaf_hash"]) == leaf
+    hashes = [base64.b64decode(h) for h in proof["proof"]]
+    assert verify_inclusion(leaf, seq, checkpoint.size, hashes, checkpoint.root_hash)

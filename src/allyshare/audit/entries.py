@@ -4,6 +4,12 @@ An entry is one decision or change, batched per request: the objects a read retu
 entry, not one each. The leaf is the entry's canonical JSON (sorted keys, no spaces), so
 anyone holding the entry can recompute its leaf hash. Entries name objects by id and version
 and never carry object bodies, tokens or secrets.
+
+An entry may name its versions as an earlier entry did, plus or minus a change set
+(`ObjectRefs.as_in`): a view served again from memory draws on the same 100,000 versions, and
+listing them in each request's entry made every request write megabytes. Such a leaf holds
+``objects_as_in`` (the earlier entry's number) and, when they are not empty,
+``objects_added`` and ``objects_dropped`` in the shape of ``objects``, and no ``objects``.
 """
 
 from __future__ import annotations
@@ -49,13 +55,21 @@ class ObjectRefs:
     originator: what lets an organization see the entries about its own objects. In the entry
     they read ``{originator: [[id, version], [id, version, [withheld property, ...]], ...]}``,
     compact because a read's entry names thousands of versions, and the originator is named
-    once however many of its versions there are."""
+    once however many of its versions there are.
 
-    __slots__ = ("_by_originator", "_sealed")
+    Refs made by `as_in` name instead the versions an earlier entry names, with those
+    ``added`` and without those ``dropped``: the entry stays small however many versions
+    that is. The node resolves them when the log is read."""
+
+    __slots__ = ("_about", "_added", "_as_in", "_by_originator", "_dropped", "_sealed")
 
     def __init__(self) -> None:
         self._by_originator: dict[str, list[VersionRef]] = {}
         self._sealed: orjson.Fragment | None = None
+        self._as_in: int | None = None
+        self._about: frozenset[str] = frozenset()
+        self._added: ObjectRefs | None = None
+        self._dropped: ObjectRefs | None = None
 
     @classmethod
     def of(cls, refs: Iterable[tuple[str, str, str]]) -> ObjectRefs:
@@ -65,30 +79,97 @@ class ObjectRefs:
             found.versions_of(originator).append((object_id, version))
         return found
 
+    @classmethod
+    def as_in(
+        cls,
+        seq: int,
+        originators: Iterable[str],
+        added: ObjectRefs | None = None,
+        dropped: ObjectRefs | None = None,
+    ) -> ObjectRefs:
+        """The versions entry ``seq`` names (as resolved, should it refer in turn), less
+        those ``dropped`` (matched on id and version) and then those ``added``.
+
+        ``originators`` are those of the versions this resolves to: the log cannot tell
+        them without reading entry ``seq``, and each organization finds the entries about
+        its objects by them (the originators of ``added`` are counted in anyway)."""
+        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+            raise ValueError(f"no audit entry {seq!r} to name versions as in")
+        for part in (added, dropped):
+            if part is not None and part.refers_to is not None:
+                raise ValueError("a change set lists its versions")
+        found = cls()
+        found._as_in = seq
+        found._about = frozenset(originators) | (added.originators() if added else set())
+        found._added = added if added else None
+        found._dropped = dropped if dropped else None
+        return found
+
+    @property
+    def refers_to(self) -> int | None:
+        """The entry whose versions these refs name (`as_in`), or None when they list
+        their versions."""
+        return self._as_in
+
     def versions_of(self, originator: str) -> list[VersionRef]:
         """The list to append this originator's ``(id, version)`` or ``(id, version,
         withheld)`` to: a reader appends to it straight, once per version."""
         if self._sealed is not None:
             raise ValueError("sealed refs are not added to")
+        if self._as_in is not None:
+            raise ValueError("refs named as in an earlier entry change through their change set")
         found = self._by_originator.get(originator)
         if found is None:
             found = self._by_originator[originator] = []
         return found
 
     def originators(self) -> set[str]:
+        if self._as_in is not None:
+            return set(self._about)
         return set(self._by_originator)
 
     def __len__(self) -> int:
+        """The versions the entry lists itself: for refs made by `as_in`, those of the
+        change set (what they resolve to takes reading the log)."""
+        if self._as_in is not None:
+            return len(self._added or ()) + len(self._dropped or ())
         return sum(map(len, self._by_originator.values()))
 
+    def __bool__(self) -> bool:
+        # Refs made by `as_in` name versions even with no change set.
+        return self._as_in is not None or any(self._by_originator.values())
+
     def as_fragment(self) -> orjson.Fragment:
+        """The encoded ``objects`` of listed refs."""
+        if self._as_in is not None:
+            raise ValueError(f"these refs name the versions of entry {self._as_in}")
         if self._sealed is not None:
             return self._sealed
         return orjson.Fragment(orjson.dumps(dict(sorted(self._by_originator.items()))))
 
+    def leaf_fields(self, seq: int) -> dict[str, Any]:
+        """What the refs add to the leaf of entry ``seq``: ``objects``, or the reference
+        and its change set, which must point back (a reference forward could never be
+        checked when the entry is appended, nor resolved without cycles)."""
+        if self._as_in is None:
+            return {"objects": self.as_fragment()}
+        if self._as_in >= seq:
+            raise ValueError(f"entry {seq} cannot name its versions as in entry {self._as_in}")
+        found: dict[str, Any] = {"objects_as_in": self._as_in}
+        if self._added:
+            found["objects_added"] = self._added.as_fragment()
+        if self._dropped:
+            found["objects_dropped"] = self._dropped.as_fragment()
+        return found
+
     def seal(self) -> ObjectRefs:
         """Encode the refs once, for refs that many entries name (a kept view's names
         every version it drew on in each request's entry); nothing is added after."""
+        if self._as_in is not None:
+            for part in (self._added, self._dropped):
+                if part is not None:
+                    part.seal()
+            return self
         self._sealed = self.as_fragment()
         return self
 
@@ -120,7 +201,7 @@ class AuditEntry:
         if self.collection is not None:
             document["collection"] = self.collection
         if self.objects:
-            document["objects"] = self.objects.as_fragment()
+            document.update(self.objects.leaf_fields(seq))
         if self.peer is not None:
             document["peer"] = self.peer
         if self.reason is not None:

@@ -6,6 +6,10 @@ Entries are appended in the transaction of what they record (a unit of work), an
 checkpoint is signed in that same transaction once enough entries have gathered, so a
 checkpoint never names a tree the database does not hold. Admins see every entry; an
 organization sees the entries about its own objects, cut down to those objects.
+
+An entry that names its versions as in an earlier one (`ObjectRefs.as_in`) is shown with
+``objects`` filled in, resolved through the entries it refers to, beside its reference keys
+as stored: its leaf is what is shown without ``objects``.
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ from allyshare.policy import ANONYMOUS
 from allyshare.policy.rights import Operation
 from allyshare.storage import AccessKey, Store, User
 from allyshare.storage.audit import (
+    AuditLog,
     EntryFilter,
-    StoredEntry,
     entry_mac,
 )
 from allyshare.storage.store import Unit
@@ -60,6 +64,10 @@ log = logging.getLogger("allyshare.audit")
 MAC_INFO = b"allyshare audit entry mac"
 PSEUDONYM_INFO = b"allyshare audit contributor pseudonym"
 PAGE_LIMIT = 10_000
+REFERS_TO, ADDED, DROPPED = "objects_as_in", "objects_added", "objects_dropped"
+Groups = dict[str, list[Any]]
+"""Versions in the shape of an entry's ``objects``: each originator to its ``[id, version,
+...]``, as the entry's JSON reads."""
 
 
 @dataclass
@@ -132,20 +140,25 @@ class Audit:
 
     # recording
 
-    def record(self, entries: Sequence[AuditEntry], unit: Unit | None = None) -> None:
-        """Append in the caller's unit of work, or in a transaction of their own."""
+    def record(self, entries: Sequence[AuditEntry], unit: Unit | None = None) -> range:
+        """Append in the caller's unit of work, or in a transaction of their own; returns
+        the numbers the entries got, for later entries to name their versions as in one
+        (`ObjectRefs.as_in`). A number in a unit of work is the entry's once the unit
+        commits: rolled back, it goes to the next entry appended."""
         if not entries:
-            return
+            return range(0)
         if unit is not None:
-            self._append(unit, entries)
-            return
+            return self._append(unit, entries)
         with self._store.begin() as own:
-            self._append(own, entries)
+            return self._append(own, entries)
 
-    def _append(self, unit: Unit, entries: Sequence[AuditEntry]) -> None:
+    def _append(self, unit: Unit, entries: Sequence[AuditEntry]) -> range:
         frontier = unit.append_audit(entries, self._key)
         if frontier.size - self._last_checkpoint() >= self._settings.checkpoint_entries:
             self._sign(frontier)
+        # The append numbers the entries on from the tree's size, under the append lock:
+        # they are the newest leaves of the frontier it returns.
+        return range(frontier.size - len(entries), frontier.size)
 
     def _last_checkpoint(self) -> int:
         if self._checkpointed is None:
@@ -185,16 +198,20 @@ class Audit:
                 selection, object_originators=self._originators_of(selection.object_id)
             )
         limit = max(1, min(limit, PAGE_LIMIT))
+        own = self._own(user)
+        versions = _Versions(self._store.audit, own)
         found: list[dict[str, Any]] = []
         while len(found) < limit:
             wanted_rows = limit - len(found)
             rows = self._store.audit.list(selection, after=after, limit=wanted_rows)
-            for row in rows:
-                shown = self._shown(user, row)
+            page: list[tuple[int, dict[str, Any]]] = [
+                (row.seq, orjson.loads(row.body)) for row in rows
+            ]
+            for (_, entry), named in zip(page, versions.named(page), strict=True):
                 # An entry naming the object beside the organization's own is not about it.
                 wanted = selection.object_id
-                if wanted is None or wanted in _object_ids(shown):
-                    found.append(shown)
+                if wanted is None or (named is not None and wanted in named.ids()):
+                    found.append(_shown(entry, named, own))
             if len(rows) < wanted_rows:
                 break
             after = rows[-1].seq
@@ -242,13 +259,12 @@ class Audit:
         )
         raise PermissionDenied(reason)
 
-    def _shown(self, user: User, row: StoredEntry) -> dict[str, Any]:
-        entry: dict[str, Any] = orjson.loads(row.body)
-        if not (user.is_admin or user.is_system):
-            own = {user.organization_id, self.pseudonym(user.organization_id or "")}
-            objects = entry.get("objects", {})
-            entry["objects"] = {name: refs for name, refs in objects.items() if name in own}
-        return entry
+    def _own(self, user: User) -> frozenset[str] | None:
+        """The originators whose versions the user sees named: None for all."""
+        if user.is_admin or user.is_system:
+            return None
+        organization = user.organization_id or ""
+        return frozenset({organization, self.pseudonym(organization)})
 
     # proofs, for auditors and witnesses
 
@@ -316,14 +332,25 @@ class Audit:
         verifier = self.verifier
         frontier = Frontier()
         leaves = _Leaves(self._store.audit.scan_nodes(0))
+        gaps: list[range] = []
         for row in self._store.audit.scan():
             expected = frontier.size
             if row.seq != expected:
                 report.entry_problem(expected, f"missing (the next stored entry is {row.seq})")
+                gaps.append(range(expected, row.seq))
                 frontier = _skip_to(frontier, row.seq)
-            body_seq = _seq_in(row.body)
+            document = _document(row.body)
+            body_seq = _int(document.get("seq"))
             if body_seq != row.seq:
                 report.entry_problem(row.seq, f"holds entry {body_seq}: moved from its place")
+            if REFERS_TO in document:
+                referred = _int(document[REFERS_TO])
+                if referred is None or not 0 <= referred < row.seq or _in(referred, gaps):
+                    report.entry_problem(
+                        row.seq,
+                        f"names its versions as in {document[REFERS_TO]!r}, "
+                        "not an earlier entry of the log",
+                    )
             if entry_mac(self._key, row.body) != row.mac:
                 report.entry_problem(row.seq, "changed, or not written by this node (MAC)")
             leaf = leaf_hash(row.body)
@@ -428,12 +455,21 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _seq_in(body: bytes) -> int | None:
+def _document(body: bytes) -> dict[str, Any]:
+    """A stored entry's JSON object, or an empty one for bytes that are not one."""
     try:
-        found = orjson.loads(body).get("seq")
-    except (orjson.JSONDecodeError, AttributeError):
-        return None
-    return found if isinstance(found, int) else None
+        found = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _in(seq: int, gaps: Sequence[range]) -> bool:
+    return any(seq in gap for gap in gaps)
 
 
 def _skip_to(frontier: Frontier, seq: int) -> Frontier:
@@ -465,7 +501,121 @@ def _filter_detail(selection: EntryFilter) -> dict[str, Any]:
     return {name: value for name, value in asked.items() if value is not None}
 
 
-def _object_ids(entry: Mapping[str, Any]) -> set[str]:
-    """The ids of the objects an entry names (``objects`` maps each originator to its
-    ``[id, version, ...]``)."""
-    return {ref[0] for refs in entry.get("objects", {}).values() for ref in refs}
+class _Named:
+    """The versions an entry names, resolved; shared by the entries that name the same."""
+
+    __slots__ = ("_ids", "groups")
+
+    def __init__(self, groups: Groups) -> None:
+        self.groups = groups
+        self._ids: set[str] | None = None
+
+    def ids(self) -> set[str]:
+        """The objects' ids, kept: a page of entries naming the same 100,000 versions asks
+        for each entry."""
+        if self._ids is None:
+            self._ids = {ref[0] for refs in self.groups.values() for ref in refs}
+        return self._ids
+
+
+@dataclass(frozen=True, slots=True)
+class _Stated:
+    """What an entry says of its versions, before its reference is resolved."""
+
+    objects: Groups
+    refers: bool = False
+    as_in: object = None
+    added: Groups = field(default_factory=dict)
+    dropped: Groups = field(default_factory=dict)
+
+
+class _Versions:
+    """What the entries of one read of the log name, their references resolved. An entry
+    referred to is read (from the page, else the store) and resolved once however many
+    entries name it, and only the groups of ``only`` originators are kept when the reader
+    sees no others."""
+
+    def __init__(self, log: AuditLog, only: frozenset[str] | None) -> None:
+        self._log = log
+        self._only = only
+        self._named: dict[int, _Named | None] = {}
+
+    def named(self, page: Sequence[tuple[int, Mapping[str, Any]]]) -> list[_Named | None]:
+        """What each entry of the page (by number) names; None for one whose reference does
+        not lead back to entries of the log (`Audit.verify` reports it)."""
+        stated = {seq: self._stated(entry) for seq, entry in page if seq not in self._named}
+        wanted = self._referred(stated, stated)
+        while wanted:
+            # References only point back, so this ends: a round per step back a chain takes.
+            read = {
+                seq: self._stated(_document(body)) for seq, body in self._log.bodies(wanted).items()
+            }
+            stated.update(read)
+            self._named.update((seq, None) for seq in wanted if seq not in read)
+            wanted = self._referred(read, stated)
+        for seq in sorted(stated):
+            self._named[seq] = self._resolved(seq, stated[seq])
+        return [self._named[seq] for seq, _ in page]
+
+    def _stated(self, entry: Mapping[str, Any]) -> _Stated:
+        if REFERS_TO not in entry:
+            return _Stated(self._kept(entry.get("objects", {})))
+        return _Stated(
+            {},
+            True,
+            entry[REFERS_TO],
+            self._kept(entry.get(ADDED, {})),
+            self._kept(entry.get(DROPPED, {})),
+        )
+
+    def _kept(self, groups: Groups) -> Groups:
+        if self._only is None:
+            return groups
+        return {name: refs for name, refs in groups.items() if name in self._only}
+
+    def _referred(self, these: Mapping[int, _Stated], stated: Mapping[int, _Stated]) -> set[int]:
+        """The entries these refer to that are neither resolved nor read yet."""
+        return {
+            referred
+            for seq, said in these.items()
+            if (referred := _int(said.as_in)) is not None
+            and 0 <= referred < seq
+            and referred not in self._named
+            and referred not in stated
+        }
+
+    def _resolved(self, seq: int, said: _Stated) -> _Named | None:
+        if not said.refers:
+            return _Named(said.objects)
+        referred = _int(said.as_in)
+        base = self._named.get(referred) if referred is not None and referred < seq else None
+        if base is None:
+            return None
+        if not said.added and not said.dropped:
+            return base
+        groups = dict(base.groups)
+        for name, refs in said.dropped.items():
+            gone = {(ref[0], ref[1]) for ref in refs}
+            kept = [ref for ref in groups.get(name, ()) if (ref[0], ref[1]) not in gone]
+            if kept:
+                groups[name] = kept
+            else:
+                groups.pop(name, None)
+        for name, refs in said.added.items():
+            groups[name] = [*groups.get(name, ()), *refs]
+        return _Named(dict(sorted(groups.items())))
+
+
+def _shown(
+    entry: dict[str, Any], named: _Named | None, own: frozenset[str] | None
+) -> dict[str, Any]:
+    """The entry as its reader sees it: with the versions it names as ``objects``, and for
+    a member only its own organization's (its change set too)."""
+    if own is not None:
+        entry["objects"] = dict(named.groups) if named is not None else {}
+        for key in (ADDED, DROPPED):
+            if key in entry:
+                entry[key] = {name: refs for name, refs in entry[key].items() if name in own}
+    elif REFERS_TO in entry and named is not None:
+        entry["objects"] = dict(named.groups)
+    return entry

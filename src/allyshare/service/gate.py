@@ -167,8 +167,10 @@ class Gate:
             self.record(entry)
             raise
 
-    def record(self, entry: AuditEntry, unit: Unit | None = None) -> None:
-        self.audit.record([entry], unit)
+    def record(self, entry: AuditEntry, unit: Unit | None = None) -> int:
+        """Record the entry; returns its number, for later entries to name their versions as
+        in it (`Audit.record`)."""
+        return self.audit.record([entry], unit)[-1]
 
     def member_of(self, user: User) -> Organization | None:
         return self.organization(user.organization_id) if user.organization_id else None

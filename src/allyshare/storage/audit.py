@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hmac
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -45,6 +45,8 @@ from allyshare.storage.transactions import Transactions
 
 APPEND_LOCK = 0x616C6C79  # the PostgreSQL advisory lock that serialises appends
 NEWEST_LEAF = "SELECT idx, hash FROM audit_nodes WHERE level = 0 ORDER BY idx DESC LIMIT 1"
+REFERS = b'"objects_as_in":'  # how a leaf naming its versions as in an earlier entry says so
+SEQS_PER_QUERY = 500  # entries read by number per query, well within either backend's limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,14 +343,32 @@ class AuditLog:
                 for row in connection.execute(query)
             ]
 
-    def _mentions(self, object_id: str) -> ColumnElement[bool] | TextClause:
-        """Entries naming the object: its id opens a ``[id, version]`` in the entry's canonical
-        JSON."""
-        needle = b"[" + orjson.dumps(object_id) + b","
+    def bodies(self, seqs: Iterable[int]) -> dict[int, bytes]:
+        """The stored entries with these numbers, by number: those that the entries a
+        reader is shown name their versions as in."""
+        wanted = sorted(set(seqs))
+        found: dict[int, bytes] = {}
+        with self._read.connect() as connection:
+            for start in range(0, len(wanted), SEQS_PER_QUERY):
+                chunk = wanted[start : start + SEQS_PER_QUERY]
+                query = select(audit_entries.c.seq, audit_entries.c.body).where(
+                    audit_entries.c.seq.in_(chunk)
+                )
+                found.update((row.seq, bytes(row.body)) for row in connection.execute(query))
+        return found
+
+    def _mentions(self, object_id: str) -> ColumnElement[bool]:
+        """Entries that may name the object: its id opens a ``[id, version]`` in the entry's
+        canonical JSON, or the entry names its versions as in an earlier one (the service
+        resolves those, and keeps the entry if the object is among them)."""
+        named = b"[" + orjson.dumps(object_id) + b","
+        return or_(self._holds("named", named), self._holds("refers", REFERS))
+
+    def _holds(self, name: str, needle: bytes) -> ColumnElement[bool] | TextClause:
         if self._is_sqlite:
             return func.instr(audit_entries.c.body, needle) > 0
-        return text("position(CAST(:needle AS bytea) in audit_entries.body) > 0").bindparams(
-            needle=needle
+        return text(f"position(CAST(:{name} AS bytea) in audit_entries.body) > 0").bindparams(
+            **{name: needle}
         )
 
     def scan(self, batch: int = 10_000) -> Iterator[StoredEntry]:
