@@ -21,6 +21,7 @@ from support.economic_views import (
     TLP_AMBER,
     TLP_GREEN,
     Community,
+    add,
     build_community,
     exposure,
     incident,
@@ -280,3 +281,62 @@ def test_a_kept_supply_chain_view_follows_a_changed_share(community: Community) 
     [ran] = node.supply_chain_view(actor=community.acme).as_json()["categories"]
     vendors = {line["name"]: line for line in ran["vendors"]}
     assert vendors["Ericsson"]["share"] == round((0.6 + 0.5 + 0.2) / 3, 4)
+
+
+def test_a_kept_view_follows_added_versions_as_a_fresh_answer_would(
+    community: Community, database_url: str, tmp_path: Path
+) -> None:
+    node = community.node
+    before = node.coercion_view(actor=community.acme)
+    newer = incident(2, "USA", "2023-09-12T00:00:00Z", impact=("USD", 5, 7))
+    newer["modified"] = "2026-03-01T00:00:00.000Z"
+    later = incident(7, "JPN", "2023-08-20T00:00:00Z", impact=("USD", 1, 2))
+    add(node, community.hanbit, community.coercion, newer)
+    add(node, community.kisa, community.coercion, later)
+    followed = node.coercion_view(actor=community.acme)
+    assert followed is not before
+    again = node.coercion_view(actor=community.acme)
+    assert again is followed
+
+    other = Node.open(Settings(data_dir=tmp_path, database_url=database_url, country="USA"))
+    try:
+        fresh = other.coercion_view(actor=other.user("acme"))
+        assert followed == fresh
+        assert followed.encoded == fresh.encoded
+        assert cell(followed.as_json(), RARE_EARTHS)["impact"] == [
+            {"currency": "USD", "suppressed": False, "min": 116, "max": 229, "organizations": 4}
+        ]
+    finally:
+        other.close()
+
+    entries = node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
+    views = [e for e in entries if e.get("detail", {}).get("view") == "coercion"]
+    first, changed, repeated, fresh_entry = views
+    assert "objects_as_in" not in first
+    assert changed["objects_as_in"] == first["seq"]
+    assert changed["objects_dropped"] == {"KOR.HANBIT": [[newer["id"], "2026-01-01T00:00:00.000Z"]]}
+    assert sorted(ref[0] for refs in changed["objects_added"].values() for ref in refs) == sorted(
+        [newer["id"], later["id"]]
+    )
+    assert repeated["objects_as_in"] == changed["seq"]
+    assert "objects_as_in" not in fresh_entry  # the other node's first answer
+    assert "objects_added" not in repeated
+    named = [{(o, *ref) for o, refs in e["objects"].items() for ref in refs} for e in views]
+    assert named[1] == named[2] == named[3] != named[0]
+
+
+def test_a_kept_view_is_computed_afresh_when_a_collection_loses_versions(
+    community: Community,
+) -> None:
+    node = community.node
+    node.supply_chain_view(actor=community.acme)
+    node.delete_objects(
+        CONSOLE,
+        community.supply,
+        VersionFilter(object_ids=(exposure(6, "5g-ran", "NOKIA", 0.2)["id"],)),
+    )
+    [ran] = node.supply_chain_view(actor=community.acme).as_json()["categories"]
+    assert [line["name"] for line in ran["vendors"]] == ["Ericsson", "Huawei"]
+    entries = node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
+    views = [e for e in entries if e.get("detail", {}).get("view") == "supply-chain"]
+    assert ["objects_as_in" in e for e in views] == [False, False]

@@ -7,8 +7,10 @@ absent, so it counts for nothing), each with the organization the node records a
 originator (an anonymous contribution counts for the organization that made it, which no
 reader learns from a count). An object in several collections counts once. k is the largest
 ``aggregate_k`` of the agreements of the collections the objects came from, so each
-agreement's k holds for what it shares. A view is a read, recorded as one entry naming
-every version it drew on.
+agreement's k holds for what it shares. A view is a read, recorded as one entry per request
+naming every version it drew on: the first in full, later ones as in an earlier entry
+(`ObjectRefs.as_in`) with the versions changed since, so a repeated request over 100,000
+versions appends a small entry, not megabytes.
 
 Each answer is kept per reader (as the decision sees it) and view, with what it was
 computed from: the readable collections, the gate's view of each (`Gate.view` keeps one
@@ -16,8 +18,14 @@ object while the subject, agreement, marking registry, approvals and access keys
 same, and builds another when any changes) and each collection's data generation
 (`Store.collection_generations`, which any write, move, deletion or expiry changes). A
 request whose inputs are all the same is answered from it, and still recorded as the read
-it is; any change recomputes. The generations are read before the versions, so an answer
-is never kept under a generation older than the data it saw. Recomputing, each stored row a
+it is. When the only change is versions added to the collections (their removal counts, the
+collections and the gate's views the same), the answer follows: the versions added since
+its generations are read, each replaces what the answer held of its object when newer, and
+the tally (`CoercionTally`, `SupplyChainTally`) computes again only the cells they touch;
+reading a version again changes nothing, so one read between a generation and the versions
+is counted once. Any other change computes afresh, and so does a version from a
+collection of a larger k. The generations are read before the versions, so an answer
+is never kept under a generation older than the data it saw. Computing afresh, each stored row a
 reader sees whole (nothing withheld from it) is reduced to what the views count once, and
 kept by its collection and ``date_added``, which no other row ever has: a row's body never
 changes, so neither does its reduction, whoever reads it. A row the reader sees redacted is
@@ -36,9 +44,11 @@ alerts again writes nothing new until an incident changes.
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 
@@ -47,15 +57,15 @@ from allyshare.config import Settings
 from allyshare.economic import EXPOSURE_TYPE
 from allyshare.economic.alerts import PATTERN_LABEL, Pattern, patterns
 from allyshare.economic.views import (
+    CoercionTally,
     CoercionView,
     Contribution,
     Exposure,
     Incident,
+    SupplyChainTally,
     SupplyChainView,
-    coercion_view_of,
     exposure_of,
     incident_of,
-    supply_chain_view_of,
 )
 from allyshare.policy import (
     ANONYMOUS,
@@ -91,10 +101,28 @@ _NOT_ACCESS = {ANONYMOUS, WRITER_ONLY}
 """Refs of an access key that are no marking a note could carry."""
 ANSWERS_KEPT = 256
 REDUCTIONS_KEPT = 1_000_000
+CHANGES_KEPT = 1_000
+"""Versions a kept answer's entries name as changed since the entry naming every version,
+before an entry names every version again (or an eighth of them, when more)."""
 Answer = TypeVar("Answer", CoercionView, SupplyChainView)
-Countable = TypeVar("Countable", Incident, Exposure)
+Answer_co = TypeVar("Answer_co", CoercionView, SupplyChainView, covariant=True)
 _Row = tuple[str, int]
 """A stored row: its collection and ``date_added``."""
+
+
+class Tally(Protocol[Answer_co]):
+    """A view kept as what it counts comes and goes (`allyshare.economic.views`)."""
+
+    def add(self, item: Any, /) -> None: ...
+    def remove(self, item: Any, /) -> None: ...
+    def view(self) -> Answer_co: ...
+
+
+def _take_one(counter: Counter[Any], key: object) -> None:
+    if counter[key] <= 1:
+        del counter[key]
+    else:
+        counter[key] -= 1
 
 
 @dataclass
@@ -157,19 +185,94 @@ class _Inputs:
     generations: tuple[tuple[int, int] | None, ...]
 
     def same_as(self, other: _Inputs) -> bool:
+        return self.generations == other.generations and self.followed_by(other)
+
+    def followed_by(self, later: _Inputs) -> bool:
+        """Whether ``later`` differs only by versions added since: the same collections,
+        judged the same, none of their versions removed."""
         return (
-            self.collections == other.collections
-            and self.generations == other.generations
-            and all(a is b for a, b in zip(self.views, other.views, strict=True))
+            self.collections == later.collections
+            and all(a is b for a, b in zip(self.views, later.views, strict=True))
+            and all(
+                a is not None and b is not None and a[1] == b[1] and a[0] <= b[0]
+                for a, b in zip(self.generations, later.generations, strict=True)
+            )
         )
 
 
-@dataclass(frozen=True)
-class _Kept:
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """What one object adds to a kept answer: its version as seen, what the view counts of
+    it, its label as the reader sees it, and the originator its audit refs name."""
+
+    seen: _Seen
+    counted: Incident | Exposure | None
+    label: AccessLabel
+    recorded_as: str
+
+
+class _Trail:
+    """The audit refs of a kept answer. The first entry names every version; each later one
+    names them as in it (`ObjectRefs.as_in`), with the versions added and dropped since,
+    until those grow past an eighth of it and an entry names every version again."""
+
+    def __init__(self, base: int, size: int, originators: Counter[str]) -> None:
+        self.base = base
+        self.last = base
+        self.size = size
+        self.originators = originators
+        self.added: dict[str, tuple[str, str]] = {}
+        self.dropped: dict[tuple[str, str], str] = {}
+
+    def replace(self, earlier: _Held | None, later: _Held) -> None:
+        if earlier is not None:
+            object_id, version = earlier.seen.item.object_id, earlier.seen.item.version
+            if self.added.get(object_id) == (earlier.recorded_as, version):
+                del self.added[object_id]
+            else:
+                self.dropped[(object_id, version)] = earlier.recorded_as
+            _take_one(self.originators, earlier.recorded_as)
+        item = later.seen.item
+        self.added[item.object_id] = (later.recorded_as, item.version)
+        self.originators[later.recorded_as] += 1
+
+    @property
+    def grown(self) -> bool:
+        return len(self.added) + len(self.dropped) > max(CHANGES_KEPT, self.size // 8)
+
+    def refs(self) -> ObjectRefs:
+        added = ObjectRefs.of((i, v, o) for i, (o, v) in self.added.items())
+        dropped = ObjectRefs.of((i, v, o) for (i, v), o in self.dropped.items())
+        return ObjectRefs.as_in(self.base, sorted(self.originators), added, dropped)
+
+
+@dataclass
+class _Kept(Generic[Answer]):
+    """A kept answer (module docstring): the tally of what it holds, per object."""
+
     inputs: _Inputs
-    refs: ObjectRefs
-    answer: CoercionView | SupplyChainView
-    labels: tuple[AccessLabel, ...]
+    k: int
+    tally: Tally[Answer]
+    held: dict[str, _Held]
+    labels: Counter[AccessLabel]
+    trail: _Trail | None = None
+
+    def replace(self, held: _Held) -> None:
+        item = held.seen.item
+        earlier = self.held.get(item.object_id)
+        if earlier is not None:
+            if earlier.counted is not None:
+                self.tally.remove(earlier.counted)
+            _take_one(self.labels, earlier.label)
+        self.held[item.object_id] = held
+        if held.counted is not None:
+            self.tally.add(held.counted)
+        self.labels[held.label] += 1
+        if self.trail is not None:
+            self.trail.replace(earlier, held)
+
+    def drawn(self) -> Drawn[Answer]:
+        return Drawn(self.tally.view(), tuple(self.labels))
 
 
 class EconomicViews:
@@ -181,23 +284,17 @@ class EconomicViews:
         self._gate = gate
         self._reads = reads
         self._objects = objects
-        self._kept: dict[tuple[str, Subject], _Kept] = {}
-        self._incidents: dict[_Row, tuple[Incident | None, AccessLabel]] = {}
-        self._exposures: dict[_Row, tuple[Exposure | None, AccessLabel]] = {}
+        self._kept: dict[tuple[str, Subject], _Kept[Any]] = {}
+        # A kept answer changes in place when it follows added versions: one request at a
+        # time answers (each takes milliseconds once an answer is kept).
+        self._answering = threading.Lock()
+        self._reductions: dict[_Row, tuple[Incident | Exposure | None, AccessLabel]] = {}
 
     def coercion(self, user: User) -> Drawn[CoercionView]:
-        def compute(basis: Basis) -> tuple[CoercionView, tuple[AccessLabel, ...]]:
-            incidents, labels = self._reduced(basis, incident_of, self._incidents)
-            return coercion_view_of(incidents, basis.k), labels
-
-        return self._answer(user, "coercion", COERCION_TYPES, compute, CoercionView)
+        return self._answer(user, "coercion", COERCION_TYPES, incident_of, CoercionTally)
 
     def supply_chain(self, user: User) -> Drawn[SupplyChainView]:
-        def compute(basis: Basis) -> tuple[SupplyChainView, tuple[AccessLabel, ...]]:
-            exposures, labels = self._reduced(basis, exposure_of, self._exposures)
-            return supply_chain_view_of(exposures, basis.k), labels
-
-        return self._answer(user, "supply-chain", SUPPLY_CHAIN_TYPES, compute, SupplyChainView)
+        return self._answer(user, "supply-chain", SUPPLY_CHAIN_TYPES, exposure_of, SupplyChainTally)
 
     def alerts(self, user: User) -> list[Alert]:
         """The pattern alerts (notes labelled so) the user may see in any collection it may
@@ -221,45 +318,27 @@ class EconomicViews:
         ]
         return sorted(alerts, key=lambda alert: str(alert.note.get("created", "")), reverse=True)
 
-    def _reduced(
-        self,
-        basis: Basis,
-        reduce: Callable[[Contribution], Countable | None],
-        kept: dict[_Row, tuple[Countable | None, AccessLabel]],
-    ) -> tuple[list[Countable], tuple[AccessLabel, ...]]:
-        """What the views count of each object (module docstring: rows seen whole are
-        reduced once), and the distinct labels of all the objects carry as the reader sees
-        them (granular markings too: a page showing the view is marked with them)."""
-        found: list[Countable] = []
-        labels: set[AccessLabel] = set()
-        registry = self._gate.registry()
-        if len(kept) >= REDUCTIONS_KEPT:
-            kept.clear()
-        for seen in basis.found.values():
-            row = seen.row
-            if row is not None and row in kept:
-                reduced, label = kept[row]
-            else:
-                obj = orjson.loads(seen.item.body)
-                reduced = reduce(Contribution(obj, origin_of(seen.key.originator)))
-                label = shown_label(obj, registry)
-                if row is not None:
-                    kept[row] = (reduced, label)
-            labels.add(label)
-            if reduced is not None:
-                found.append(reduced)
-        return found, tuple(labels)
-
     def _answer(
         self,
         user: User,
         name: str,
         types: tuple[str, ...],
-        compute: Callable[[Basis], tuple[Answer, tuple[AccessLabel, ...]]],
-        kind: type[Answer],
+        reduce: Callable[[Contribution], Incident | Exposure | None],
+        new_tally: Callable[[int], Tally[Answer]],
     ) -> Drawn[Answer]:
-        """The view, kept while its inputs stay the same (module docstring); recorded
-        either way, naming the versions it drew on."""
+        """The view, kept while its inputs stay the same and followed as versions are
+        added (module docstring); recorded either way, naming the versions it drew on."""
+        with self._answering:
+            return self._answer_alone(user, name, types, reduce, new_tally)
+
+    def _answer_alone(
+        self,
+        user: User,
+        name: str,
+        types: tuple[str, ...],
+        reduce: Callable[[Contribution], Incident | Exposure | None],
+        new_tally: Callable[[int], Tally[Answer]],
+    ) -> Drawn[Answer]:
         readable = self._readable(user)
         generations = self._store.collection_generations()
         inputs = _Inputs(
@@ -268,18 +347,104 @@ class EconomicViews:
             tuple(generations.get(c.id) for c in readable),
         )
         slot = (name, self._gate.subject_of(user))
-        kept = self._kept.get(slot)
-        if kept is not None and kept.inputs.same_as(inputs) and isinstance(kept.answer, kind):
-            self._gate.record(derived_read(user, kept.refs, {"view": name}))
-            return Drawn(kept.answer, kept.labels)
+        kept: _Kept[Answer] | None = self._kept.get(slot)
+        if kept is not None and kept.inputs.same_as(inputs):
+            self._record_kept(user, name, kept, changed=False)
+            return kept.drawn()
+        if not (
+            kept is not None
+            and kept.inputs.followed_by(inputs)
+            and self._follow(user, types, readable, kept, inputs, reduce)
+        ):
+            kept = self._fresh(user, types, readable, inputs, reduce, new_tally)
+            if len(self._kept) >= ANSWERS_KEPT:
+                self._kept.clear()
+            self._kept[slot] = kept
+        self._record_kept(user, name, kept, changed=True)
+        kept.inputs = inputs
+        return kept.drawn()
+
+    def _fresh(
+        self,
+        user: User,
+        types: tuple[str, ...],
+        readable: Sequence[Collection],
+        inputs: _Inputs,
+        reduce: Callable[[Contribution], Incident | Exposure | None],
+        new_tally: Callable[[int], Tally[Answer]],
+    ) -> _Kept[Answer]:
+        """An answer computed from every version the reader may see (rows seen whole are
+        reduced once, module docstring)."""
         basis = self._basis(user, types, readable)
-        refs = self._refs_of(basis).seal()
-        self._gate.record(derived_read(user, refs, {"view": name}))
-        answer, labels = compute(basis)
-        if len(self._kept) >= ANSWERS_KEPT:
-            self._kept.clear()
-        self._kept[slot] = _Kept(inputs, refs, answer, labels)
-        return Drawn(answer, labels)
+        kept = _Kept(inputs, basis.k, new_tally(basis.k), {}, Counter())
+        if len(self._reductions) >= REDUCTIONS_KEPT:
+            self._reductions.clear()
+        for seen in basis.found.values():
+            kept.replace(self._held(seen, reduce))
+        return kept
+
+    def _follow(
+        self,
+        user: User,
+        types: tuple[str, ...],
+        readable: Sequence[Collection],
+        kept: _Kept[Answer],
+        inputs: _Inputs,
+        reduce: Callable[[Contribution], Incident | Exposure | None],
+    ) -> bool:
+        """Add to the kept answer the versions added since it was computed; False (and
+        nothing changed) when they would change its k: it is computed afresh."""
+        basis = Basis()
+        for collection, before, now in zip(
+            readable, kept.inputs.generations, inputs.generations, strict=True
+        ):
+            if now is not None and before != now:
+                since = None if before is None else before[0]
+                self._gather(user, types, collection, basis, since)
+        if max(kept.k, basis.k) != kept.k:
+            return False
+        for seen in basis.found.values():
+            earlier = kept.held.get(seen.item.object_id)
+            if earlier is None or version_key(earlier.seen.item.version) < version_key(
+                seen.item.version
+            ):
+                kept.replace(self._held(seen, reduce))
+        return True
+
+    def _held(
+        self, seen: _Seen, reduce: Callable[[Contribution], Incident | Exposure | None]
+    ) -> _Held:
+        row = seen.row
+        found = self._reductions.get(row) if row is not None else None
+        if found is None:
+            obj = orjson.loads(seen.item.body)
+            found = (
+                reduce(Contribution(obj, origin_of(seen.key.originator))),
+                shown_label(obj, self._gate.registry()),
+            )
+            if row is not None:
+                self._reductions[row] = found
+        return _Held(seen, found[0], found[1], self._gate.audit.recorded_as(seen.key))
+
+    def _record_kept(self, user: User, name: str, kept: _Kept[Any], *, changed: bool) -> None:
+        """One entry per request (module docstring): the first names every version, a
+        repeat names them as in the last entry that named any, a change as in the one that
+        named every version, with what changed since."""
+        trail = kept.trail
+        detail = {"view": name}
+        if trail is not None and not changed:
+            refs = ObjectRefs.as_in(trail.last, sorted(trail.originators))
+            self._gate.record(derived_read(user, refs, detail))
+        elif trail is not None and not trail.grown:
+            trail.last = self._gate.record(derived_read(user, trail.refs(), detail))
+        else:
+            refs = ObjectRefs.of(
+                (h.seen.item.object_id, h.seen.item.version, h.recorded_as)
+                for h in kept.held.values()
+            )
+            base = self._gate.record(derived_read(user, refs, detail))
+            originators = Counter(h.recorded_as for h in kept.held.values())
+            kept.trail = _Trail(base, len(kept.held), originators)
 
     def write_alerts(self, user: User, collection_id: str) -> Alerted:
         """Write the pattern alerts into the collection (module docstring)."""
@@ -317,21 +482,34 @@ class EconomicViews:
 
     def _basis(self, user: User, types: tuple[str, ...], readable: Sequence[Collection]) -> Basis:
         basis = Basis()
-        keys = self._store.access_keys()
         for collection in readable:
-            k = self._gate.agreement(collection).aggregate_k
-            # Whether a row is seen whole: its key was judged (a key added since could be
-            # judged otherwise by the view the read used) and is not redacted for the reader.
-            view = self._gate.view(user, collection)
-            checked, judged = view.checked, view.judged_up_to
-            for item in self._reads.seen(user, collection.id, VersionFilter(types=types)):
-                earlier = basis.found.get(item.object_id)
-                if earlier is None or version_key(earlier.item.version) < version_key(item.version):
-                    whole = item.label <= judged and item.label not in checked
-                    row = (collection.id, item.date_added) if whole else None
-                    basis.found[item.object_id] = _Seen(item, keys[item.label], row)
-                basis.k = max(basis.k, k)
+            self._gather(user, types, collection, basis)
         return basis
+
+    def _gather(
+        self,
+        user: User,
+        types: tuple[str, ...],
+        collection: Collection,
+        basis: Basis,
+        added_after: int | None = None,
+    ) -> None:
+        """Add to the basis the latest version of each object of the collection the user
+        may see (of those added after ``added_after``)."""
+        keys = self._store.access_keys()
+        k = self._gate.agreement(collection).aggregate_k
+        # Whether a row is seen whole: its key was judged (a key added since could be
+        # judged otherwise by the view the read used) and is not redacted for the reader.
+        view = self._gate.view(user, collection)
+        checked, judged = view.checked, view.judged_up_to
+        selection = VersionFilter(types=types, added_after=added_after)
+        for item in self._reads.seen(user, collection.id, selection):
+            earlier = basis.found.get(item.object_id)
+            if earlier is None or version_key(earlier.item.version) < version_key(item.version):
+                whole = item.label <= judged and item.label not in checked
+                row = (collection.id, item.date_added) if whole else None
+                basis.found[item.object_id] = _Seen(item, keys[item.label], row)
+            basis.k = max(basis.k, k)
 
     def _record(self, user: User, basis: Basis, view: str) -> None:
         """One entry per request, naming every version the view drew on."""
