@@ -72,6 +72,7 @@ from allyshare.policy import (
     TLP_MARKING_IDS,
     WRITER_ONLY,
     AccessLabel,
+    MarkingRegistry,
     Subject,
     Tlp,
     label_of,
@@ -379,8 +380,9 @@ class EconomicViews:
         kept = _Kept(inputs, basis.k, new_tally(basis.k), {}, Counter())
         if len(self._reductions) >= REDUCTIONS_KEPT:
             self._reductions.clear()
+        registry = self._gate.registry()
         for seen in basis.found.values():
-            kept.replace(self._held(seen, reduce))
+            kept.replace(self._held(seen, reduce, registry))
         return kept
 
     def _follow(
@@ -403,16 +405,20 @@ class EconomicViews:
                 self._gather(user, types, collection, basis, since)
         if max(kept.k, basis.k) != kept.k:
             return False
+        registry = self._gate.registry()
         for seen in basis.found.values():
             earlier = kept.held.get(seen.item.object_id)
             if earlier is None or version_key(earlier.seen.item.version) < version_key(
                 seen.item.version
             ):
-                kept.replace(self._held(seen, reduce))
+                kept.replace(self._held(seen, reduce, registry))
         return True
 
     def _held(
-        self, seen: _Seen, reduce: Callable[[Contribution], Incident | Exposure | None]
+        self,
+        seen: _Seen,
+        reduce: Callable[[Contribution], Incident | Exposure | None],
+        registry: MarkingRegistry,
     ) -> _Held:
         row = seen.row
         found = self._reductions.get(row) if row is not None else None
@@ -420,7 +426,7 @@ class EconomicViews:
             obj = orjson.loads(seen.item.body)
             found = (
                 reduce(Contribution(obj, origin_of(seen.key.originator))),
-                shown_label(obj, self._gate.registry()),
+                shown_label(obj, registry),
             )
             if row is not None:
                 self._reductions[row] = found
