@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from allyshare.config import Settings, load_settings
 from allyshare.errors import NotFound, PermissionDenied
 from allyshare.service import CONSOLE, Node
-from allyshare.storage import EntryFilter, VersionFilter
+from allyshare.storage import EntryFilter, User, VersionFilter
 
 from support.economic_views import (
     COERCION,
@@ -340,3 +342,33 @@ def test_a_kept_view_is_computed_afresh_when_a_collection_loses_versions(
     entries = node.audit_entries(CONSOLE, EntryFilter(action="objects:read"), limit=100)
     views = [e for e in entries if e.get("detail", {}).get("view") == "supply-chain"]
     assert ["objects_as_in" in e for e in views] == [False, False]
+
+
+def test_an_incident_whose_required_property_is_withheld_is_withheld_whole(
+    community: Community,
+) -> None:
+    """Withholding the coercing state would leave no coercion incident, as withholding a
+    property STIX requires would leave no object: the reader gets none. An optional property
+    withheld leaves the rest."""
+    node = community.node
+    stateless = incident(8, "KOR", "2023-08-20T00:00:00Z")
+    stateless["granular_markings"] = [
+        {"marking_ref": ORIGINATOR_ONLY, "selectors": [f"extensions.{COERCION}.coercing_state"]}
+    ]
+    unexplained = incident(9, "USA", "2023-08-21T00:00:00Z")
+    unexplained["granular_markings"] = [
+        {"marking_ref": ORIGINATOR_ONLY, "selectors": [f"extensions.{COERCION}.stated_pretext"]}
+    ]
+    add(node, community.hanbit, community.coercion, stateless, unexplained)
+
+    def read(user: User) -> dict[str, dict[str, Any]]:
+        selection = VersionFilter(object_ids=(stateless["id"], unexplained["id"]))
+        page = node.read_objects(user, community.coercion, selection, limit=10)
+        return {item.object_id: orjson.loads(item.body) for item in page.items}
+
+    seen = read(community.acme)
+    assert list(seen) == [unexplained["id"]]
+    assert "stated_pretext" not in seen[unexplained["id"]]["extensions"][COERCION]
+    assert set(read(community.hanbit)) == {stateless["id"], unexplained["id"]}
+    assert cell(node.coercion_view(actor=community.acme).as_json(), RARE_EARTHS)["incidents"] == 4
+    assert cell(node.coercion_view(actor=community.hanbit).as_json(), RARE_EARTHS)["incidents"] == 4

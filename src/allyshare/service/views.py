@@ -5,9 +5,12 @@ the reader once per key with `allyshare.policy.decide_label`: keys the reader fa
 handed to the store as a prefilter, so hidden versions cost an index entry, not a row, and
 pages come back full. Keys whose granular markings the reader fails somewhere are marked
 `checked`: only their versions are parsed, and the fields the reader may not see removed.
-Where the reader's verdict on each granular marking of such a key needs no approval, it is
-the same for all the key's versions: it is taken once, with the key (`View.denied`), and each
-version is only redacted; the others are passed through `decide`/`apply`. ORCON keys the
+A copy that would break the rules of an extension the node ships (a required property of
+the economic-coercion extension withheld, say) is withheld whole, as a copy missing a
+property STIX requires is. Where the reader's verdict on each granular marking of such a
+key needs no approval, it is the same for all the key's versions: it is taken once, with
+the key (`View.denied`), and each version is only redacted; the others are passed through
+`decide`/`apply`. ORCON keys the
 reader fails are `checked` too when an approval (in force, or revoked: a revocation is told
 to whom it names) names the reader somewhere: the approvals are per object, so those versions
 are judged one by one with the approvals their originator's node signed. So are ORCON keys a
@@ -25,6 +28,8 @@ from typing import Any
 import orjson
 
 from allyshare.config import COUNTRY_CODE
+from allyshare.economic import check_economic
+from allyshare.errors import InvalidObject
 from allyshare.orcon.approvals import (
     APPROVAL_TYPE,
     Approval,
@@ -189,7 +194,21 @@ class View:
                 writer_only=item.label in self.apart,
             )
             shown = apply(decide(self.subject, target, self.registry, self.action), obj)
-        return None if shown is None else orjson.dumps(shown)
+        if shown is None or (shown is not obj and not _still_valid(shown)):
+            return None
+        return orjson.dumps(shown)
+
+
+def _still_valid(copy: Mapping[str, Any]) -> bool:
+    """Whether a redacted copy still meets the rules of the extensions the node ships: the
+    policy withholds a copy missing a property STIX requires, but knows nothing of the
+    economic extensions, whose rules sit above it (an incident without its coercing state
+    is no coercion incident). Such a copy is withheld whole too."""
+    try:
+        check_economic(copy)
+    except InvalidObject:
+        return False
+    return True
 
 
 def released_by(obj: Mapping[str, Any]) -> str:
