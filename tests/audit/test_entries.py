@@ -1,4 +1,5 @@
-"""An entry's object refs: sealed ones read exactly as they did, and take no more."""
+"""An entry's listed object refs: grouped by originator in the leaf, in order, and refs that
+name their versions as in an earlier entry change only through their change set."""
 
 from __future__ import annotations
 
@@ -17,18 +18,25 @@ def refs() -> ObjectRefs:
     )
 
 
-def test_a_sealed_entry_is_the_same_entry_and_takes_no_more_refs() -> None:
-    def entry(objects: ObjectRefs) -> bytes:
-        return AuditEntry(
-            "objects:read", Actor("reader", "user"), AuditOutcome.ALLOWED, None, objects
-        ).leaf(7, 1_000)
+def entry(objects: ObjectRefs) -> bytes:
+    return AuditEntry(
+        "objects:read", Actor("reader", "user"), AuditOutcome.ALLOWED, None, objects
+    ).leaf(7, 1_000)
 
-    sealed = refs().seal()
-    assert entry(sealed) == entry(refs())
-    assert orjson.loads(entry(sealed))["objects"] == {
+
+def test_listed_refs_are_grouped_by_originator_in_order() -> None:
+    listed = refs()
+    assert b'"objects":{"USA.A":[["incident--a"' in entry(listed)
+    assert orjson.loads(entry(listed))["objects"] == {
         "USA.A": [["incident--a", "2026-01-01T00:00:00.000Z"]],
         "USA.B": [["incident--b", "2026-01-02T00:00:00.000Z"]],
     }
-    assert sealed.originators() == {"USA.A", "USA.B"} and len(sealed) == 2
+    assert listed.originators() == {"USA.A", "USA.B"} and len(listed) == 2
+
+
+def test_refs_named_as_in_an_earlier_entry_take_no_versions_straight() -> None:
+    referring = ObjectRefs.as_in(3, ["USA.A"])
     with pytest.raises(ValueError):
-        sealed.versions_of("USA.C")
+        referring.versions_of("USA.C")
+    with pytest.raises(ValueError):
+        referring.as_fragment()

@@ -61,11 +61,10 @@ class ObjectRefs:
     ``added`` and without those ``dropped``: the entry stays small however many versions
     that is. The node resolves them when the log is read."""
 
-    __slots__ = ("_about", "_added", "_as_in", "_by_originator", "_dropped", "_sealed")
+    __slots__ = ("_about", "_added", "_as_in", "_by_originator", "_dropped")
 
     def __init__(self) -> None:
         self._by_originator: dict[str, list[VersionRef]] = {}
-        self._sealed: orjson.Fragment | None = None
         self._as_in: int | None = None
         self._about: frozenset[str] = frozenset()
         self._added: ObjectRefs | None = None
@@ -114,8 +113,6 @@ class ObjectRefs:
     def versions_of(self, originator: str) -> list[VersionRef]:
         """The list to append this originator's ``(id, version)`` or ``(id, version,
         withheld)`` to: a reader appends to it straight, once per version."""
-        if self._sealed is not None:
-            raise ValueError("sealed refs are not added to")
         if self._as_in is not None:
             raise ValueError("refs named as in an earlier entry change through their change set")
         found = self._by_originator.get(originator)
@@ -143,8 +140,6 @@ class ObjectRefs:
         """The encoded ``objects`` of listed refs."""
         if self._as_in is not None:
             raise ValueError(f"these refs name the versions of entry {self._as_in}")
-        if self._sealed is not None:
-            return self._sealed
         return orjson.Fragment(orjson.dumps(dict(sorted(self._by_originator.items()))))
 
     def leaf_fields(self, seq: int) -> dict[str, Any]:
@@ -161,17 +156,6 @@ class ObjectRefs:
         if self._dropped:
             found["objects_dropped"] = self._dropped.as_fragment()
         return found
-
-    def seal(self) -> ObjectRefs:
-        """Encode the refs once, for refs that many entries name (a kept view's names
-        every version it drew on in each request's entry); nothing is added after."""
-        if self._as_in is not None:
-            for part in (self._added, self._dropped):
-                if part is not None:
-                    part.seal()
-            return self
-        self._sealed = self.as_fragment()
-        return self
 
 
 @dataclass(frozen=True, slots=True)
