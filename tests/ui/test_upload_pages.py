@@ -1,10 +1,13 @@
-"""Uploading a bundle through the web UI, on both backends: stored as TAXII's POST stores it,
-with the status resource's per-object results; a file that is not a JSON bundle, or one over
-the node's limit, is refused in words with nothing written; only a user who may write to
-the collection may upload, and only with the session's CSRF token."""
+"""Uploading a bundle or a spreadsheet through the web UI, on both backends: a bundle stored as
+TAXII's POST stores it, with the status resource's per-object results; a spreadsheet (CSV)
+imported as the CLI and the API import it, all or nothing unless the good rows are to be
+stored, with every problem by row and column; a file that is not a JSON bundle or UTF-8 text,
+or one over the node's limit, is refused in words with nothing written; only a user who may
+write to the collection may upload, and only with the session's CSRF token."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from allyshare.config import Settings
+from allyshare.policy import Tlp
 from allyshare.server import create_server_app
 from allyshare.service import CONSOLE, Node
 from allyshare.storage import VersionFilter
@@ -52,9 +56,26 @@ class Site:
             files={"bundle": (name, content, "application/json")},
         )
 
+    def upload_csv(
+        self, content: bytes, name: str = "incidents.csv", kind: str = "incidents", **data: str
+    ) -> Any:
+        return self.client.post(
+            f"/ui/collections/{self.collection}/upload/csv",
+            data={"csrf": csrf_of(self.client), "kind": kind, **data},
+            files={"spreadsheet": (name, content, "text/csv")},
+        )
+
     def stored(self) -> set[str]:
+        return set(self.objects())
+
+    def objects(self) -> dict[str, dict[str, Any]]:
         page = self.node.read_objects(CONSOLE, self.collection, VersionFilter(), limit=100)
-        return {item.object_id for item in page.items}
+        return {item.object_id: orjson.loads(item.body) for item in page.items}
+
+    def incidents(self) -> dict[str, str]:
+        """The stored incidents' ids, by name."""
+        found = self.objects().values()
+        return {obj["name"]: obj["id"] for obj in found if obj["type"] == "incident"}
 
 
 @pytest.fixture
@@ -78,6 +99,18 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
     with TestClient(create_server_app(node), base_url="https://testserver") as client:
         yield Site(client, node, tokens, collection.id)
     node.close()
+
+
+# The README's incident header; the second row's company becomes an identity, and its
+# measure port-delay is outside the vocabulary: stored, with a warning.
+INCIDENTS = (
+    "name,coercing_state,targeted_country,targeted_sectors,targeted_companies,measures,"
+    "start,end,markings\n"
+    "Group tours halted,CHN,KOR,tourism;retail,Example Retail Co,"
+    "tourism-restriction;sanitary-inspection,2017-03-15,2017-12-31,\n"
+    "Lumber held,CHN,AUS,agriculture,,customs-inspection;port-delay,2020-11-01,,TLP:GREEN\n"
+)
+UNKNOWN_COUNTRY = "Rare earths held,CHN,XYZ,manufacturing,,export-restriction,2023-07-03,,\n"
 
 
 def bundle(*objects: dict[str, Any]) -> bytes:
@@ -170,6 +203,136 @@ def test_an_upload_without_the_sessions_csrf_token_is_refused(site: Site) -> Non
         f"/ui/collections/{site.collection}/upload",
         data={"csrf": csrf_of(site.client)},
         files={"bundle": ("bundle.json", bundle(indicator(1, "Forged", "198.51.100.1")))},
+        headers={"Origin": "https://elsewhere.example"},
+    )
+    assert foreign.status_code == 403
+    assert site.stored() == set()
+
+
+def rows_of(page: str, kind: str) -> dict[str, str]:
+    """The page's spreadsheet rows of one kind (stored, error, warning): the row's cells, by row."""
+    return dict(re.findall(rf'data-sheet-{kind}="(\d+)"[^>]*>(.*?)</tr>', page, re.DOTALL))
+
+
+def test_a_spreadsheet_is_imported_and_each_rows_object_linked(site: Site) -> None:
+    page = site.as_user("morgan")
+    form = page.get(f"/ui/collections/{site.collection}/upload")
+    assert f'action="/ui/collections/{site.collection}/upload/csv"' in form.text
+    for field in ("sheet-kind", "sheet-markings", "sheet-skip-bad", "spreadsheet"):
+        assert f'<label for="{field}">' in form.text
+    assert "targeted_country" in form.text and "component_category" in form.text
+    assert site.upload(bundle(noforn_definition())).status_code == 200
+    # Excel's "CSV UTF-8" starts with a byte order mark; the empty markings cell takes NOFORN.
+    done = site.upload_csv(("\ufeff" + INCIDENTS).encode(), markings=f" {NOFORN} ")
+    assert done.status_code == 200, done.text
+    assert 'data-sheet-outcome="imported"' in done.text
+    assert "3 objects stored and 0 already held" in done.text and "from 2 rows." in done.text
+    incidents = site.incidents()
+    assert set(incidents) == {"Group tours halted", "Lumber held"}
+    stored = rows_of(done.text, "stored")
+    assert set(stored) == {"2", "3"}
+    for row, name in (("2", "Group tours halted"), ("3", "Lumber held")):
+        link = f"/ui/collections/{site.collection}/objects/{incidents[name]}/"
+        assert f'href="{link}"' in stored[row]
+    assert "port-delay" in rows_of(done.text, "warning")["3"]
+    assert rows_of(done.text, "error") == {}
+    objects = site.objects()
+    assert objects[incidents["Group tours halted"]]["object_marking_refs"] == [NOFORN]
+    assert objects[incidents["Lumber held"]]["object_marking_refs"] == [Tlp.GREEN.marking_id]
+    # The page names a NOFORN object: its banner says so.
+    assert re.search(r"data-banner>SECRET//NOFORN<", done.text)
+
+
+def test_a_bad_row_refuses_the_whole_spreadsheet_unless_skipped(site: Site) -> None:
+    site.as_user("morgan")
+    sheet = (INCIDENTS + UNKNOWN_COUNTRY).encode()
+    refused = site.upload_csv(sheet)
+    assert refused.status_code == 200, refused.text
+    assert 'data-sheet-outcome="refused"' in refused.text
+    assert "Nothing was stored: 1 problem." in refused.text
+    [bad] = re.findall(r'data-sheet-error="(\d+)" data-column="([^"]*)"', refused.text)
+    assert bad == ("4", "targeted_country")
+    assert "XYZ" in rows_of(refused.text, "error")["4"]
+    assert rows_of(refused.text, "stored") == {}
+    assert site.stored() == set()
+    # The form comes back as it was sent.
+    assert 'value="incidents" selected' in refused.text
+    assert re.search(r'id="sheet-skip-bad"[^>]*checked', refused.text) is None
+
+    skipped = site.upload_csv(sheet, skip_bad="yes")
+    assert 'data-sheet-outcome="imported"' in skipped.text
+    assert "3 objects stored and 0 already held" in skipped.text
+    assert "from 2 rows; 1 row with problems." in skipped.text
+    assert set(rows_of(skipped.text, "error")) == {"4"}
+    assert set(rows_of(skipped.text, "stored")) == {"2", "3"}
+    assert re.search(r'id="sheet-skip-bad"[^>]*checked', skipped.text)
+    assert set(site.incidents()) == {"Group tours halted", "Lumber held"}
+
+
+def test_a_row_the_node_refuses_is_never_shown_as_stored(site: Site) -> None:
+    site.as_user("morgan")
+    # TLP:RED is above the agreement's ceiling: the node, not the reader, refuses the row.
+    red = "Ports closed,CHN,JPN,fisheries,,port-access-denial,2023-08-24,,TLP:RED\n"
+    refused = site.upload_csv((INCIDENTS + red).encode())
+    assert 'data-sheet-outcome="refused"' in refused.text
+    assert set(rows_of(refused.text, "error")) == {"4"}
+    assert rows_of(refused.text, "stored") == {}
+    assert site.stored() == set()
+    skipped = site.upload_csv((INCIDENTS + red).encode(), skip_bad="yes")
+    assert set(rows_of(skipped.text, "error")) == {"4"}
+    assert set(rows_of(skipped.text, "stored")) == {"2", "3"}
+    assert set(site.incidents()) == {"Group tours halted", "Lumber held"}
+
+
+def test_what_cannot_be_read_as_a_spreadsheet_is_refused_and_nothing_is_written(
+    site: Site,
+) -> None:
+    site.as_user("morgan")
+    sheet = INCIDENTS.encode()
+    for sent, said in (
+        (site.upload_csv(sheet, markings="TLP:GREEN; TLP:PURPLE"), "'TLP:PURPLE' is not a TLP"),
+        (site.upload_csv(sheet, kind="tariffs"), "choose what each row is"),
+        (
+            site.upload_csv("name\nM\xfcller\n".encode("latin-1"), "latin.csv"),
+            "latin.csv is not UTF-8 text",
+        ),
+    ):
+        assert sent.status_code == 400, said
+        found = re.search(r"data-sheet-problem>(.*?)</p>", sent.text, re.DOTALL)
+        assert found is not None, sent.text
+        problem = html.unescape(found[1])
+        assert said in problem and "nothing was stored" in problem.lower(), problem
+    bad_markings = site.upload_csv(sheet, markings="TLP:PURPLE")
+    assert 'value="TLP:PURPLE"' in bad_markings.text
+    no_file = site.client.post(
+        f"/ui/collections/{site.collection}/upload/csv",
+        data={"csrf": csrf_of(site.client), "kind": "incidents"},
+        files={"spreadsheet": ("", b"", "application/octet-stream")},
+    )
+    assert no_file.status_code == 400 and "choose a file" in no_file.text
+    too_large = site.upload_csv(INCIDENTS.encode() * (LIMIT // len(INCIDENTS) + 1))
+    assert too_large.status_code == 413
+    assert f"({LIMIT:,} bytes); split the spreadsheet" in too_large.text
+    assert site.stored() == set()
+
+
+def test_only_a_writer_may_import_a_spreadsheet(site: Site) -> None:
+    site.as_user("jiwoo")
+    refused = site.upload_csv(INCIDENTS.encode())
+    assert refused.status_code == 404
+    assert site.stored() == set()
+
+
+def test_a_spreadsheet_without_the_sessions_csrf_token_is_refused(site: Site) -> None:
+    site.as_user("morgan")
+    path = f"/ui/collections/{site.collection}/upload/csv"
+    files = {"spreadsheet": ("incidents.csv", INCIDENTS.encode(), "text/csv")}
+    missing = site.client.post(path, data={"kind": "incidents"}, files=files)
+    assert missing.status_code == 403
+    foreign = site.client.post(
+        path,
+        data={"csrf": csrf_of(site.client), "kind": "incidents"},
+        files=files,
         headers={"Origin": "https://elsewhere.example"},
     )
     assert foreign.status_code == 403

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from allyshare.clock import format_us, now_us
 from allyshare.economic.spreadsheets import Kind, RowError, identities_of, read_rows
@@ -33,8 +34,14 @@ class SpreadsheetImport:
     """Rows read as objects (stored or not)."""
     errors: list[RowError] = field(default_factory=list)
     warnings: list[RowError] = field(default_factory=list)
-    objects: dict[int, str] = field(default_factory=dict)
-    """Each good row's object id, by row number."""
+    sent: dict[int, dict[str, Any]] = field(default_factory=dict)
+    """Each good row's object as sent to the node, by row number: what a page naming it
+    must be marked for, without reading it back (a read is recorded)."""
+
+    @property
+    def objects(self) -> dict[int, str]:
+        """Each good row's object id, by row number."""
+        return {number: obj["id"] for number, obj in self.sent.items()}
 
 
 def import_csv(
@@ -63,7 +70,7 @@ def import_csv(
         outcome.refused = True
         return outcome
     for row in read.rows:
-        outcome.objects[row.number] = row.obj["id"]
+        outcome.sent[row.number] = row.obj
     identities = identities_of(read.rows)
     held = _seen(node, actor, collection_id, [identity["id"] for identity in identities])
     objects = [identity for identity in identities if identity["id"] not in held]
