@@ -4,7 +4,9 @@ left, cell for cell and byte for byte."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any, Protocol
 
 import orjson
 from hypothesis import given, settings
@@ -12,10 +14,12 @@ from hypothesis import strategies as st
 
 from allyshare.economic.views import (
     CoercionTally,
+    CoercionView,
     Exposure,
     Impact,
     Incident,
     SupplyChainTally,
+    SupplyChainView,
     coercion_view_of,
     supply_chain_view_of,
 )
@@ -59,27 +63,46 @@ exposures = st.builds(
 )
 
 
+class Counted(Protocol):
+    id: str
+
+
+class Tally(Protocol):
+    def add(self, item: Any, /) -> None: ...
+    def remove(self, item: Any, /) -> None: ...
+    def view(self) -> CoercionView | SupplyChainView: ...
+
+
+def follow(
+    tally: Tally,
+    fresh: Callable[[Iterable[Any]], CoercionView | SupplyChainView],
+    batches: list[list[tuple[bool, Counted]]],
+) -> None:
+    """Feed the batches (an item kept, or only its earlier version taken away) and compare
+    the tally with a view computed afresh after each."""
+    held: dict[str, Counted] = {}
+    for batch in batches:
+        for keep, item in batch:
+            earlier = held.pop(item.id, None)
+            if earlier is not None:
+                tally.remove(earlier)
+            if keep:
+                held[item.id] = item
+                tally.add(item)
+        kept, computed = tally.view(), fresh(held.values())
+        assert kept == computed
+        assert kept.encoded == orjson.dumps(computed.as_json())
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     k=st.integers(1, 3),
     batches=st.lists(st.lists(st.tuples(st.booleans(), incidents), max_size=6), max_size=5),
 )
 def test_a_coercion_tally_is_the_view_of_what_it_holds(
-    k: int, batches: list[list[tuple[bool, Incident]]]
+    k: int, batches: list[list[tuple[bool, Counted]]]
 ) -> None:
-    tally = CoercionTally(k)
-    held: dict[str, Incident] = {}
-    for batch in batches:
-        for keep, incident in batch:
-            earlier = held.pop(incident.id, None)
-            if earlier is not None:
-                tally.remove(earlier)
-            if keep:
-                held[incident.id] = incident
-                tally.add(incident)
-        kept, fresh = tally.view(), coercion_view_of(held.values(), k)
-        assert kept == fresh
-        assert kept.encoded == orjson.dumps(fresh.as_json())
+    follow(CoercionTally(k), lambda held: coercion_view_of(held, k), batches)
 
 
 @settings(max_examples=200, deadline=None)
@@ -88,18 +111,6 @@ def test_a_coercion_tally_is_the_view_of_what_it_holds(
     batches=st.lists(st.lists(st.tuples(st.booleans(), exposures), max_size=6), max_size=5),
 )
 def test_a_supply_chain_tally_is_the_view_of_what_it_holds(
-    k: int, batches: list[list[tuple[bool, Exposure]]]
+    k: int, batches: list[list[tuple[bool, Counted]]]
 ) -> None:
-    tally = SupplyChainTally(k)
-    held: dict[str, Exposure] = {}
-    for batch in batches:
-        for keep, exposure in batch:
-            earlier = held.pop(exposure.id, None)
-            if earlier is not None:
-                tally.remove(earlier)
-            if keep:
-                held[exposure.id] = exposure
-                tally.add(exposure)
-        kept, fresh = tally.view(), supply_chain_view_of(held.values(), k)
-        assert kept == fresh
-        assert kept.encoded == orjson.dumps(fresh.as_json())
+    follow(SupplyChainTally(k), lambda held: supply_chain_view_of(held, k), batches)

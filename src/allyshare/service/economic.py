@@ -330,40 +330,30 @@ class EconomicViews:
         """The view, kept while its inputs stay the same and followed as versions are
         added (module docstring); recorded either way, naming the versions it drew on."""
         with self._answering:
-            return self._answer_alone(user, name, types, reduce, new_tally)
-
-    def _answer_alone(
-        self,
-        user: User,
-        name: str,
-        types: tuple[str, ...],
-        reduce: Callable[[Contribution], Incident | Exposure | None],
-        new_tally: Callable[[int], Tally[Answer]],
-    ) -> Drawn[Answer]:
-        readable = self._readable(user)
-        generations = self._store.collection_generations()
-        inputs = _Inputs(
-            tuple(c.id for c in readable),
-            tuple(self._gate.view(user, c) for c in readable),
-            tuple(generations.get(c.id) for c in readable),
-        )
-        slot = (name, self._gate.subject_of(user))
-        kept: _Kept[Answer] | None = self._kept.get(slot)
-        if kept is not None and kept.inputs.same_as(inputs):
-            self._record_kept(user, name, kept, changed=False)
+            readable = self._readable(user)
+            generations = self._store.collection_generations()
+            inputs = _Inputs(
+                tuple(c.id for c in readable),
+                tuple(self._gate.view(user, c) for c in readable),
+                tuple(generations.get(c.id) for c in readable),
+            )
+            slot = (name, self._gate.subject_of(user))
+            kept: _Kept[Answer] | None = self._kept.get(slot)
+            if kept is not None and kept.inputs.same_as(inputs):
+                self._record_kept(user, name, kept, changed=False)
+                return kept.drawn()
+            if not (
+                kept is not None
+                and kept.inputs.followed_by(inputs)
+                and self._follow(user, types, readable, kept, inputs, reduce)
+            ):
+                kept = self._fresh(user, types, readable, inputs, reduce, new_tally)
+                if len(self._kept) >= ANSWERS_KEPT:
+                    self._kept.clear()
+                self._kept[slot] = kept
+            self._record_kept(user, name, kept, changed=True)
+            kept.inputs = inputs
             return kept.drawn()
-        if not (
-            kept is not None
-            and kept.inputs.followed_by(inputs)
-            and self._follow(user, types, readable, kept, inputs, reduce)
-        ):
-            kept = self._fresh(user, types, readable, inputs, reduce, new_tally)
-            if len(self._kept) >= ANSWERS_KEPT:
-                self._kept.clear()
-            self._kept[slot] = kept
-        self._record_kept(user, name, kept, changed=True)
-        kept.inputs = inputs
-        return kept.drawn()
 
     def _fresh(
         self,
