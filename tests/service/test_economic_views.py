@@ -372,3 +372,9 @@ def test_an_incident_whose_required_property_is_withheld_is_withheld_whole(
     assert set(read(community.hanbit)) == {stateless["id"], unexplained["id"]}
     assert cell(node.coercion_view(actor=community.acme).as_json(), RARE_EARTHS)["incidents"] == 4
     assert cell(node.coercion_view(actor=community.hanbit).as_json(), RARE_EARTHS)["incidents"] == 4
+    [told] = node.explain(CONSOLE, stateless["id"], "acme")
+    assert not told.sees
+    assert told.lines[0] == "deny: the object is not shown"
+    assert "coercing_state: is required" in told.lines[1]
+    [told] = node.explain(CONSOLE, unexplained["id"], "acme")
+    assert told.sees and told.lines[0].startswith("redact: shown without")

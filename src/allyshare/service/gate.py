@@ -41,16 +41,25 @@ from allyshare.policy import (
     Agreement,
     Classification,
     Decision,
+    Deny,
     MarkingRegistry,
     Organization,
+    Redact,
     Subject,
     Target,
     Tlp,
+    apply,
     decide,
 )
 from allyshare.policy.rights import Operation, administers, collection_rights
 from allyshare.service.audit import Audit, actor_of
-from allyshare.service.views import Releases, View, build_view, matchable_keys
+from allyshare.service.views import (
+    Releases,
+    View,
+    build_view,
+    extension_problem,
+    matchable_keys,
+)
 from allyshare.storage import (
     NODE_ORIGINATOR,
     Collection,
@@ -323,8 +332,18 @@ class Gate:
 
     def decide(self, subject: Subject, target: Target) -> Decision:
         """The decision for one object version, for ``policy explain`` (reads decide through
-        the views, `build_view`)."""
-        return decide(subject, target, self.registry())
+        the views, `build_view`), with a redaction the views would withhold whole for an
+        extension's rules told as the denial it is (`extension_problem`)."""
+        decision = decide(subject, target, self.registry())
+        if isinstance(decision, Redact):
+            copy = apply(decision, target.obj)
+            problem = None if copy is None else extension_problem(copy)
+            if problem is not None:
+                removed = ", ".join(decision.selectors)
+                return Deny(
+                    (f"withheld: removing {removed} would leave an invalid object ({problem})",)
+                )
+        return decision
 
     def matchable(self, user: User, collection: Collection) -> frozenset[int]:
         """The access keys of versions in the collection the user may match its values

@@ -194,21 +194,21 @@ class View:
                 writer_only=item.label in self.apart,
             )
             shown = apply(decide(self.subject, target, self.registry, self.action), obj)
-        if shown is None or (shown is not obj and not _still_valid(shown)):
+        if shown is None or (shown is not obj and extension_problem(shown) is not None):
             return None
         return orjson.dumps(shown)
 
 
-def _still_valid(copy: Mapping[str, Any]) -> bool:
-    """Whether a redacted copy still meets the rules of the extensions the node ships: the
+def extension_problem(copy: Mapping[str, Any]) -> str | None:
+    """What a redacted copy breaks of the rules of the extensions the node ships, if any: the
     policy withholds a copy missing a property STIX requires, but knows nothing of the
     economic extensions, whose rules sit above it (an incident without its coercing state
     is no coercion incident). Such a copy is withheld whole too."""
     try:
         check_economic(copy)
-    except InvalidObject:
-        return False
-    return True
+    except InvalidObject as error:
+        return f"{error.prop}: {error.reason}"
+    return None
 
 
 def released_by(obj: Mapping[str, Any]) -> str:
