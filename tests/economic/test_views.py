@@ -8,6 +8,7 @@ moves figures only in the cells it contributed to."""
 from __future__ import annotations
 
 import math
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -420,3 +421,57 @@ def test_shares_in_suppressed_lines_move_no_shown_figure(
             for cell in without.categories:
                 if cell.category not in touched:
                     assert before[cell.category] == cell
+
+
+def test_what_a_peer_sent_unattributed_counts_only_when_none_of_its_country_is_named() -> None:
+    """What a peer sent unattributed is recorded as from its country ("USA"): it may be from
+    USA.C, so beside USA.C it adds no organization, and k is not reached on its strength."""
+
+    def shown(organizations: list[str]) -> dict[str, Any]:
+        contributions = [
+            Contribution(
+                Reported(
+                    id=f"incident--{uuid.UUID(int=number)}",
+                    organization=organization,
+                    state="CHN",
+                    measures=frozenset({"boycott"}),
+                    sectors=frozenset({"tourism"}),
+                    quarter="2023-Q1",
+                    target="KOR",
+                    impact=None,
+                    hidden=frozenset(),
+                    readers=frozenset({0}),
+                ).stix(),
+                organization,
+            )
+            for number, organization in enumerate(organizations)
+        ]
+        [cell] = coercion_view(contributions, 3).as_json()["cells"]
+        return cell
+
+    assert shown(["USA.C", "USA", "KOR.A"])["suppressed"] is True
+    assert shown(["USA.C", "KOR", "KOR.A"])["suppressed"] is True
+    assert shown(["USA.C", "JPN", "KOR.A"])["organizations"] == 3
+    assert shown(["USA", "JPN", "KOR"])["organizations"] == 3
+
+    def members(organizations: list[str]) -> dict[str, Any]:
+        exposures = [
+            Contribution(
+                Exposed(
+                    f"{EXPOSURE_TYPE}--{uuid.UUID(int=number)}",
+                    organization,
+                    "5g-ran",
+                    "identity--a",
+                    "SWE",
+                    0.5,
+                    frozenset({0}),
+                ).stix(),
+                organization,
+            )
+            for number, organization in enumerate(organizations)
+        ]
+        [category] = supply_chain_view(exposures, 3).as_json()["categories"]
+        return category
+
+    assert members(["USA.C", "USA", "KOR.A"])["suppressed"] is True
+    assert members(["USA.C", "JPN", "KOR.A"])["members"] == 3

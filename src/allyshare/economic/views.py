@@ -16,7 +16,9 @@ The cells are fixed, and the views take no other input:
 
 The k rule: a cell, a currency line within a coercion cell and a vendor or country line
 within a category is shown only when at least k distinct organizations contribute to it;
-otherwise it is marked suppressed, with no figure (not a zero).
+otherwise it is marked suppressed, with no figure (not a zero). Organizations are counted at
+their fewest (`distinct_organizations`): what a peer sent without telling its author is
+recorded as from its country alone, and may be from an organization named beside it.
 
 The differencing rule, which keeps overlapping queries from singling out one member's figure:
 
@@ -103,6 +105,18 @@ class Exposure:
     vendor_name: str | None
     vendor_country: str
     share: float
+
+
+def distinct_organizations(organizations: Iterable[str]) -> int:
+    """How many distinct organizations at least stand behind these contributors (the
+    k rule counts no more). A bare country code is what a node records for what a peer sent
+    without telling its author (source protection): some organization of that country,
+    perhaps one named beside it, so it adds one only when none of its country is named."""
+    named: set[str] = set()
+    unnamed: set[str] = set()
+    for organization in organizations:
+        (named if "." in organization else unnamed).add(organization)
+    return len(named) + len(unnamed - {organization.split(".")[0] for organization in named})
 
 
 def quarter_of(moment: datetime) -> str:
@@ -347,7 +361,7 @@ class _PricedTotal:
             suppressed=False,
             min=float(Fraction(self.low, _EXACT_SCALE)),
             max=float(Fraction(self.high, _EXACT_SCALE)),
-            organizations=len(self.organizations),
+            organizations=distinct_organizations(self.organizations),
         )
 
 
@@ -462,7 +476,7 @@ class CoercionTally:
             state,
             incidents=len(total.shown),
             targeted_countries=len(total.targets),
-            organizations=len(total.organizations),
+            organizations=distinct_organizations(total.organizations),
             impact=tuple(
                 total.priced[c].line(c) for c in sorted(total.priced) if total.priced[c].incidents
             ),
@@ -481,15 +495,15 @@ def _shift(counter: Counter[str], key: str, step: int) -> bool:
 
 
 def _coercion_cell(key: CoercionKey, incidents: Collection[Incident], k: int) -> CoercionCell:
-    organizations = {incident.organization for incident in incidents}
-    if len(organizations) < k:
+    organizations = distinct_organizations(incident.organization for incident in incidents)
+    if organizations < k:
         return CoercionCell(*key, suppressed=True)
     return CoercionCell(
         *key,
         suppressed=False,
         incidents=len(incidents),
         targeted_countries=len(_targets(incidents)),
-        organizations=len(organizations),
+        organizations=organizations,
         impact=_impact_lines(incidents, k),
     )
 
@@ -505,7 +519,7 @@ def _impact_lines(incidents: Iterable[Incident], k: int) -> tuple[ImpactLine, ..
             by_currency.setdefault(incident.impact.currency, []).append(incident)
     return tuple(
         _impact_sum(currency, priced)
-        if len({i.organization for i in priced}) >= k
+        if distinct_organizations(i.organization for i in priced) >= k
         else ImpactLine(currency, suppressed=True)
         for currency, priced in sorted(by_currency.items())
     )
@@ -518,7 +532,7 @@ def _impact_sum(currency: str, incidents: Iterable[Incident]) -> ImpactLine:
         suppressed=False,
         min=math.fsum(impact.low for impact in priced),
         max=math.fsum(impact.high for impact in priced),
-        organizations=len({i.organization for i in incidents}),
+        organizations=distinct_organizations(i.organization for i in incidents),
     )
 
 
@@ -593,7 +607,7 @@ class _Line:
 
     @property
     def members(self) -> int:
-        return len(self.shares)
+        return distinct_organizations(self.shares)
 
     def share(self, members: int) -> float:
         return math.fsum(s for shares in self.shares.values() for s in shares) / members
@@ -663,7 +677,7 @@ class SupplyChainTally:
 
 
 def _category(name: str, members: Mapping[str, Sequence[Exposure]], k: int) -> CategoryCell:
-    if len(members) < k:
+    if distinct_organizations(members) < k:
         return CategoryCell(name, suppressed=True)
     vendors: dict[str, _Line] = {}
     countries: dict[str, _Line] = {}
@@ -681,7 +695,7 @@ def _category(name: str, members: Mapping[str, Sequence[Exposure]], k: int) -> C
     return CategoryCell(
         name,
         suppressed=False,
-        members=len(members),
+        members=distinct_organizations(members),
         vendors=vendor_lines,
         countries=country_lines,
         vendor_hhi=hhi(vendor_lines),
@@ -698,7 +712,7 @@ def _shown_lines(lines: Mapping[str, _Line], members: int, k: int) -> tuple[Shar
         key=lambda key: (lines[key].members, key),
     )
     for key in candidates:
-        if not suppressed or len(behind) >= k:
+        if not suppressed or distinct_organizations(behind) >= k:
             break
         suppressed.add(key)
         behind.update(lines[key].shares)
