@@ -23,7 +23,15 @@ from support.economic_views import Community, build_community
 from support.ui_pages import sign_in
 
 VOID = {"area", "br", "col", "hr", "img", "input", "link", "meta", "source", "wbr"}
-MARKED = ("data-cell", "data-total", "data-bar", "data-line", "data-alert", "data-category")
+MARKED = (
+    "data-cell",
+    "data-total",
+    "data-bar",
+    "data-line",
+    "data-alert",
+    "data-category",
+    "data-view-tlp",
+)
 
 
 @dataclass
@@ -193,6 +201,9 @@ def test_the_supply_chain_page_shows_the_concentration(site: Site) -> None:
     # Nokia is KISA's alone: suppressed, and with it the line it would give away.
     assert shown["Nokia"] is None and shown["FIN"] is None
     assert shown["Ericsson"] is not None
+    # The banner tells classification and releasability; the TLP of the data is said apart.
+    [tlp] = page.having("data-view-tlp")
+    assert "TLP:GREEN" in tlp.words
 
 
 def test_the_alerts_link_to_their_notes(site: Site) -> None:

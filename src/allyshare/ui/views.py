@@ -21,9 +21,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from allyshare.economic.views import CategoryCell, CoercionCell, ImpactLine, ShareLine
+from allyshare.policy import AccessLabel
 from allyshare.service.economic import Alert
 from allyshare.service.sessions import Session
-from allyshare.ui.banner import banner
+from allyshare.ui.banner import Chip, banner
 from allyshare.ui.web import Ui
 
 __all__ = ["SUPPRESSED", "Bar", "Chart", "chart", "routes"]
@@ -154,6 +155,16 @@ def alert_link(root: str, alert: Alert) -> str:
     return f"{root}/collections/{alert.collection_id}/objects/{alert.note['id']}/"
 
 
+def strictest_tlp(labels: Iterable[AccessLabel]) -> Chip | None:
+    """The strictest TLP of what a view drew on, as a chip: the banner carries classification
+    and releasability only, and figures drawn from TLP:AMBER data are shared as AMBER."""
+    found = [label.tlp for label in labels if label.tlp is not None]
+    if not found:
+        return None
+    tlp = max(found)
+    return Chip(tlp.label, f"tlp-{tlp.name.lower().replace('_', '-')}")
+
+
 def routes(ui: Ui) -> list[BaseRoute]:
     node = ui.node
 
@@ -170,6 +181,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
             banner(carried),
             session=session,
             view=view,
+            tlp=strictest_tlp(carried),
             suppressed=SUPPRESSED,
             money=money,
             label=cell_label,
@@ -199,6 +211,7 @@ def routes(ui: Ui) -> list[BaseRoute]:
             banner(drawn.labels),
             session=session,
             view=drawn.view,
+            tlp=strictest_tlp(drawn.labels),
             suppressed=SUPPRESSED,
             categories=[category_shown(cell) for cell in drawn.view.categories],
         )
