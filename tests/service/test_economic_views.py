@@ -376,5 +376,6 @@ def test_an_incident_whose_required_property_is_withheld_is_withheld_whole(
     assert not told.sees
     assert told.lines[0] == "deny: the object is not shown"
     assert "coercing_state: is required" in told.lines[1]
+    assert len(told.lines) > 2  # and why that part is withheld from the reader
     [told] = node.explain(CONSOLE, unexplained["id"], "acme")
     assert told.sees and told.lines[0].startswith("redact: shown without")

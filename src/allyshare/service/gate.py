@@ -340,9 +340,8 @@ class Gate:
             problem = None if copy is None else extension_problem(copy)
             if problem is not None:
                 removed = ", ".join(decision.selectors)
-                return Deny(
-                    (f"withheld: removing {removed} would leave an invalid object ({problem})",)
-                )
+                withheld = f"withheld: removing {removed} would leave an invalid object ({problem})"
+                return Deny((withheld, *decision.reasons))
         return decision
 
     def matchable(self, user: User, collection: Collection) -> frozenset[int]:
