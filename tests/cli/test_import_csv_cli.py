@@ -69,8 +69,8 @@ def test_a_spreadsheet_is_imported_all_or_nothing(
     sheet.write_text(EXPOSURES, encoding="utf-8")
     again = cli(data_dir, *args, "--markings", "TLP:GREEN", env=env)
     assert again.returncode == 0, again.stdout + again.stderr
-    # the same rows are the same objects, in a newer version; the vendors are not sent again
-    assert again.stdout.splitlines() == ["stored 2, duplicate 0, rows 2, bad rows 0"]
+    # the same rows are the objects already held; the vendors are not sent again
+    assert again.stdout.splitlines() == ["stored 0, duplicate 2, rows 2, bad rows 0"]
 
     objects = exported(data_dir, collection, env)
     exposures = {o["vendor_name"]: o for o in objects if o["type"] == EXPOSURE_TYPE}
@@ -113,6 +113,23 @@ def test_problems_before_the_node_are_one_line(
     )
     assert header.returncode == 2
     assert "  row 1, column component_category: unknown column" in header.stdout
+
+
+def test_a_file_that_cannot_be_imported_exits_2(
+    node: tuple[Path, str, dict[str, str]], tmp_path: Path
+) -> None:
+    data_dir, collection, env = node
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("vendor\nM\xfcller\n".encode("latin-1"))
+    empty = tmp_path / "empty.csv"
+    empty.write_text(EXPOSURES.splitlines(keepends=True)[0], encoding="utf-8")
+    for sheet, problem in ((latin, "not UTF-8 text"), (empty, "the file has a header but no rows")):
+        args = ("import-csv", "exposures", str(sheet), "--collection", collection)
+        result = cli(data_dir, *args, "--as", "buyer", env=env)
+        assert result.returncode == 2, result.stdout + result.stderr
+        assert result.stderr.startswith(f"allyshare: error: {sheet}: {problem}")
+        assert result.stdout == ""
+    assert exported(data_dir, collection, env) == []
 
 
 def exported(data_dir: Path, collection: str, env: dict[str, str]) -> list[dict[str, object]]:

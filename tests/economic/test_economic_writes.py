@@ -18,7 +18,8 @@ from allyshare.economic import EXPOSURE_TYPE
 from allyshare.economic.spreadsheets import identity_for
 from allyshare.policy import Tlp
 from allyshare.server import create_server_app
-from allyshare.service import Node
+from allyshare.service import CONSOLE, Node
+from allyshare.storage import EntryFilter
 
 from support.economic import exposure, incident
 
@@ -177,6 +178,7 @@ def test_what_the_node_refuses_refuses_the_whole_spreadsheet(site: Site) -> None
     red = EXPOSURES + "5g-ran,Another,CHN,0.1,high,,TLP:RED\n"
     outcome = site.import_csv("exposures", red)
     assert outcome["refused"] is True and outcome["stored"] == 0
+    assert outcome["objects"] == {}  # nothing was stored, so no row has an object
     assert [(e["row"], e["column"]) for e in outcome["errors"]] == [(5, None)] * 2
     assert all("refused by policy" in e["message"] for e in outcome["errors"])
     assert site.served() == []
@@ -188,11 +190,80 @@ def test_importing_again_duplicates_nothing(site: Site) -> None:
     first = site.import_csv("exposures", EXPOSURES)
     again = site.import_csv("exposures", EXPOSURES)
     assert again["objects"] == first["objects"]
-    # the vendors are seen and not sent; each exposure gets a newer version of itself
-    assert (again["stored"], again["duplicate"]) == (3, 0)
-    latest = site.served()
-    assert len([o for o in latest if o["type"] == EXPOSURE_TYPE]) == 3
-    assert len([o for o in latest if o["type"] == "identity"]) == 3
+    # the vendors are seen and not sent; the exposures are held as they are
+    assert (again["stored"], again["duplicate"]) == (0, 3)
+    every = site.served(**{"match[version]": "all"})
+    assert len([o for o in every if o["type"] == EXPOSURE_TYPE]) == 3
+    assert len([o for o in every if o["type"] == "identity"]) == 3
+
+
+def test_a_changed_row_is_a_new_version_created_when_the_first_was(site: Site) -> None:
+    first = site.import_csv("exposures", EXPOSURES)
+    [held] = [o for o in site.served() if o["id"] == first["objects"]["4"]]
+    changed = EXPOSURES.replace("Lens Works,NLD,0.9", "Lens Works,NLD,0.8")
+    again = site.import_csv("exposures", changed)
+    assert (again["stored"], again["duplicate"]) == (1, 2)
+    versions = [o for o in site.served(**{"match[version]": "all"}) if o["id"] == held["id"]]
+    assert [o["share"] for o in versions] == [0.9, 0.8]
+    assert {o["created"] for o in versions} == {held["created"]}
+    assert versions[1]["modified"] > held["modified"]
+
+
+def test_a_vendor_a_member_shared_is_referred_to_by_name(site: Site) -> None:
+    theirs = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": "identity--6a1e7c52-5f0f-4d58-8b57-7c7b2c0c1a01",
+        "created": "2024-01-01T00:00:00.000Z",
+        "modified": "2024-01-01T00:00:00.000Z",
+        "name": "EXAMPLE  networks",
+        "identity_class": "organization",
+    }
+    newer = theirs | {
+        "id": "identity--0b6c1c2e-7a43-4e8e-9d55-0c6a3f1e9b02",
+        "created": "2025-01-01T00:00:00.000Z",
+        "modified": "2025-01-01T00:00:00.000Z",
+        "name": "Example Networks",
+    }
+    assert site.post([newer, theirs], who="jpn")["success_count"] == 2
+    outcome = site.import_csv("exposures", EXPOSURES)
+    assert outcome["refused"] is False, outcome["errors"]
+    served = site.served()
+    exposures = [o for o in served if o["type"] == EXPOSURE_TYPE]
+    vendors = {o["vendor_name"]: o["vendor_ref"] for o in exposures}
+    assert vendors["Example Networks"] == theirs["id"]  # the oldest of the name
+    names = sorted(o["name"] for o in served if o["type"] == "identity")
+    assert names == ["EXAMPLE  networks", "Example Networks", "Lens Works", "Other Radio"]
+
+
+def test_an_import_records_only_the_reads_it_made(site: Site) -> None:
+    site.import_csv("exposures", EXPOSURES, who="jpn")
+    header, theirs = EXPOSURES.splitlines(keepends=True)[:2]
+    mine = header + "semiconductor-wafers,Wafer Co,JPN,0.3,medium,,\n"
+    site.import_csv("exposures", mine)
+    again = site.import_csv("exposures", mine.replace("0.3", "0.4") + theirs)
+    assert (again["stored"], again["duplicate"]) == (2, 0), again["errors"]
+    reads = [
+        entry
+        for entry in site.node.audit_entries(CONSOLE, EntryFilter())
+        if entry["action"] == "objects:read" and entry["actor"]["name"] == "kor-analyst"
+    ]
+    named = {ref[0] for entry in reads for refs in entry["objects"].values() for ref in refs}
+    # the vendors it named (two as the other member shared them), and its own exposure
+    vendors = {identity_for(name)["id"] for name in ("Example Networks", "Other Radio", "Wafer Co")}
+    assert named == vendors | {again["objects"]["2"]}
+    assert all(entry["detail"] == {"import": "csv", "kind": "exposures"} for entry in reads)
+
+
+def test_a_header_without_rows_is_refused(site: Site) -> None:
+    response = site.client.post(
+        f"/api/v1/collections/{site.collection}/import/csv",
+        params={"kind": "exposures"},
+        content=EXPOSURES.splitlines(keepends=True)[0].encode(),
+        headers=site.headers("kor", **{"Content-Type": "text/csv"}),
+    )
+    assert response.status_code == 400
+    assert "the file has a header but no rows" in response.json()["description"]
 
 
 def test_another_member_reuses_the_vendors_identity(site: Site) -> None:

@@ -296,6 +296,10 @@ def test_what_cannot_be_read_as_a_spreadsheet_is_refused_and_nothing_is_written(
             site.upload_csv("name\nM\xfcller\n".encode("latin-1"), "latin.csv"),
             "latin.csv is not UTF-8 text",
         ),
+        (
+            site.upload_csv(INCIDENTS.splitlines(keepends=True)[0].encode()),
+            "the file has a header but no rows",
+        ),
     ):
         assert sent.status_code == 400, said
         found = re.search(r"data-sheet-problem>(.*?)</p>", sent.text, re.DOTALL)

@@ -5,6 +5,7 @@ unless ``--skip-bad``, with every bad row named by row and column."""
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,23 +45,28 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def import_spreadsheet(args: argparse.Namespace) -> int:
+    """A file that cannot be imported exits 2, as a bad row does (the README's promise), so a
+    script tells what is wrong with the file from a wrong option or the node failing (1)."""
+    markings = parse_markings(args.markings)
     with args.file.open(encoding="utf-8-sig", newline="") as handle:
         try:
             text = handle.read()
         except UnicodeDecodeError as exc:
-            raise InvalidInput(f"{args.file}: not UTF-8 text ({exc.reason})") from None
-    markings = parse_markings(args.markings)
+            return _unimportable(args.file, f"not UTF-8 text ({exc.reason})")
     with open_node(args.data_dir) as node:
         actor = acting(node, args.as_user)
-        outcome = import_csv(
-            node,
-            actor,
-            args.collection,
-            args.kind,
-            text,
-            markings=markings,
-            skip_bad=args.skip_bad,
-        )
+        try:
+            outcome = import_csv(
+                node,
+                actor,
+                args.collection,
+                args.kind,
+                text,
+                markings=markings,
+                skip_bad=args.skip_bad,
+            )
+        except InvalidInput as exc:
+            return _unimportable(args.file, str(exc))
     if outcome.refused:
         print(f"nothing stored: {len(outcome.errors)} problem(s), fix them or use --skip-bad")
     else:
@@ -73,3 +79,8 @@ def import_spreadsheet(args: argparse.Namespace) -> int:
     for warning in outcome.warnings:
         print(f"  warning: {warning}")
     return 2 if outcome.errors else 0
+
+
+def _unimportable(file: Path, problem: str) -> int:
+    print(f"allyshare: error: {file}: {problem}", file=sys.stderr)
+    return 2

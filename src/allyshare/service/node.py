@@ -346,10 +346,28 @@ class Node:
         limit: int,
         after: int | None = None,
         with_body: bool = True,
+        detail: Mapping[str, object] | None = None,
     ) -> Page:
         return self._reads.read_objects(
-            user, collection_id, selection, limit=limit, after=after, with_body=with_body
+            user,
+            collection_id,
+            selection,
+            limit=limit,
+            after=after,
+            with_body=with_body,
+            detail=detail,
         )
+
+    def read_named(
+        self,
+        user: User,
+        collection_id: str,
+        type_: str,
+        names: Sequence[str],
+        *,
+        detail: Mapping[str, object] | None = None,
+    ) -> list[StoredVersion]:
+        return self._reads.read_named(user, collection_id, type_, names, detail=detail)
 
     def browse_objects(
         self,

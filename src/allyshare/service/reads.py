@@ -5,7 +5,7 @@ redaction withheld from them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
@@ -16,6 +16,7 @@ from allyshare.audit.entries import Actor, AuditEntry, AuditOutcome, ObjectRefs,
 from allyshare.community import agreement_from_document
 from allyshare.config import Settings
 from allyshare.errors import AuthenticationFailed
+from allyshare.observables import NAME, name_in, normalize_name
 from allyshare.policy.rights import Operation
 from allyshare.service.audit import actor_of
 from allyshare.service.gate import Gate
@@ -30,9 +31,12 @@ from allyshare.storage import (
     VersionFilter,
     sender_of,
 )
+from allyshare.storage.observables import observable_digest
 
 EXPORT_BATCH = 10_000
 _SCAN_BATCH = 1_000
+_NAMES_CHUNK = 500
+"""Names, or object ids, per index query: its parameters stay within every database's limit."""
 
 
 @dataclass
@@ -155,16 +159,58 @@ class Reads:
         limit: int,
         after: int | None = None,
         with_body: bool = True,
+        detail: Mapping[str, object] | None = None,
     ) -> Page:
         """A page of the versions the user may see, as the user may see them.
 
         Without bodies it serves the manifest and versions endpoints; versions that may be
         withheld after granular redaction are still read whole, so every endpoint lists the
-        same versions.
+        same versions. ``detail`` says in the read's entry what the read was for, when it
+        served a larger task (an import) rather than showing the versions.
         """
         shown, more = self._page(user, collection_id, selection, limit, after, with_body)
-        self._record_read(user, collection_id, shown, with_body=with_body)
+        self._record_read(user, collection_id, shown, with_body=with_body, detail=detail)
         return Page(shown.items, more)
+
+    def read_named(
+        self,
+        user: User,
+        collection_id: str,
+        type_: str,
+        names: Sequence[str],
+        *,
+        detail: Mapping[str, object] | None = None,
+    ) -> list[StoredVersion]:
+        """The latest versions of the collection's objects of ``type_`` the user may see whose
+        name is one of ``names`` (whole names, compared as the name index spells them), as
+        the user may see them.
+
+        The name index finds the candidates, so the cost follows how many objects bear the
+        names, not the collection's size; only the versions returned are recorded, as one
+        read, since candidates of other types or the user may not see were never shown."""
+        wanted = {name for name in map(normalize_name, names) if name is not None}
+        found: list[StoredVersion] = []
+        if not wanted:
+            return found
+        ordered = sorted(wanted)
+        candidates: set[str] = set()
+        for start in range(0, len(ordered), _NAMES_CHUNK):
+            digests = [
+                observable_digest(NAME, name) for name in ordered[start : start + _NAMES_CHUNK]
+            ]
+            rows = self._store.occurrences(collection_id, digests)
+            candidates.update(row.object_id for row in rows if row.type == type_)
+        access = self._gate.collection_for(user, collection_id, "read")
+        view = self._gate.view(user, access.collection)
+        shown = Shown()
+        ids = sorted(candidates)
+        for start in range(0, len(ids), _NAMES_CHUNK):
+            selection = VersionFilter(object_ids=tuple(ids[start : start + _NAMES_CHUNK]))
+            versions = self._store.iter_versions(collection_id, selection, view.visible)
+            shown.add(versions, view, with_body=True)
+        named = shown.only(lambda item: name_in(orjson.loads(item.body)) in wanted)
+        self._record_read(user, collection_id, named, with_body=True, detail=detail)
+        return named.items
 
     def recorded(self, user: User, collection_id: str, shown: Shown) -> None:
         """Record versions another service read for the user as it shows them."""
@@ -358,17 +404,18 @@ class Reads:
         *,
         with_body: bool,
         export: bool = False,
+        detail: Mapping[str, object] | None = None,
     ) -> None:
         """One entry per request: which versions the reader got, and what redaction withheld
         from them. For a peer node the read is egress: the versions went to that node."""
         if not shown.items:
             return
         refs, outcome = self._refs(shown)
-        detail: dict[str, object] = {}
+        said: dict[str, object] = dict(detail or {})
         if not with_body:
-            detail["bodies"] = False
+            said["bodies"] = False
         if export:
-            detail["export"] = True
+            said["export"] = True
         self._gate.record(
             AuditEntry(
                 Operation.OBJECTS_SEND if user.peer is not None else Operation.OBJECTS_READ,
@@ -377,6 +424,6 @@ class Reads:
                 collection_id,
                 refs,
                 peer=user.peer,
-                detail=detail,
+                detail=said,
             )
         )

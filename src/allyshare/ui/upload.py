@@ -152,16 +152,26 @@ def routes(ui: Ui) -> list[BaseRoute]:
                 sheet=sheet,
                 sheet_problem=str(exc),
             )
-        imported = await ui.run(
-            import_csv,
-            node,
-            session.user,
-            collection_id,
-            kind,
-            text,
-            markings=markings,
-            skip_bad=sheet.skip_bad,
-        )
+        try:
+            imported = await ui.run(
+                import_csv,
+                node,
+                session.user,
+                collection_id,
+                kind,
+                text,
+                markings=markings,
+                skip_bad=sheet.skip_bad,
+            )
+        except InvalidInput as exc:
+            return answer(
+                request,
+                session,
+                access,
+                status=400,
+                sheet=sheet,
+                sheet_problem=f"{exc}; nothing was stored",
+            )
         stored = _stored_rows(imported)
         labels = await ui.run(node.shown_labels, _named_objects(imported, stored))
         return answer(
