@@ -188,6 +188,7 @@ class Reads:
         The name index finds the candidates, so the cost follows how many objects bear the
         names, not the collection's size; only the versions returned are recorded, as one
         read, since candidates of other types or the user may not see were never shown."""
+        access = self._gate.collection_for(user, collection_id, "read")
         wanted = {name for name in map(normalize_name, names) if name is not None}
         found: list[StoredVersion] = []
         if not wanted:
@@ -200,7 +201,6 @@ class Reads:
             ]
             rows = self._store.occurrences(collection_id, digests)
             candidates.update(row.object_id for row in rows if row.type == type_)
-        access = self._gate.collection_for(user, collection_id, "read")
         view = self._gate.view(user, access.collection)
         shown = Shown()
         ids = sorted(candidates)
