@@ -12,7 +12,7 @@ from allyshare.cli.main import main
 from allyshare.config import load_settings
 from allyshare.service import Node
 
-from support.economic_views import build_community
+from support.economic_views import build_community, green_only
 
 
 def run(capsys: pytest.CaptureFixture[str], node_dir: Path, *args: str) -> tuple[int, str, str]:
@@ -55,12 +55,30 @@ def test_alerts_from_the_command_line(
     args = ("views", "alerts", "--collection", coercion_collection, "--as", "acme")
     code, out, err = run(capsys, node_dir, *args)
     assert code == 0, err
-    assert out.startswith("note--")
+    assert out.startswith("note--") and "(written)" in out
     assert out.endswith(
         "CHN applied export-restriction to KOR (2023-07) and USA (2023-09) within 12 months"
     )
     code, out, err = run(capsys, node_dir, "views", "alerts", "--collection", "nowhere")
     assert code != 0 and "nowhere" in err
+    code, out, err = run(capsys, node_dir, *args[:-1], "kisa")
+    assert code == 0, err
+    assert "(already raised)" in out
+
+
+def test_an_alert_the_node_refuses_fails_the_command(
+    node_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    node = Node.open(load_settings(node_dir))
+    try:
+        collection = green_only(build_community(node))
+    finally:
+        node.close()
+    code, out, err = run(
+        capsys, node_dir, "views", "alerts", "--collection", collection, "--as", "acme"
+    )
+    assert code == 1
+    assert "(failed)" in out and "the node refused it" in err and "GREEN" in err
 
 
 def test_views_of_a_node_without_such_data(

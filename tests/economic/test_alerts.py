@@ -12,6 +12,7 @@ from allyshare.economic.alerts import add_months, patterns
 from allyshare.economic.views import COERCION_EXTENSION_ID, Contribution
 
 PARTIES = {"KOR", "JPN", "USA", "AUS"}
+COLLECTION = "collection--6d0b2f5e-0000-4000-8000-000000000001"
 
 
 def incident(
@@ -48,7 +49,7 @@ def test_two_parties_within_the_window_from_k_organizations_make_a_pattern() -> 
         months=12,
     )
     assert len(found) == 1
-    note = found[0].note("2024-02-01T00:00:00.000Z", ["marking-definition--x"])
+    note = found[0].note(COLLECTION, "2024-02-01T00:00:00.000Z", ["marking-definition--x"])
     assert note["content"] == (
         "CHN applied export-restriction to KOR (2023-07) and JPN (2023-10) within 12 months"
     )
@@ -71,7 +72,22 @@ def test_two_parties_within_the_window_from_k_organizations_make_a_pattern() -> 
         k=2,
         months=12,
     )
-    assert again[0].note_id == found[0].note_id
+    assert again[0].note_id(COLLECTION) == found[0].note_id(COLLECTION) == note["id"]
+
+
+def test_a_grown_pattern_keeps_its_note_id_in_its_collection() -> None:
+    first = [
+        Contribution(incident(1, "KOR", "2023-07-03T00:00:00Z"), "KOR.A"),
+        Contribution(incident(2, "JPN", "2023-10-20T00:00:00Z"), "JPN.B"),
+    ]
+    joined = Contribution(incident(3, "USA", "2023-12-01T00:00:00Z"), "USA.C")
+    [pattern] = patterns(first, PARTIES, k=2, months=12)
+    [grown] = patterns([*first, joined], PARTIES, k=2, months=12)
+    assert len(grown.incidents) == 3
+    assert grown.note_id(COLLECTION) == pattern.note_id(COLLECTION)
+    assert grown.note_id("collection--elsewhere") != pattern.note_id(COLLECTION)
+    kept = grown.note(COLLECTION, "2024-02-01T00:00:00.000Z", [], pattern.created)
+    assert kept["created"] == pattern.created != grown.created
 
 
 def test_fewer_than_k_organizations_make_no_pattern() -> None:

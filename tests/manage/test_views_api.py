@@ -17,7 +17,7 @@ from allyshare.config import Settings
 from allyshare.server import create_server_app
 from allyshare.service import Node
 
-from support.economic_views import Community, build_community
+from support.economic_views import Community, build_community, green_only
 
 API = "/api/v1"
 
@@ -74,8 +74,26 @@ def test_alerts_are_written_as_notes(site: Site) -> None:
     assert written.status_code == 201, written.text
     [note] = written.json()["notes"]
     assert note["type"] == "note" and len(note["object_refs"]) == 2
+    assert written.json()["outcomes"] == [{"id": note["id"], "outcome": "written", "message": None}]
     assert written.json()["status_id"]
     unknown = {"collection": "collection--00000000-0000-4000-8000-000000000000"}
     assert site.call("POST", "/views/coercion/alerts", "acme", unknown).status_code == 404
     extra = {"collection": coercion, "k": 1}
     assert site.call("POST", "/views/coercion/alerts", "acme", extra).status_code == 400
+
+
+def test_an_alert_already_raised_is_no_failure_and_a_refused_one_is(site: Site) -> None:
+    coercion = site.community.coercion
+    written = site.call("POST", "/views/coercion/alerts", "acme", {"collection": coercion})
+    assert written.status_code == 201, written.text
+    raised = site.call("POST", "/views/coercion/alerts", "kisa", {"collection": coercion})
+    assert raised.status_code == 200, raised.text
+    assert raised.json()["notes"] == written.json()["notes"]
+    assert [o["outcome"] for o in raised.json()["outcomes"]] == ["already raised"]
+    assert raised.json()["status_id"] is None
+    green = {"collection": green_only(site.community)}
+    refused = site.call("POST", "/views/coercion/alerts", "acme", green)
+    assert refused.status_code == 207, refused.text
+    [outcome] = refused.json()["outcomes"]
+    assert outcome["outcome"] == "failed" and "GREEN" in outcome["message"]
+    assert outcome["id"] == refused.json()["notes"][0]["id"]

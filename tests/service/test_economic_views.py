@@ -26,6 +26,7 @@ from support.economic_views import (
     add,
     build_community,
     exposure,
+    green_only,
     incident,
 )
 
@@ -165,9 +166,60 @@ def test_the_pattern_alert_is_a_note_the_parties_read(community: Community) -> N
     assert [item.object_id for item in page.items] == [note["id"]]
     again = node.write_coercion_alerts(community.coercion, actor=community.acme)
     assert again.notes == alerted.notes
+    assert [o.outcome for o in again.outcomes] == ["already raised"] and again.status is None
     every = VersionFilter(types=("note",), versions=frozenset({"all"}))
     versions = node.read_objects(community.acme, community.coercion, every, limit=10).items
     assert [(v.object_id, v.version) for v in versions] == [(note["id"], note["modified"])]
+
+
+def test_a_second_organization_finds_the_alert_already_raised(community: Community) -> None:
+    node = community.node
+    first = node.write_coercion_alerts(community.coercion, actor=community.acme)
+    assert [o.outcome for o in first.outcomes] == ["written"]
+    second = node.write_coercion_alerts(community.coercion, actor=community.hanbit)
+    [raised] = second.outcomes
+    assert (raised.outcome, raised.message, raised.note) == ("already raised", None, first.notes[0])
+    assert second.failed == [] and second.status is None
+    every = VersionFilter(types=("note",), versions=frozenset({"all"}))
+    versions = node.read_objects(community.kisa, community.coercion, every, limit=10).items
+    assert [v.version for v in versions] == [first.notes[0]["modified"]]
+
+
+def test_a_note_the_node_refuses_is_a_failure_with_its_message(community: Community) -> None:
+    node = community.node
+    collection = green_only(community)
+    alerted = node.write_coercion_alerts(collection, actor=community.acme)
+    [refused] = alerted.failed
+    assert refused.outcome == "failed" and refused.note["object_marking_refs"] == [TLP_AMBER]
+    assert refused.message is not None and "GREEN" in refused.message
+    assert alerted.status is not None and alerted.status.failure_count == 1
+
+
+def test_a_grown_pattern_is_a_new_version_of_its_note(community: Community) -> None:
+    node = community.node
+    [first] = node.write_coercion_alerts(community.coercion, actor=community.acme).notes
+    joined = {
+        **incident(5, "KOR", "2023-10-01T00:00:00Z"),
+        "modified": "2026-02-01T00:00:00.000Z",
+    }
+    add(node, community.kisa, community.coercion, joined)
+    grown = node.write_coercion_alerts(community.coercion, actor=community.acme)
+    [(note, outcome)] = [(o.note, o.outcome) for o in grown.outcomes]
+    assert outcome == "written" and note["id"] == first["id"]
+    assert note["object_refs"] == [*first["object_refs"], joined["id"]]
+    assert (note["created"], note["modified"]) == (first["created"], joined["modified"])
+    every = VersionFilter(types=("note",), versions=frozenset({"all"}))
+    versions = node.read_objects(community.acme, community.coercion, every, limit=10).items
+    assert sorted(v.version for v in versions) == [first["modified"], note["modified"]]
+    assert [alert.note for alert in node.coercion_alerts(actor=community.kisa)] == [note]
+    # An incident whose version is older than the note's still makes a newer version of it.
+    add(node, community.hanbit, community.coercion, incident(6, "USA", "2023-11-01T00:00:00Z"))
+    [later] = node.write_coercion_alerts(community.coercion, actor=community.acme).notes
+    assert (later["id"], later["created"]) == (first["id"], first["created"])
+    assert later["modified"] == "2026-02-01T00:00:00.001Z" and len(later["object_refs"]) == 4
+    assert [alert.note for alert in node.coercion_alerts(actor=community.kisa)] == [later]
+    again = node.write_coercion_alerts(community.coercion, actor=community.acme)
+    assert [o.outcome for o in again.outcomes] == ["already raised"] and again.status is None
 
 
 def test_a_note_naming_a_noforn_incident_is_noforn_too(community: Community) -> None:

@@ -194,6 +194,19 @@ def build_community(node: Node) -> Community:
     return community
 
 
+def green_only(community: Community) -> str:
+    """A coercion collection whose agreement's ceiling is TLP:GREEN, holding the rare-earths
+    pattern: its members may write there, but not an alert, which is TLP:AMBER at least."""
+    node = community.node
+    node.apply_agreement(us_rok_tech(name="us-rok-green", aggregate_k=2, tlp_ceiling="GREEN"))
+    collection = node.add_collection(
+        "Coercion (green)", agreement="us-rok-green", category="economic-coercion"
+    ).id
+    add(node, community.acme, collection, incident(1, "KOR", "2023-07-03T00:00:00Z"))
+    add(node, community.hanbit, collection, incident(2, "USA", "2023-09-12T00:00:00Z"))
+    return collection
+
+
 def add(node: Node, user: User, collection: str, *objects: dict[str, Any]) -> None:
     status = node.add_objects(user, collection, list(objects))
     assert status.failure_count == 0, status.failures

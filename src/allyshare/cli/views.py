@@ -73,11 +73,14 @@ def show_supply_chain(args: argparse.Namespace) -> int:
 def write_alerts(args: argparse.Namespace) -> int:
     with open_node(args.data_dir) as node:
         alerted = node.write_coercion_alerts(args.collection, actor=acting(node, args.as_user))
-    if not alerted.notes:
+    if not alerted.outcomes:
         print("no pattern found")
-    for note in alerted.notes:
-        print(f"{note['id']}: {note['content']}")
-    return 0
+    for outcome in alerted.outcomes:
+        note = outcome.note
+        print(f"{note['id']} ({outcome.outcome}): {note.get('content', '')}")
+        if outcome.message is not None:
+            print(f"{note['id']}: the node refused it: {outcome.message}", file=sys.stderr)
+    return 1 if alerted.failed else 0
 
 
 def _console() -> Console:

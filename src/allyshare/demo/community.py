@@ -485,8 +485,9 @@ def build_demo_community(node: Node) -> DemoCommunity:
 def _alert(node: Node, collection_id: str, token: str) -> None:
     """The coercion pattern alerts, written once at set-up so the views' pages have them."""
     alerted = node.write_coercion_alerts(collection_id, actor=node.authenticate_token(token))
-    if alerted.status is not None and alerted.status.failure_count:
-        raise InvalidInput(f"the node refused the demo's pattern alerts: {alerted.status.failures}")
+    if alerted.failed:
+        refused = [(o.note["id"], o.message) for o in alerted.failed]
+        raise InvalidInput(f"the node refused the demo's pattern alerts: {refused}")
 
 
 # --- the partner node ----------------------------------------------------------------------------

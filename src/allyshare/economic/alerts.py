@@ -8,8 +8,12 @@ incident's start holds the incidents starting in it; the window is a pattern whe
 target at least two distinct party countries and come from at least k distinct
 organizations in total (fewer would single out the members who reported them). A window
 whose incidents another pattern holds too is not told again. The alert is a STIX ``note``
-naming the incidents, whose words say what happened; the service gives it its markings. Its id and
-``created`` follow from the pattern, so writing the alerts again adds no note.
+naming the incidents, whose words say what happened; the service gives it its markings.
+
+Its id follows from what stays the same while a pattern grows: the collection it is written
+into, the coercing state, the measure, and the incident its window opens at (which tells
+apart two patterns of one state and measure). An incident joining the pattern makes a new
+version of the same note, not a second note telling the same pattern again.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from allyshare.economic.views import Contribution, Incident, incident_of
 PATTERN_LABEL = "economic-coercion-pattern"
 """The label of every alert note: how a reader's list of alerts finds them among notes."""
 NOTE_NAMESPACE = uuid.UUID("8d1c6c3e-43b5-4f69-9d0e-5a0b9f7d2c41")
-"""The same pattern is the same note, however often the alerts are written."""
+"""The same pattern is the same note, however often the alerts are written and however
+it grows."""
 
 
 @dataclass(frozen=True)
@@ -65,25 +70,33 @@ class Pattern:
             f"{self.coercing_state} applied {self.measure} to {listed} within {self.months} months"
         )
 
-    @property
-    def note_id(self) -> str:
-        name = "|".join([self.coercing_state, self.measure, *(i.id for i in self.incidents)])
+    def note_id(self, collection_id: str) -> str:
+        """The same for every version of the pattern written into the collection (module
+        docstring)."""
+        name = "|".join([collection_id, self.coercing_state, self.measure, self.incidents[0].id])
         return f"note--{uuid.uuid5(NOTE_NAMESPACE, name)}"
 
     @property
     def created(self) -> str:
-        """When the pattern came to be: the start of its latest incident. Written again, the
-        same pattern is the same note and the same ``created``, as STIX has every version."""
+        """When the pattern came to be: the start of its latest incident. It is the first
+        version's ``created``; a later version keeps that one, as STIX has every version."""
         latest = max(incident.start for incident in self.incidents)
         return latest.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
-    def note(self, modified: str, marking_refs: Sequence[str]) -> dict[str, Any]:
-        """The alert as a STIX note; ``modified`` and ``marking_refs`` are the service's."""
+    def note(
+        self,
+        collection_id: str,
+        modified: str,
+        marking_refs: Sequence[str],
+        created: str | None = None,
+    ) -> dict[str, Any]:
+        """The alert as a STIX note; ``modified``, ``marking_refs`` and the ``created`` of a
+        note already written (None for a first version) are the service's."""
         note: dict[str, Any] = {
             "type": "note",
             "spec_version": "2.1",
-            "id": self.note_id,
-            "created": self.created,
+            "id": self.note_id(collection_id),
+            "created": self.created if created is None else created,
             "modified": modified,
             "abstract": self.abstract,
             "content": self.content,

@@ -41,6 +41,7 @@ from allyshare.manage.models import (
     AgreementDocument,
     AgreementOut,
     AgreementsOut,
+    AlertOutcomeOut,
     AlertsOut,
     AuditEntriesOut,
     Caller,
@@ -682,15 +683,36 @@ def create_management_app(node: Node, limiter: LoginLimiter | None = None) -> Fa
         "/views/coercion/alerts",
         status_code=201,
         tags=["views"],
-        responses=_problems(400, 403, 404),
+        responses={
+            200: {"model": AlertsOut, "description": "Nothing written: nothing was to be"},
+            207: {"model": AlertsOut, "description": "The node refused one or more notes"},
+            **_problems(400, 403, 404),
+        },
     )
-    def coercion_alerts(body: NewAlerts, user: Anyone) -> AlertsOut:
+    def coercion_alerts(body: NewAlerts, user: Anyone, response: Response) -> AlertsOut:
         """Write the pattern alerts (one coercing state, one measure, two or more parties of
         the collection's agreement within the window) as STIX notes into the collection,
-        marked so that no one reads a note who may not read its incidents."""
+        marked so that no one reads a note who may not read its incidents.
+
+        Each note's outcome is in ``outcomes``. The answer is 201 when a note was written and
+        none failed, 200 when none was to be written (no pattern, or each already raised),
+        and 207 when the node refused any: a refusal answered as plain success would leave
+        the caller believing the alert raised. Notes written beside a refused one stay
+        written."""
         alerted = node.write_coercion_alerts(body.collection, actor=user)
         status = alerted.status
-        return AlertsOut(notes=alerted.notes, status_id=None if status is None else status.id)
+        if alerted.failed:
+            response.status_code = 207
+        elif not any(o.outcome == "written" for o in alerted.outcomes):
+            response.status_code = 200
+        return AlertsOut(
+            notes=alerted.notes,
+            outcomes=[
+                AlertOutcomeOut(id=o.note["id"], outcome=o.outcome, message=o.message)
+                for o in alerted.outcomes
+            ],
+            status_id=None if status is None else status.id,
+        )
 
     @app.get("/policy/explain", tags=["policy"], responses=_problems(404))
     def explain_policy(object_id: str, as_user: str, user: Anyone) -> ExplanationOut:

@@ -8,7 +8,7 @@ that carry meaning (country codes, roles, classification levels) stay in
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -783,6 +783,20 @@ class NewAlerts(_Request):
     )
 
 
+class AlertOutcomeOut(BaseModel):
+    id: str = Field(description="the note's id")
+    outcome: Literal["written", "already raised", "failed"] = Field(
+        description="written: a new version stored; already raised: the note is in the "
+        "collection already (another organization's, or yours unchanged), nothing written; "
+        "failed: the node refused the note"
+    )
+    message: str | None = Field(description="why the node refused the note; none otherwise")
+
+
 class AlertsOut(BaseModel):
-    notes: list[dict[str, Any]] = Field(description="the STIX notes written, one per pattern")
-    status_id: str | None = Field(description="the write's status; none when nothing was found")
+    notes: list[dict[str, Any]] = Field(
+        description="one STIX note per pattern: as written, as already raised (as you see "
+        "it), or as refused"
+    )
+    outcomes: list[AlertOutcomeOut] = Field(description="what became of each note, in order")
+    status_id: str | None = Field(description="the write's status; none when nothing was written")

@@ -39,7 +39,14 @@ of theirs (object-level and granular), and TLP:AMBER at least. Restrictions the 
 lifts for an object's own originator (nationality, NOFORN, ORCON) would be lifted for the
 note's writer instead, so incidents of another organization carrying them are left out of
 the writer's alerts. A note's ``modified`` is its incidents' newest version, so writing the
-alerts again writes nothing new until an incident changes.
+alerts again writes nothing new until an incident changes; a grown pattern is a new version
+of its note, keeping the first version's ``created``.
+
+Each note has an outcome. A note another organization already wrote into the collection, and
+the writer sees, is that alert already raised: the node would refuse the writer a version of
+another's object, and the alert is there for the parties either way, so it is not written.
+So is the writer's own note unchanged. Whatever the node refuses of the rest is a failure,
+with the node's message: its status alone would leave a caller believing the alert raised.
 """
 
 from __future__ import annotations
@@ -48,7 +55,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 import orjson
 
@@ -85,6 +93,7 @@ from allyshare.service.reads import Reads
 from allyshare.service.views import View
 from allyshare.stix.versions import version_key
 from allyshare.storage import (
+    NODE_ORIGINATOR,
     AccessKey,
     Collection,
     StatusRecord,
@@ -150,12 +159,34 @@ class Basis:
         ]
 
 
+AlertOutcome = Literal["written", "already raised", "failed"]
+
+
+@dataclass(frozen=True)
+class NoteOutcome:
+    """What became of one pattern's note (module docstring): the note written, the one
+    already raised as the writer sees it, or the one the node refused and its message."""
+
+    note: dict[str, Any]
+    outcome: AlertOutcome
+    message: str | None = None
+
+
 @dataclass(frozen=True)
 class Alerted:
-    """The alerts written (as notes), and the write's status (None when none was found)."""
+    """Each pattern's note and its outcome, and the write's status (None when nothing was
+    to be written)."""
 
-    notes: list[dict[str, object]]
+    outcomes: list[NoteOutcome]
     status: StatusRecord | None
+
+    @property
+    def notes(self) -> list[dict[str, Any]]:
+        return [outcome.note for outcome in self.outcomes]
+
+    @property
+    def failed(self) -> list[NoteOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.outcome == "failed"]
 
 
 @dataclass(frozen=True)
@@ -465,13 +496,59 @@ class EconomicViews:
             agreement.aggregate_k,
             self._settings.views_pattern_window_months,
         )
-        notes: list[dict[str, object]] = [
-            pattern.note(self._modified(pattern, eligible), self._markings(pattern, eligible))
-            for pattern in found
-        ]
-        if not notes:
-            return Alerted([], None)
-        return Alerted(notes, self._objects.add_objects(user, collection_id, notes))
+        held = self._held_notes(user, access.can_read, collection_id, found)
+        mine = (
+            user.organization_id
+            if not user.is_system and user.organization_id is not None
+            else NODE_ORIGINATOR
+        )
+        outcomes: dict[str, NoteOutcome] = {}
+        to_write: list[dict[str, Any]] = []
+        for pattern in found:
+            note_id = pattern.note_id(collection_id)
+            note = pattern.note(
+                collection_id,
+                self._modified(pattern, eligible),
+                self._markings(pattern, eligible),
+            )
+            seen = held.get(note_id)
+            if seen is not None:
+                earlier: dict[str, Any] = orjson.loads(seen.item.body)
+                following = (
+                    _next_version({**note, "created": earlier["created"]}, earlier)
+                    if seen.key.originator == mine
+                    else None
+                )
+                if following is None:
+                    outcomes[note_id] = NoteOutcome(earlier, "already raised")
+                    continue
+                note = following
+            outcomes[note_id] = NoteOutcome(note, "written")
+            to_write.append(note)
+        status = self._objects.add_objects(user, collection_id, to_write) if to_write else None
+        for failure in [] if status is None else status.failures:
+            refused = outcomes[failure["id"]]
+            outcomes[failure["id"]] = NoteOutcome(refused.note, "failed", failure["message"])
+        return Alerted(list(outcomes.values()), status)
+
+    def _held_notes(
+        self, user: User, can_read: bool, collection_id: str, found: Sequence[Pattern]
+    ) -> dict[str, _Seen]:
+        """The latest version the user sees of each pattern's note in the collection (a
+        writer who may not read the collection sees none); recorded as the read it is, since
+        an alert already raised is answered as the writer sees it."""
+        if not can_read or not found:
+            return {}
+        keys = self._store.access_keys()
+        ids = tuple(pattern.note_id(collection_id) for pattern in found)
+        selection = VersionFilter(object_ids=ids, types=NOTE_TYPES)
+        held = {
+            item.object_id: _Seen(item, keys[item.label])
+            for item in self._reads.seen(user, collection_id, selection)
+        }
+        if held:
+            self._record(user, Basis(held), "coercion-alerts-held")
+        return held
 
     def _readable(self, user: User) -> list[Collection]:
         return [a.collection for a in self._gate.collections_for(user) if a.can_read]
@@ -548,3 +625,18 @@ class EconomicViews:
     @staticmethod
     def _refs(key: AccessKey) -> list[str]:
         return [r for r in (*key.marking_refs, *key.granular_refs) if r not in _NOT_ACCESS]
+
+
+def _next_version(note: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any] | None:
+    """The note as the next version of the writer's ``earlier`` one, or None when it says
+    the same and is no newer (nothing to write). A note saying something else is written
+    as newer than ``earlier`` even when its incidents' versions are not (one left the
+    pattern): an older version would not be the one its readers see. Only what the note
+    sets is compared: the node may add to what it stores (an anonymous writer's fields)."""
+    if version_key(note["modified"]) > version_key(earlier["modified"]):
+        return note
+    if all(earlier.get(key) == value for key, value in note.items() if key != "modified"):
+        return None
+    after = datetime.fromisoformat(earlier["modified"]) + timedelta(milliseconds=1)
+    modified = after.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {**note, "modified": modified}
