@@ -6,9 +6,10 @@ A pattern is found among the incidents one reader may see (`allyshare.economic.v
 for each coercing state and measure, every window of ``months`` months that opens at an
 incident's start holds the incidents starting in it; the window is a pattern when they
 target at least two distinct party countries and come from at least k distinct
-organizations in total (fewer would single out the members who reported them). A window
-whose incidents another pattern holds too is not told again. The alert is a STIX ``note``
-naming the incidents, whose words say what happened; the service gives it its markings.
+organizations in total, counted at their fewest as the views count them (fewer would single
+out the members who reported them). A window whose incidents another pattern holds too is
+not told again. The alert is a STIX ``note`` naming the incidents, whose words say what
+happened; the service gives it its markings.
 
 Its id follows from what stays the same while a pattern grows: the collection it is written
 into, the coercing state, the measure, and the incident its window opens at (which tells
@@ -24,7 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from allyshare.economic.views import Contribution, Incident, incident_of
+from allyshare.economic.views import (
+    Contribution,
+    Incident,
+    distinct_organizations,
+    incident_of,
+)
 
 PATTERN_LABEL = "economic-coercion-pattern"
 """The label of every alert note: how a reader's list of alerts finds them among notes."""
@@ -127,7 +133,7 @@ def patterns(
             window = tuple(i for i in incidents[at:] if i.start <= closes)
             if (
                 len({i.targeted_country for i in window}) >= 2
-                and len({i.organization for i in window}) >= k
+                and distinct_organizations(i.organization for i in window) >= k
                 and not any(set(window) <= set(earlier) for earlier in windows)
             ):
                 windows.append(window)
