@@ -207,6 +207,19 @@ def test_a_changed_row_is_a_new_version_created_when_the_first_was(site: Site) -
     assert [o["share"] for o in versions] == [0.9, 0.8]
     assert {o["created"] for o in versions} == {held["created"]}
     assert versions[1]["modified"] > held["modified"]
+    assert again["warnings"] == []
+
+
+def test_a_new_version_that_drops_the_held_markings_is_warned_of(site: Site) -> None:
+    site.import_csv("exposures", EXPOSURES)
+    unmarked = EXPOSURES.replace(
+        "Lens Works,NLD,0.9,critical,,TLP:AMBER", "Lens Works,NLD,0.8,critical,,"
+    )
+    again = site.import_csv("exposures", unmarked)
+    assert (again["stored"], again["duplicate"]) == (1, 2)
+    [warning] = again["warnings"]
+    assert (warning["row"], warning["column"]) == (4, "markings")
+    assert "no longer carries TLP:AMBER" in warning["message"]
 
 
 def test_a_vendor_a_member_shared_is_referred_to_by_name(site: Site) -> None:

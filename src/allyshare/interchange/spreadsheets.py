@@ -21,6 +21,7 @@ from allyshare.economic import COERCION_EXTENSION_ID
 from allyshare.economic.spreadsheets import Kind, RowError, identities_of, read_rows
 from allyshare.errors import InvalidInput
 from allyshare.observables import normalize_name
+from allyshare.policy import TLP_MARKING_IDS
 from allyshare.service import WITHDRAWN, Node
 from allyshare.storage import User, VersionFilter
 
@@ -105,6 +106,16 @@ def import_csv(
         if existing is not None:
             later = max(now, parse_us(existing["modified"]) + 1)
             obj = obj | {"created": existing["created"], "modified": format_us(later)}
+            dropped = _dropped_markings(existing, obj)
+            if dropped:
+                outcome.warnings.append(
+                    RowError(
+                        row.number,
+                        "markings",
+                        f"the new version no longer carries {', '.join(dropped)}, which the "
+                        "version held does: readers will judge it by its own markings",
+                    )
+                )
         outcome.sent[row.number] = obj
         objects.append(obj)
         rows_of[obj["id"]] = row.number
@@ -207,6 +218,18 @@ def _held(
                 break
             after = page.items[-1].date_added
     return held
+
+
+def _dropped_markings(held: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """The object markings of the held version a new one lacks, TLP by name: a re-import
+    with an empty markings cell and no default loosens what the object was shared under,
+    which its importer should hear about."""
+    kept = set(new.get("object_marking_refs") or ())
+    return sorted(
+        TLP_MARKING_IDS[ref].label if ref in TLP_MARKING_IDS else ref
+        for ref in held.get("object_marking_refs") or ()
+        if ref not in kept
+    )
 
 
 def _content(obj: Mapping[str, Any]) -> dict[str, Any]:
